@@ -1,0 +1,40 @@
+# The two commands a newcomer runs (see README.md):
+#   make start   set everything up, then replay the ESXi 7.0 U3 story against the bundled pages (offline)
+#   make check   set everything up, then run every check: format, lint, types, tests
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: start check setup format lint types test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+start: $(STAMP)
+	$(BIN)/python scripts/replay_story.py
+
+check: $(STAMP) format lint types test
+
+format: $(STAMP)
+	$(BIN)/ruff format --check tracker tests benchmarks scripts
+
+lint: $(STAMP)
+	$(BIN)/ruff check tracker tests benchmarks scripts
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_poll.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,224 @@
+"""The `tracker` command line. Thin: parse options, call a use case, print a table or JSON.
+
+Exit codes: 0 the command ran (a poll whose sources failed still ran: see `tracker sources`), 1 it could not
+run at all, 2 a bad config or bad option. Heavy modules are imported inside commands: `tracker --help` stays fast.
+"""
+
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
+
+app = typer.Typer(
+    name="tracker",
+    help=(
+        "Release Tracker watches VMware ESXi and vCenter releases: it polls the vendor's build tables and release "
+        "notes, keeps a catalog of builds with evidence, and tells you when a build is new, pulled, reissued or "
+        "restored."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys) instead of a table.")]
+
+
+class _State:
+    config_path: str | None = None
+    now: str | None = None
+
+
+STATE = _State()
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Config file (env TRACKER_CONFIG; default config/tracker.yaml)."),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Fix the clock (ISO-8601, e.g. 2021-11-19T08:00:00Z; env TRACKER_NOW)."),
+    ] = None,
+) -> None:
+    STATE.config_path, STATE.now = config, now
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"tracker: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _config() -> "Config":
+    from tracker.config import ConfigError, load_config
+
+    try:
+        return load_config(STATE.config_path)
+    except ConfigError as error:
+        _fail(str(error), 2)
+
+
+def _now() -> datetime:
+    from tracker.config import ConfigError, clock
+
+    try:
+        return clock(STATE.now)
+    except ConfigError as error:
+        _fail(str(error), 2)
+
+
+def _engine(config: "Config") -> "Engine":
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.store.db import make_engine, migrate
+
+    try:
+        engine = make_engine(config.database)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as error:
+        _fail(f"cannot open the database {_safe_url(config.database)}: {type(error).__name__}: {error}", 1)
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: show only its scheme
+        return url.split(":", 1)[0] + ":..."
+
+
+# --- commands --------------------------------------------------------------------------------------------------
+@app.command()
+def init() -> None:
+    """Create the database (or bring its schema up to date) and register the configured sources."""
+    from tracker.jobs import sync_sources
+    from tracker.store.db import session_scope
+
+    config = _config()
+    engine = _engine(config)
+    with session_scope(engine) as session:
+        sync_sources(session, config, _now())
+    typer.echo(f"database ready: {_safe_url(config.database)} ({len(config.sources)} sources configured)")
+
+
+@app.command()
+def poll(
+    source: Annotated[str | None, typer.Option("--source", help="Poll only this source id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one whole poll cycle now: fetch every source, follow release-notes links, record events."""
+    from tracker.config import ConfigError
+    from tracker.jobs import poll_once
+
+    config = _config()
+    if source is not None:
+        try:
+            config.source(source)
+        except ConfigError as error:
+            _fail(str(error), 2)
+    engine = _engine(config)
+    now = _now()
+    with _progress(as_json) as progress:
+        report = poll_once(config, engine, now, source, progress)
+    from tracker.views import poll_summary
+
+    poll_summary(report, as_json)
+
+
+def _progress(quiet: bool) -> Any:
+    from tracker.views import Progress
+
+    return Progress(enabled=not quiet and sys.stderr.isatty())
+
+
+@app.command()
+def events(
+    since: Annotated[str | None, typer.Option("--since", help="Only events observed at or after this time.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this kind (repeatable): new, pulled, reissued, ...")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the events the tracker recorded (every event when --since is not given)."""
+    from tracker.config import ConfigError, clock
+    from tracker.domain.events import EventKind
+    from tracker.store.db import session_scope
+    from tracker.store.repo import list_builds, list_events
+    from tracker.views import events_view
+
+    try:
+        since_at = clock(since) if since else None
+    except ConfigError:
+        _fail(f"--since: expected an ISO-8601 time such as 2021-11-01 or 2021-11-19T08:00:00Z, got {since!r}", 2)
+    kinds = []
+    for name in kind or []:
+        try:
+            kinds.append(EventKind(name))
+        except ValueError:
+            _fail(f"--kind: unknown kind {name!r} (expected one of {', '.join(k.value for k in EventKind)})", 2)
+    engine = _engine(_config())
+    with session_scope(engine) as session:
+        rows = list_events(session, since_at, kinds)
+        builds = {(b.product, b.build): b for b in list_builds(session)}
+    events_view(rows, builds, as_json)
+
+
+@app.command()
+def builds(
+    product: Annotated[str | None, typer.Option("--product", help="esxi or vcenter.")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="A release line such as 7.0.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="available or pulled.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the build catalog, newest first, with each build's status and how many sources list it."""
+    from tracker.store.db import session_scope
+    from tracker.store.repo import list_builds, load_catalog
+    from tracker.views import builds_view
+
+    engine = _engine(_config())
+    with session_scope(engine) as session:
+        rows = list_builds(session)
+        catalog = load_catalog(session)
+    rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
+    rows = [r for r in rows if status is None or r.status == status]
+    builds_view(rows, catalog, as_json)
+
+
+@app.command()
+def sources(
+    show_all: Annotated[bool, typer.Option("--all", help="Also list release notes followed from KB rows.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Source health: state, last success, last error, rows seen."""
+    from sqlmodel import select
+
+    from tracker.jobs import sync_sources
+    from tracker.store.db import session_scope
+    from tracker.store.models import SourceRow
+    from tracker.views import sources_view
+
+    config = _config()
+    engine = _engine(config)
+    with session_scope(engine) as session:
+        sync_sources(session, config, _now())
+    with session_scope(engine) as session:
+        rows = list(session.exec(select(SourceRow)))
+    sources_view(rows, show_all, as_json)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""What a source saw on one poll: the records a parser returns, and the notices found in the vendor's words.
+
+Parsers (tracker/sources) take bytes and return a `ParseResult`; they never decide a build's state. The diff
+(tracker/domain/diff.py) turns a `ParseResult` plus the previous catalog into events.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from tracker.domain.versions import Build, Product, Release
+
+
+class SourceRole(StrEnum):
+    """How a source's silence is read.
+
+    INDEX: a build table (KB 316595): a vanished row is a pull signal where no availability source covers the
+    product. NOTES: a release-notes page: speaks through notices only. AVAILABILITY: downloads and depots
+    (a later issue): a vanished file or image profile is the main pull signal.
+    """
+
+    INDEX = "index"
+    NOTES = "notes"
+    AVAILABILITY = "availability"
+
+
+class NoticeKind(StrEnum):
+    PULLED = "pulled"  # "removed", "pulled", "recalled", "withdrawn", "no longer available for download"
+    REPLACED = "replaced"  # "X replaces Y" / "Y is replaced by X": X is the reissue, Y is pulled
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """One build a source lists: a KB row, a release-notes header, a file name."""
+
+    product: Product
+    build: int
+    release: Release | None
+    release_name: str  # as the page wrote it
+    release_date: date | None = None
+    alt_builds: tuple[int, ...] = ()  # vCenter up to 7.0 U1d: the Client/MOB build beside the ISO build
+    notes_url: str | None = None  # the release-notes link on a KB row, absolute
+    recalled: bool = False  # a "(Recalled)" label on the row: an explicit pull notice while it stays
+    excerpt: str = ""  # the row's text, for evidence
+
+    @property
+    def line(self) -> str | None:
+        return self.release.line if self.release else None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence on a page that says builds were pulled, or that one build replaces others.
+
+    `subjects` are the builds or releases said to be removed (a `Build` with `number=None` names a release
+    only; the catalog resolves it). `replacement` is the reissue, for REPLACED notices.
+    """
+
+    kind: NoticeKind
+    subjects: tuple[Build, ...]
+    excerpt: str
+    replacement: Build | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something on the page the parser could not read, kept so the user can see what was left out."""
+
+    where: str  # "table 'ESXi 7.0', row 12"
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """All a parser found on one page. `problem` is set when the page is not what it should be
+    (a login page, an error page, no build table): the poll then infers nothing from it."""
+
+    records: tuple[BuildRecord, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    problem: str | None = None
+    tables: tuple[str, ...] = field(default=())  # headings of the tables read ("ESXi 7.0"), for the line guard
+
+    @property
+    def lines(self) -> frozenset[str]:
+        return frozenset(r.line for r in self.records if r.line)

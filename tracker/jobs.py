@@ -1,0 +1,208 @@
+"""Use cases, one screen each, with `now` passed in: poll the sources once."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from tracker.config import Config, SourceConfig, user_agent
+from tracker.domain.catalog import Catalog, Policy, SourceState
+from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
+from tracker.domain.events import Event
+from tracker.domain.observations import ParseResult, SourceRole
+from tracker.domain.versions import Product
+from tracker.http import Document, Fetcher, FetchError, HttpSettings, NotModified, Validators, build_client
+from tracker.sources import REGISTRY
+from tracker.store import repo
+from tracker.store.db import session_scope
+from tracker.store.models import FetchRow, SourceRow
+
+
+@dataclass
+class SourceOutcome:
+    source_id: str
+    outcome: str  # parsed | not_modified | error | anomaly
+    rows: int = 0
+    skipped: int = 0
+    error: str | None = None
+
+
+@dataclass
+class PollReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def policy_of(config: Config) -> Policy:
+    p = config.policy
+    return Policy(p.pull_confirmations, p.max_drop_ratio, p.failing_after, p.cooldown_days)
+
+
+def sync_sources(session: Session, config: Config, now: datetime) -> None:
+    """Make the source table match the config: new sources added, changed ones updated, removed ones retired."""
+    configured = {s.id: s for s in config.sources}
+    for row in session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True))):
+        wanted = configured.pop(row.id, None)
+        row.active = wanted is not None
+        if wanted is not None:
+            row.kind, row.url, row.product = wanted.kind, wanted.url, wanted.product
+            row.role = REGISTRY[wanted.kind].role.value
+        session.add(row)
+    for source in configured.values():
+        role = REGISTRY[source.kind].role.value
+        session.add(
+            SourceRow(id=source.id, kind=source.kind, url=source.url, product=source.product, role=role, created_at=now)
+        )
+
+
+def poll_once(
+    config: Config, engine: Engine, now: datetime, only: str | None = None, progress: Progress | None = None
+) -> PollReport:
+    """One whole cycle: every configured source (or `only`), then the release notes their rows link to."""
+    settings = HttpSettings(
+        user_agent(config), config.http.timeout, config.http.max_bytes, config.http.politeness_delay
+    )
+    with session_scope(engine) as session:
+        sync_sources(session, config, now)
+    with session_scope(engine) as session:
+        catalog = repo.load_catalog(session)
+    report = PollReport()
+    wanted = [config.source(only)] if only else list(config.sources)
+    with build_client(settings) as client:
+        cycle = _Cycle(config, engine, Fetcher(client, settings), catalog, now, report, progress)
+        for source in wanted:
+            cycle.poll(source.id)
+            cycle.follow_links(source)
+    return report
+
+
+@dataclass
+class _Cycle:
+    config: Config
+    engine: Engine
+    fetcher: Fetcher
+    catalog: Catalog
+    now: datetime
+    report: PollReport
+    progress: Progress | None
+
+    def poll(self, source_id: str) -> None:
+        if self.progress:
+            self.progress(source_id)
+        with session_scope(self.engine) as session:
+            row = session.get(SourceRow, source_id)
+            assert row is not None
+            self._ensure_state(row)
+            outcome, changes, parsed = self._fetch_and_diff(session, row)
+            repo.save_catalog(session, self.catalog)
+            repo.record_changes(session, changes)
+            if parsed is not None and row.kind in REGISTRY and REGISTRY[row.kind].role is SourceRole.INDEX:
+                _sync_links(session, row, parsed, self.now)
+        self.report.outcomes.append(outcome)
+        self.report.events.extend(c for c in changes if isinstance(c, Event))
+
+    def _ensure_state(self, row: SourceRow) -> None:
+        if row.id not in self.catalog.sources:
+            self.catalog.sources[row.id] = repo._source_state(row)
+
+    def _fetch_and_diff(
+        self, session: Session, row: SourceRow
+    ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
+        policy = policy_of(self.config)
+        fetch = FetchRow(source_id=row.id, started_at=self.now, outcome="error")
+        row.last_fetch_at = self.now
+        try:
+            answer = self.fetcher.get(row.url, Validators(row.etag, row.last_modified))
+        except FetchError as error:
+            fetch.error = str(error)
+            session.add(fetch)
+            changes = record_failure(self.catalog, row.id, str(error), policy, self.now)
+            return SourceOutcome(row.id, "error", error=str(error)), changes, None
+        fetch.elapsed_ms = answer.elapsed_ms
+        if isinstance(answer, NotModified):
+            fetch.outcome, fetch.http_status = "not_modified", 304
+            session.add(fetch)
+            return (
+                SourceOutcome(row.id, "not_modified"),
+                observe_unchanged(self.catalog, row.id, policy, self.now),
+                None,
+            )
+        return self._parse_and_diff(session, row, answer, fetch, policy)
+
+    def _parse_and_diff(
+        self, session: Session, row: SourceRow, doc: Document, fetch: FetchRow, policy: Policy
+    ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
+        result = REGISTRY[row.kind].parse(doc.content, url=doc.url, product=Product(row.product))
+        fetch.http_status, fetch.bytes, fetch.rows = doc.status, len(doc.content), len(result.records)
+        fetch.skipped = [{"where": s.where, "text": s.text[:200], "reason": s.reason} for s in result.skipped]
+        state = self.catalog.sources[row.id]
+        changes = observe(self.catalog, row.id, result, policy, self.now)
+        if state.failures == 0:  # the guard passed: this page is the new reference for conditional GETs
+            row.etag, row.last_modified = doc.validators.etag, doc.validators.last_modified
+            fetch.outcome = "parsed"
+            session.add(fetch)
+            return SourceOutcome(row.id, "parsed", len(result.records), len(result.skipped)), changes, result
+        # An untrusted page: forget the validators so the next poll fetches it whole.
+        row.etag = row.last_modified = None
+        fetch.outcome, fetch.error = "anomaly", state.last_error
+        session.add(fetch)
+        return (
+            SourceOutcome(row.id, "anomaly", len(result.records), len(result.skipped), state.last_error),
+            changes,
+            None,
+        )
+
+    def follow_links(self, parent: SourceConfig) -> None:
+        """Poll the release notes the parent's listed rows link to: known ones always, new ones up to the limit."""
+        if not parent.follow_links or REGISTRY[parent.kind].role is not SourceRole.INDEX:
+            return
+        with session_scope(self.engine) as session:
+            children = list(
+                session.exec(
+                    select(SourceRow)
+                    .where(SourceRow.parent_id == parent.id, col(SourceRow.active).is_(True))
+                    .order_by(col(SourceRow.id))
+                )
+            )
+        known = [c for c in children if c.last_fetch_at is not None]
+        new = [c for c in children if c.last_fetch_at is None][: self.config.http.follow_limit]
+        for child in [*known, *new]:
+            self.poll(child.id)
+
+
+def _sync_links(session: Session, parent: SourceRow, result: ParseResult, now: datetime) -> None:
+    """Release notes linked from listed rows are followed; those of rows no longer listed are not."""
+    linked = {_child_id(parent.id, r.build): r for r in result.records if r.notes_url}
+    for child in session.exec(select(SourceRow).where(SourceRow.parent_id == parent.id)):
+        record = linked.pop(child.id, None)
+        child.active = record is not None
+        if record is not None and record.notes_url and child.url != record.notes_url:
+            child.url, child.etag, child.last_modified = record.notes_url, None, None
+        session.add(child)
+    for child_id, record in linked.items():
+        assert record.notes_url is not None
+        session.add(
+            SourceRow(
+                id=child_id,
+                kind="release_notes",
+                url=record.notes_url,
+                product=parent.product,
+                role=SourceRole.NOTES.value,
+                parent_id=parent.id,
+                configured=False,
+                created_at=now,
+            )
+        )
+
+
+def _child_id(parent_id: str, build: int) -> str:
+    return f"{parent_id}:notes:{build}"
+
+
+def source_states(catalog: Catalog) -> Iterable[SourceState]:
+    return sorted(catalog.sources.values(), key=lambda s: s.id)

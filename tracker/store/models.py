@@ -1,0 +1,121 @@
+"""SQLModel tables: sources and their fetches, builds and their sightings (evidence), events and their evidence.
+
+No `from __future__ import annotations` here: SQLModel needs real annotations (STACK.md).
+Times are stored as naive UTC.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "source"
+
+    id: str = Field(primary_key=True)
+    kind: str
+    url: str
+    product: str
+    role: str
+    parent_id: str | None = Field(default=None, index=True)
+    configured: bool = True
+    active: bool = True  # discovered release notes are followed while their KB row is listed
+    created_at: datetime
+    baselined: bool = False
+    health: str = "ok"
+    failures: int = 0
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    rows_seen: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+
+
+class FetchRow(SQLModel, table=True):
+    __tablename__ = "fetch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    started_at: datetime
+    outcome: str  # parsed | not_modified | error | anomaly
+    http_status: int | None = None
+    elapsed_ms: int = 0
+    bytes: int = 0
+    rows: int = 0
+    error: str | None = None
+    skipped: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class BuildRow(SQLModel, table=True):
+    __tablename__ = "build"
+    __table_args__ = (UniqueConstraint("product", "build"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product: str
+    build: int
+    release_name: str
+    line: str | None = None
+    update: int | None = None
+    letter: str | None = None
+    release_date: str | None = None
+    alt_builds: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notes_url: str | None = None
+    status: str = "available"
+    pull_confidence: str | None = None
+    pull_notices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    replaced_by: int | None = None
+    first_seen: datetime
+
+
+class SightingRow(SQLModel, table=True):
+    """Evidence that a source lists a build."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (UniqueConstraint("source_id", "product", "build"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    product: str
+    build: int
+    first_seen: datetime
+    last_seen: datetime
+    url: str
+    excerpt: str = ""
+    misses: int = 0
+    gone: bool = False
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    product: str | None = None
+    build: int | None = None
+    release: str = ""
+    observed_at: datetime = Field(index=True)
+    confidence: str
+    source_id: str | None = None
+    replaces: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    detail: str = ""
+
+
+class EventEvidenceRow(SQLModel, table=True):
+    __tablename__ = "event_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    source_id: str
+    url: str
+    excerpt: str
+    observed_at: datetime
+
+
+class ProductStateRow(SQLModel, table=True):
+    __tablename__ = "product_state"
+
+    product: str = Field(primary_key=True)
+    baselined_at: datetime

@@ -1,0 +1,267 @@
+"""Small repository functions: load the catalog into domain values, save what a diff changed, record events."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Sighting, SourceState
+from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
+from tracker.domain.observations import SourceRole
+from tracker.domain.versions import Product, Release, VersionError
+from tracker.store.models import (
+    BuildRow,
+    EventEvidenceRow,
+    EventRow,
+    FetchRow,
+    ProductStateRow,
+    SightingRow,
+    SourceRow,
+)
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _opt_utc(value: datetime | None) -> datetime | None:
+    return utc(value) if value else None
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+def load_catalog(session: Session) -> Catalog:
+    catalog = Catalog()
+    for row in session.exec(select(SourceRow)):
+        catalog.sources[row.id] = _source_state(row)
+    for build in session.exec(select(BuildRow)):
+        entry = _entry(build)
+        catalog.entries[entry.key] = entry
+    for seen in session.exec(select(SightingRow)):
+        sighting = _sighting(seen)
+        catalog.sightings[(sighting.source_id, sighting.product, sighting.build)] = sighting
+    for state in session.exec(select(ProductStateRow)):
+        catalog.baselines[Product(state.product)] = utc(state.baselined_at)
+    return catalog
+
+
+def _source_state(row: SourceRow) -> SourceState:
+    return SourceState(
+        id=row.id,
+        kind=row.kind,
+        url=row.url,
+        product=Product(row.product),
+        role=SourceRole(row.role),
+        created_at=utc(row.created_at),
+        parent_id=row.parent_id,
+        baselined=row.baselined,
+        health=Health(row.health),
+        failures=row.failures,
+        last_success_at=_opt_utc(row.last_success_at),
+        last_error=row.last_error,
+        last_error_at=_opt_utc(row.last_error_at),
+        rows_seen=row.rows_seen,
+    )
+
+
+def _release(product: Product, name: str) -> Release | None:
+    try:
+        return Release.parse(name, product)
+    except VersionError:
+        return None
+
+
+def _entry(row: BuildRow) -> Entry:
+    product = Product(row.product)
+    return Entry(
+        product=product,
+        build=row.build,
+        release=_release(product, row.release_name),
+        release_name=row.release_name,
+        first_seen=utc(row.first_seen),
+        release_date=row.release_date,
+        alt_builds=tuple(row.alt_builds),
+        notes_url=row.notes_url,
+        status=BuildStatus(row.status),
+        pull_confidence=Confidence(row.pull_confidence) if row.pull_confidence else None,
+        pull_notices=set(row.pull_notices),
+        replaced_by=row.replaced_by,
+    )
+
+
+def _sighting(row: SightingRow) -> Sighting:
+    return Sighting(
+        source_id=row.source_id,
+        product=Product(row.product),
+        build=row.build,
+        first_seen=utc(row.first_seen),
+        last_seen=utc(row.last_seen),
+        url=row.url,
+        excerpt=row.excerpt,
+        misses=row.misses,
+        gone=row.gone,
+    )
+
+
+# --- saving --------------------------------------------------------------------------------------------------
+def save_catalog(session: Session, catalog: Catalog) -> None:
+    """Write what the diff marked dirty, then forget the marks."""
+    for key in catalog.dirty_entries:
+        _save_entry(session, catalog.entries[key])
+    for sighting_key in catalog.dirty_sightings:
+        _save_sighting(session, catalog.sightings[sighting_key])
+    for source_id in catalog.dirty_sources:
+        _save_source_state(session, catalog.sources[source_id])
+    for product, at in catalog.baselines.items():
+        if session.get(ProductStateRow, product.value) is None:
+            session.add(ProductStateRow(product=product.value, baselined_at=at))
+    catalog.clear_dirty()
+
+
+def _save_entry(session: Session, entry: Entry) -> None:
+    row = session.exec(
+        select(BuildRow).where(BuildRow.product == entry.product.value, BuildRow.build == entry.build)
+    ).first() or BuildRow(product=entry.product.value, build=entry.build, release_name="", first_seen=entry.first_seen)
+    release = entry.release
+    row.release_name = entry.release_name
+    row.line, row.update = (release.line, release.update) if release else (None, None)
+    row.letter = release.letter if release else None
+    row.release_date, row.alt_builds, row.notes_url = entry.release_date, list(entry.alt_builds), entry.notes_url
+    row.status, row.replaced_by = entry.status.value, entry.replaced_by
+    row.pull_confidence = entry.pull_confidence.value if entry.pull_confidence else None
+    row.pull_notices = sorted(entry.pull_notices)
+    session.add(row)
+
+
+def _save_sighting(session: Session, sighting: Sighting) -> None:
+    row = session.exec(
+        select(SightingRow).where(
+            SightingRow.source_id == sighting.source_id,
+            SightingRow.product == sighting.product.value,
+            SightingRow.build == sighting.build,
+        )
+    ).first() or SightingRow(
+        source_id=sighting.source_id,
+        product=sighting.product.value,
+        build=sighting.build,
+        first_seen=sighting.first_seen,
+        last_seen=sighting.last_seen,
+        url=sighting.url,
+    )
+    row.last_seen, row.excerpt, row.misses, row.gone = (
+        sighting.last_seen,
+        sighting.excerpt,
+        sighting.misses,
+        sighting.gone,
+    )
+    session.add(row)
+
+
+def _save_source_state(session: Session, state: SourceState) -> None:
+    row = session.get(SourceRow, state.id)
+    if row is None:
+        return
+    row.baselined, row.health, row.failures = state.baselined, state.health.value, state.failures
+    row.last_success_at, row.last_error, row.last_error_at = (
+        state.last_success_at,
+        state.last_error,
+        state.last_error_at,
+    )
+    row.rows_seen = state.rows_seen
+    session.add(row)
+
+
+# --- events --------------------------------------------------------------------------------------------------
+def record_changes(session: Session, changes: Sequence[Event | EventUpdate]) -> list[EventRow]:
+    """Insert new events and apply updates to the pulled/reissued events they belong to."""
+    created: list[EventRow] = []
+    for change in changes:
+        if isinstance(change, Event):
+            created.append(_insert_event(session, change))
+        else:
+            _update_event(session, change)
+    return created
+
+
+def _insert_event(session: Session, event: Event) -> EventRow:
+    row = EventRow(
+        kind=event.kind.value,
+        product=event.product.value if event.product else None,
+        build=event.build,
+        release=event.release,
+        observed_at=event.observed_at,
+        confidence=event.confidence.value,
+        source_id=event.source_id,
+        replaces=list(event.replaces),
+        detail=event.detail,
+    )
+    session.add(row)
+    session.flush()
+    _add_evidence(session, row, event.evidence)
+    return row
+
+
+def _add_evidence(session: Session, row: EventRow, evidence: Sequence[object]) -> None:
+    assert row.id is not None
+    for item in evidence:
+        session.add(
+            EventEvidenceRow(
+                event_id=row.id,
+                source_id=item.source_id,  # type: ignore[attr-defined]
+                url=item.url,  # type: ignore[attr-defined]
+                excerpt=item.excerpt,  # type: ignore[attr-defined]
+                observed_at=item.observed_at,  # type: ignore[attr-defined]
+            )
+        )
+
+
+def _update_event(session: Session, update: EventUpdate) -> None:
+    row = session.exec(
+        select(EventRow).where(
+            EventRow.kind == update.kind.value,
+            EventRow.product == update.product.value,
+            EventRow.build == update.build,
+        )
+    ).first()
+    if row is None:
+        return  # the event was not raised (a baseline): the catalog still holds the state
+    if update.confidence is not None:
+        row.confidence = update.confidence.value
+    if update.replaces:
+        row.replaces = sorted(set(row.replaces) | set(update.replaces))
+    session.add(row)
+    _add_evidence(session, row, update.evidence)
+
+
+def list_events(
+    session: Session, since: datetime | None = None, kinds: Sequence[EventKind] = ()
+) -> list[tuple[EventRow, list[EventEvidenceRow]]]:
+    query = select(EventRow).order_by(col(EventRow.observed_at), col(EventRow.id))
+    if since is not None:
+        query = query.where(EventRow.observed_at >= since)
+    if kinds:
+        query = query.where(col(EventRow.kind).in_([k.value for k in kinds]))
+    events = list(session.exec(query))
+    ids = [e.id for e in events]
+    evidence: dict[int, list[EventEvidenceRow]] = {}
+    if ids:
+        rows = session.exec(
+            select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(ids)).order_by(col(EventEvidenceRow.id))
+        )
+        for item in rows:
+            evidence.setdefault(item.event_id, []).append(item)
+    return [(e, evidence.get(e.id or 0, [])) for e in events]
+
+
+def list_builds(session: Session, product: Product | None = None) -> list[BuildRow]:
+    query = select(BuildRow)
+    if product is not None:
+        query = query.where(BuildRow.product == product.value)
+    return list(session.exec(query))
+
+
+def record_fetch(session: Session, fetch: FetchRow) -> None:
+    session.add(fetch)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

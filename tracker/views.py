@@ -1,0 +1,238 @@
+"""What the CLI prints: rich tables for people, JSON with stable keys for scripts, and the poll progress."""
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from tracker.domain.catalog import Catalog
+from tracker.domain.events import Event
+from tracker.domain.versions import Product, Release, VersionError
+from tracker.jobs import PollReport
+from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
+from tracker.store.repo import utc
+
+
+def _iso(value: datetime | None) -> str | None:
+    return utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _echo_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _table(title: str, columns: Sequence[str]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+class Progress:
+    """One line per source on a terminal (stderr), nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.enabled and self.count:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def __call__(self, source_id: str) -> None:
+        self.count += 1
+        if self.enabled:
+            sys.stderr.write(f"\r\033[Kpolling {self.count}: {source_id}")
+            sys.stderr.flush()
+
+
+# --- poll ------------------------------------------------------------------------------------------------------
+def poll_summary(report: PollReport, as_json: bool) -> None:
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    if as_json:
+        _echo_json(
+            {
+                "sources": [o.__dict__ for o in report.outcomes],
+                "counts": counts,
+                "events": [_event_brief(e) for e in report.events],
+            }
+        )
+        return
+    console = _console()
+    parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    console.print(f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}")
+    for outcome in report.outcomes:
+        if outcome.error:
+            console.print(f"  [yellow]{outcome.source_id}[/]: {outcome.outcome}: {outcome.error}")
+        elif outcome.skipped:
+            console.print(f"  {outcome.source_id}: {outcome.skipped} row(s) skipped (see `tracker sources`)")
+    if not report.events:
+        console.print("no new events")
+    for event in report.events:
+        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {event.detail}")
+
+
+def _event_brief(event: Event) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "product": event.product.value if event.product else None,
+        "build": event.build,
+        "release": event.release,
+        "confidence": event.confidence.value,
+        "detail": event.detail,
+    }
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+def event_json(
+    row: EventRow, evidence: Sequence[EventEvidenceRow], builds: dict[tuple[str, int], BuildRow]
+) -> dict[str, Any]:
+    entry = builds.get((row.product or "", row.build or 0))
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "product": row.product,
+        "build": row.build,
+        "release": row.release,
+        "observed_at": _iso(row.observed_at),
+        "confidence": row.confidence,
+        "evidence": [
+            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": _iso(e.observed_at)}
+            for e in evidence
+        ],
+        "replaced_by": entry.replaced_by if entry else None,
+        "replaces": list(row.replaces),
+        "source": row.source_id,
+        "detail": row.detail,
+    }
+
+
+def events_view(
+    rows: Sequence[tuple[EventRow, Sequence[EventEvidenceRow]]], builds: dict[tuple[str, int], BuildRow], as_json: bool
+) -> None:
+    data = [event_json(row, evidence, builds) for row, evidence in rows]
+    if as_json:
+        _echo_json(data)
+        return
+    table = _table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence"])
+    for item in data:
+        what = item["detail"]
+        if item["replaced_by"]:
+            what += f" - replaced by {item['replaced_by']}"
+        sources = sorted({e["source"] for e in item["evidence"]})
+        table.add_row(str(item["id"]), item["observed_at"], item["kind"], item["confidence"], what, ", ".join(sources))
+    _console().print(table)
+
+
+# --- builds ----------------------------------------------------------------------------------------------------
+def _order(row: BuildRow) -> tuple[Any, ...]:
+    try:
+        return (row.product, Release.parse(row.release_name, Product(row.product)).sort_key, row.build)
+    except VersionError:
+        return (row.product, (0,), row.build)
+
+
+def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> None:
+    ordered = sorted(rows, key=_order, reverse=True)
+    listing: dict[tuple[str, int], list[str]] = {}
+    for sighting in catalog.sightings.values():
+        if sighting.present:
+            listing.setdefault((sighting.product.value, sighting.build), []).append(sighting.source_id)
+    data: list[dict[str, Any]] = [
+        {
+            "product": r.product,
+            "build": r.build,
+            "release": r.release_name,
+            "line": r.line,
+            "release_date": r.release_date,
+            "status": r.status,
+            "confidence": r.pull_confidence,
+            "replaced_by": r.replaced_by,
+            "alt_builds": list(r.alt_builds),
+            "notes_url": r.notes_url,
+            "listed_by": sorted(listing.get((r.product, r.build), [])),
+            "first_seen": _iso(r.first_seen),
+        }
+        for r in ordered
+    ]
+    if as_json:
+        _echo_json(data)
+        return
+    table = _table(f"{len(data)} build(s)", ["product", "release", "build", "released", "status", "listed by"])
+    for item in data:
+        status = item["status"]
+        if status == "pulled":
+            status = f"[red]pulled[/] ({item['confidence']})" + (
+                f" -> {item['replaced_by']}" if item["replaced_by"] else ""
+            )
+        table.add_row(
+            item["product"],
+            item["release"],
+            str(item["build"]),
+            item["release_date"] or "",
+            status,
+            str(len(item["listed_by"])),
+        )
+    _console().print(table)
+
+
+# --- sources ---------------------------------------------------------------------------------------------------
+def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool) -> None:
+    shown = [r for r in rows if r.configured or show_all]
+    data: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "product": r.product,
+            "url": r.url,
+            "configured": r.configured,
+            "active": r.active,
+            "health": r.health,
+            "failures": r.failures,
+            "last_success": _iso(r.last_success_at),
+            "last_error": r.last_error,
+            "last_error_at": _iso(r.last_error_at),
+            "rows_seen": r.rows_seen,
+        }
+        for r in sorted(shown, key=lambda r: (not r.configured, r.id))
+    ]
+    if as_json:
+        _echo_json(data)
+        return
+    table = _table("sources", ["id", "kind", "health", "last success", "rows", "last error"])
+    for item in data:
+        health = {"ok": "[green]ok[/]", "anomaly": "[yellow]anomaly[/]", "failing": "[red]failing[/]"}[item["health"]]
+        if not item["active"]:
+            health += " (retired)"
+        table.add_row(
+            item["id"],
+            item["kind"],
+            health,
+            item["last_success"] or "never",
+            str(item["rows_seen"]),
+            item["last_error"] or "",
+        )
+    console = _console()
+    console.print(table)
+    followed = [r for r in rows if not r.configured and r.active]
+    if followed and not show_all:
+        bad = sum(1 for r in followed if r.health != "ok")
+        console.print(
+            f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok); --all lists them"
+        )
