@@ -164,10 +164,10 @@ def _see(poll: _Poll, record: BuildRecord) -> None:
         _enrich(entry, record)
     catalog.mark(entry=entry)
     sighting = _sight(poll, entry, record)
-    if entry.status is BuildStatus.PULLED and sighting.gone:
-        sighting.gone = False
-        _maybe_restore(poll, entry, record)
+    was_gone = sighting.gone
     sighting.gone, sighting.misses = False, 0
+    if entry.status is BuildStatus.PULLED and _pull_lapsed(poll, entry, was_gone):
+        _restore(poll, entry, record)
 
 
 def _new_entry(record: BuildRecord, now: datetime) -> Entry:
@@ -392,18 +392,27 @@ def _infer_reissues(poll: _Poll) -> None:
             _reissue(poll, new, pulled, poll.evidence(words))
 
 
-def _maybe_restore(poll: _Poll, entry: Entry, record: BuildRecord) -> None:
-    if entry.pull_notices or record.recalled or poll.source.role is SourceRole.NOTES:
+def _pull_lapsed(poll: _Poll, entry: Entry, was_gone: bool) -> bool:
+    """A pull no longer stands when no notice holds it and the build is back where it vanished from, or, for a
+    pull that rested on notices alone, as soon as the last notice is gone."""
+    if entry.pull_notices or poll.source.role is SourceRole.NOTES:
+        return False
+    return was_gone or not any(s.gone for s in poll.catalog.sightings_for(entry.key))
+
+
+def _restore(poll: _Poll, entry: Entry, record: BuildRecord) -> None:
+    if record.recalled:
         return
     entry.status, entry.pull_confidence = BuildStatus.AVAILABLE, None
     poll.catalog.mark(entry=entry)
     detail = f"{entry.release_name} ({entry.build}) is listed again by {poll.source.id}"
+    evidence = poll.evidence(record.excerpt or detail)
     poll.changes.append(
         Event(
             EventKind.RESTORED,
             poll.now,
             Confidence.MEDIUM,
-            (poll.evidence(record.excerpt or detail),),
+            (evidence,),
             entry.product,
             entry.build,
             entry.release_name,

@@ -322,7 +322,7 @@ def _parse_release(text: str, product: Product | None) -> Release:
     rest = _SECURITY.sub("", rest).strip()
     if app := _APPLIANCE.search(rest):
         return _release_with_appliance(app, rest, product, security, text)
-    return _release_from_name(rest, _require(product, text), security, None, text)
+    return _release_from_name(rest, product, security, None, text)
 
 
 def _release_with_appliance(
@@ -377,10 +377,11 @@ def _release_from_compact(match: re.Match[str], product: Product | None, text: s
     return Release(Product.ESXI, int(match.group("maj")), int(match.group("min")), update or 0, letter, security)
 
 
-def _release_from_name(rest: str, product: Product, security: bool, appliance: int | None, text: str) -> Release:
+def _release_from_name(rest: str, product: Product | None, security: bool, appliance: int | None, text: str) -> Release:
     match = _NAME.match(rest)
     if not match:
         raise VersionError(f"{text!r} is not a release name we know (expected e.g. 'ESXi 7.0 Update 3c')")
+    product = _require(product, text)
     major, minor = int(match.group("maj")), int(match.group("min"))
     maint = match.group("maint")
     upd_text = match.group("upd") or match.group("pupd")
