@@ -216,6 +216,23 @@ def sources(
     sources_view(rows, show_all, as_json)
 
 
+@app.command()
+def run() -> None:
+    """Run the service: poll each source on its own interval until stopped (SIGTERM finishes the current step)."""
+    from datetime import UTC
+
+    from tracker.scheduler import run_service
+
+    config = _config()
+    engine = _engine(config)
+    fixed = STATE.now
+
+    def clock() -> datetime:
+        return _now() if fixed else datetime.now(UTC)
+
+    run_service(config, engine, clock, lambda line: typer.echo(line, err=True))
+
+
 def main() -> None:
     app()
 
