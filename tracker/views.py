@@ -19,6 +19,11 @@ def _iso(value: datetime | None) -> str | None:
     return utc(value).isoformat().replace("+00:00", "Z") if value else None
 
 
+def _short(value: str | None) -> str:
+    """An ISO time as people read it in a table: 2021-11-19 08:00Z."""
+    return value[:16].replace("T", " ") + "Z" if value else ""
+
+
 def _echo_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -26,7 +31,14 @@ def _echo_json(data: Any) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, emoji=False)
+
+
+def _e(text: object) -> str:
+    """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def _table(title: str, columns: Sequence[str]) -> Any:
@@ -79,13 +91,13 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
     console.print(f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}")
     for outcome in report.outcomes:
         if outcome.error:
-            console.print(f"  [yellow]{outcome.source_id}[/]: {outcome.outcome}: {outcome.error}")
+            console.print(f"  [yellow]{_e(outcome.source_id)}[/]: {outcome.outcome}: {_e(outcome.error)}")
         elif outcome.skipped:
-            console.print(f"  {outcome.source_id}: {outcome.skipped} row(s) skipped (see `tracker sources`)")
+            console.print(f"  {_e(outcome.source_id)}: {outcome.skipped} row(s) skipped (see `tracker sources`)")
     if not report.events:
         console.print("no new events")
     for event in report.events:
-        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {event.detail}")
+        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {_e(event.detail)}")
 
 
 def _event_brief(event: Event) -> dict[str, Any]:
@@ -136,7 +148,14 @@ def events_view(
         if item["replaced_by"]:
             what += f" - replaced by {item['replaced_by']}"
         sources = sorted({e["source"] for e in item["evidence"]})
-        table.add_row(str(item["id"]), item["observed_at"], item["kind"], item["confidence"], what, ", ".join(sources))
+        table.add_row(
+            str(item["id"]),
+            _short(item["observed_at"]),
+            item["kind"],
+            item["confidence"],
+            _e(what),
+            _e(", ".join(sources)),
+        )
     _console().print(table)
 
 
@@ -183,7 +202,7 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
             )
         table.add_row(
             item["product"],
-            item["release"],
+            _e(item["release"]),
             str(item["build"]),
             item["release_date"] or "",
             status,
@@ -221,12 +240,12 @@ def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool) -> No
         if not item["active"]:
             health += " (retired)"
         table.add_row(
-            item["id"],
+            _e(item["id"]),
             item["kind"],
             health,
-            item["last_success"] or "never",
+            _short(item["last_success"]) or "never",
             str(item["rows_seen"]),
-            item["last_error"] or "",
+            _e(item["last_error"] or ""),
         )
     console = _console()
     console.print(table)

@@ -114,6 +114,11 @@ def record_failure(catalog: Catalog, source_id: str, reason: str, policy: Policy
     source.last_error, source.last_error_at = reason, now
     catalog.mark(source=source.id)
     changes: list[Change] = []
+    if source.parent_id is not None:
+        # A release-notes page found through a KB link: its health shows in `tracker sources --all`; an event per
+        # broken vendor link would be noise.
+        source.health = Health.FAILING if source.failures >= policy.failing_after else Health.ANOMALY
+        return changes
     if source.health is Health.OK:
         source.health = Health.ANOMALY
         changes.append(_health_event(source, EventKind.SOURCE_ANOMALY, f"{source.id}: {reason}", now))
@@ -140,7 +145,7 @@ def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime)
 
 def _heal(poll: _Poll) -> None:
     source = poll.source
-    if source.health is not Health.OK:
+    if source.health is not Health.OK and source.parent_id is None:
         detail = f"{source.id} is answering again after {source.failures} failed poll(s)"
         poll.changes.append(_health_event(source, EventKind.SOURCE_RECOVERED, detail, poll.now))
     source.health, source.failures = Health.OK, 0
