@@ -82,9 +82,7 @@ def test_every_earlier_esxi_70_release_in_the_hand_sorted_list_orders_before_eve
 def test_sorting_the_esxi_70_releases_in_any_order_gives_the_hand_sorted_list() -> None:
     assert sorted(reversed(RELEASES)) == RELEASES
     assert sorted(RELEASES[1::2] + RELEASES[::2]) == RELEASES
-    assert [release.name for release in sorted(RELEASES)] == [
-        Release.parse(name).name for name in ESXI_70_IN_ORDER
-    ]
+    assert [release.name for release in sorted(RELEASES)] == [Release.parse(name).name for name in ESXI_70_IN_ORDER]
 
 
 def test_the_hand_sorted_list_holds_every_esxi_70_release_name_in_the_data() -> None:

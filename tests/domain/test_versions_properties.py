@@ -82,7 +82,7 @@ LEVELS = st.tuples(
 
 @given(LEVELS, st.sampled_from(["standard", "no-tools"]))
 def test_an_image_profile_keeps_its_line_update_letter_and_build(
-    level: tuple[str, int, str, bool], suffix: str
+    level: tuple[str, int, str, bool, int], suffix: str
 ) -> None:
     line, update, letter, security, number = level
     assume(letter or not security)  # there is no letter-less security-only image: 7.0U3s is the patch 7.0 U3s
@@ -94,7 +94,7 @@ def test_an_image_profile_keeps_its_line_update_letter_and_build(
 
 @given(LEVELS, st.sampled_from(["VMware-VMvisor-Installer-{}-{}.x86_64.iso", "VMware-ESXi-{}-{}-depot.zip"]))
 def test_an_installer_or_depot_file_name_keeps_its_line_update_letter_and_build(
-    level: tuple[str, int, str, bool], template: str
+    level: tuple[str, int, str, bool, int], template: str
 ) -> None:
     line, update, letter, _security, number = level
     build = Build.parse(template.format(_image_level(line, update, letter, False), number))
@@ -118,7 +118,9 @@ def test_a_67_patch_label_parses_back_from_its_canonical_name(number: int, kind:
     assert Release.parse(release.name) == release
 
 
-@given(st.sampled_from([(7, 0), (8, 0)]), st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=2999))
+@given(
+    st.sampled_from([(7, 0), (8, 0)]), st.integers(min_value=0, max_value=3), st.integers(min_value=0, max_value=2999)
+)
 def test_a_vcenter_appliance_version_parses_back_from_its_canonical_name(
     line: tuple[int, int], update: int, tail: int
 ) -> None:

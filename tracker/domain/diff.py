@@ -348,7 +348,8 @@ def _release_standing_notices(poll: _Poll, notices: list[Notice]) -> None:
 
 def _reissue(poll: _Poll, new: Entry, replaced: list[Entry], evidence: Evidence) -> None:
     targets = [e for e in replaced if e.replaced_by != new.build and e is not new]
-    if not targets:
+    if not targets:  # already known as this reissue: the new words are more evidence for it
+        poll.changes.append(EventUpdate(EventKind.REISSUED, new.product, new.build, (evidence,)))
         return
     already = any(e.replaced_by == new.build for e in poll.catalog.entries.values())
     for entry in targets:

@@ -4,7 +4,8 @@ A build is identified by (product, build number). Its *release* says where it si
 patch letter (c), security-only variant, 6.x patch id or express patch, vCenter appliance version. The same build
 is written in many ways (PRODUCT.md 2.1); `Release.parse` and `Build.parse` accept all of them and raise
 `VersionError` (a `ValueError`) for anything else. Releases order by one key tuple: line, update, patch letter,
-then the finer grain; never by date or build number across updates (7.0 U3c beats 7.0 U2e).
+then the finer grain; never by date or build number across updates (7.0 U3c beats 7.0 U2e). Product and
+spelling details only break ties, so the order is total and agrees with ==.
 """
 
 import re
@@ -89,7 +90,8 @@ def _implied_update(major: int, minor: int, patch: str) -> int | None:
 class Release:
     """Where a build sits in its product's versions.
 
-    `letter` is "" for an update's GA and None when the spelling does not say (a host's `7.0.3`).
+    `letter` is "" for an update's GA and None when the spelling does not say: a host's `7.0.3`, a KB label
+    `ESXi 7.0.1 EP1` (that is U1a), a 6.x patch id, a vCenter appliance version, a `VCSA-all-7.0.3` file.
     `patch` is the finer grain: a 6.x patch id (`202111001`), an express patch (`EP17`), a 6.x/7.0 patch
     number (`P04`) or a 9.x fourth component (`0200`). `appliance` is vCenter's appliance version tail
     (`7.0.3.00300` -> 300).

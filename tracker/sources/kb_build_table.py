@@ -142,13 +142,17 @@ def table_heading(table: HtmlElement, index: int) -> str:
 
 def table_rows(table: HtmlElement) -> list[HtmlElement]:
     """The table's own rows, not those of tables nested in its cells."""
-    rows: list[HtmlElement] = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+    rows: list[HtmlElement] = []
+    for child in table:
+        if child.tag == "tr":
+            rows.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(row for row in child if row.tag == "tr")
     return rows
 
 
 def row_cells(row: HtmlElement) -> list[HtmlElement]:
-    cells: list[HtmlElement] = row.xpath("./td | ./th")
-    return cells
+    return [cell for cell in row if cell.tag in ("td", "th")]
 
 
 def header_roles(cells: list[HtmlElement]) -> dict[str, int]:
@@ -224,10 +228,11 @@ def _read_table(element: HtmlElement, index: int, url: str, product: Product) ->
     if not columns:
         return None
     table = _Table(table_heading(element, index), columns, [], [])
+    header = _texts(row_cells(rows[start]))
     for row in rows[start + 1 :]:
         cells = row_cells(row)
-        texts = [clean_text(c.text_content()) for c in cells]
-        if _is_filler_row(cells, texts) or header_roles(cells) == columns:
+        texts = _texts(cells)
+        if _is_filler_row(cells, texts) or texts == header:
             continue  # blank rows, "ESXi 7.0 Update 3" group labels and repeated headers
         table.data_rows += 1
         read = _read_row(_Row(f"table {table.heading!r}, row {table.data_rows}", cells, texts), columns, url, product)
@@ -236,6 +241,10 @@ def _read_table(element: HtmlElement, index: int, url: str, product: Product) ->
         else:
             table.skipped.append(read)
     return table
+
+
+def _texts(cells: list[HtmlElement]) -> list[str]:
+    return [clean_text(cell.text_content()) for cell in cells]
 
 
 def _find_header(rows: list[HtmlElement]) -> tuple[int, dict[str, int]]:
@@ -312,8 +321,8 @@ def _notes_url(row: _Row, columns: dict[str, int], url: str) -> str | None:
         index = columns.get(role)
         if index is None or index >= len(row.cells):
             continue
-        for href in row.cells[index].xpath(".//a/@href"):
-            href = str(href).strip()
+        for link in row.cells[index].iter("a"):
+            href = (link.get("href") or "").strip()
             if href and not href.startswith(("#", "javascript:", "mailto:")):
                 return urljoin(url, href)
     return None

@@ -1,0 +1,93 @@
+"""A bad config gets one clear message naming the file, the key and what was expected; exit code 2."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli import app
+from tracker.config import ConfigError, load_config, parse_interval
+
+GOOD_SOURCE = '{id: esxi-kb, kind: kb_build_table, url: "http://127.0.0.1:1/kb.html", product: esxi}'
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tracker.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sources:\n  - {id: a, kind: rss, url: 'http://x', product: esxi}\n", "sources[0] (id a).kind"),
+        ("sources:\n  - {id: a, kind: kb_build_table, url: 'ftp://x', product: esxi}\n", "sources[0] (id a).url"),
+        ("sources:\n  - {id: a, kind: kb_build_table, url: 'http://x', product: nsx}\n", "sources[0] (id a).product"),
+        (f"sources:\n  - {GOOD_SOURCE}\n  - {GOOD_SOURCE}\n", "used twice"),
+        (f"sources:\n  - {GOOD_SOURCE}\npolicy: {{max_drop_ratio: 2}}\n", "policy.max_drop_ratio"),
+        (f"sources:\n  - {GOOD_SOURCE}\npolicy: {{pull_confirmation: 2}}\n", "policy.pull_confirmation"),
+        ("sources:\n  - {id: a, kind: kb_build_table, url: 'http://x', product: esxi, interval: soon}\n",
+         "expected a duration like 30m"),
+        ("sources: [\n", "not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("database: '${TRACKER_TEST_UNSET_VAR}'\n", "TRACKER_TEST_UNSET_VAR"),
+    ],
+)
+def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, text: str, expected: str):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(path))
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_the_cli_exits_2_with_one_message_on_a_bad_config(tmp_path: Path):
+    path = write(tmp_path, "sources:\n  - {id: a, kind: rss, url: 'http://x', product: esxi}\n")
+    result = CliRunner().invoke(app, ["--config", str(path), "poll"])
+    assert result.exit_code == 2
+    assert f"{path}: sources[0] (id a).kind" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path: Path):
+    result = CliRunner().invoke(app, ["--config", str(tmp_path / "nope.yaml"), "sources"])
+    assert result.exit_code == 2
+    assert "no such config file" in result.output
+
+
+def test_an_unknown_source_id_is_refused(tmp_path: Path):
+    path = write(tmp_path, f"database: sqlite:///{tmp_path}/t.db\nsources:\n  - {GOOD_SOURCE}\n")
+    result = CliRunner().invoke(app, ["--config", str(path), "poll", "--source", "vc-kb"])
+    assert result.exit_code == 2
+    assert "no source with id 'vc-kb'" in result.output
+    assert "esxi-kb" in result.output
+
+
+def test_environment_variables_and_secret_files_expand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    secret = tmp_path / "db-url"
+    secret.write_text("sqlite:///from-file.db\n", encoding="utf-8")
+    monkeypatch.setenv("TRACKER_TEST_DB_FILE", str(secret))
+    monkeypatch.setenv("TRACKER_TEST_HOST", "127.0.0.1:9")
+    path = write(tmp_path, "database: '${TRACKER_TEST_DB}'\nsources:\n"
+                 "  - {id: a, kind: kb_build_table, url: 'http://${TRACKER_TEST_HOST}/kb', product: esxi}\n")
+    config = load_config(str(path))
+    assert config.database == "sqlite:///from-file.db"
+    assert config.sources[0].url == "http://127.0.0.1:9/kb"
+
+
+def test_the_bundled_example_config_is_valid():
+    config = load_config(str(Path(__file__).parents[1] / "config" / "tracker.yaml"))
+    assert {s.id for s in config.sources} == {"esxi-kb", "vcenter-kb"}
+    assert config.policy.pull_confirmations == 2
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600), ("1d", 86400), (30, 30)])
+def test_intervals_read_as_people_write_them(text: str | int, seconds: int):
+    assert parse_interval(text) == seconds
+
+
+def test_a_bad_now_is_refused(tmp_path: Path):
+    path = write(tmp_path, f"database: sqlite:///{tmp_path}/t.db\nsources:\n  - {GOOD_SOURCE}\n")
+    result = CliRunner().invoke(app, ["--config", str(path), "--now", "yesterday", "poll"])
+    assert result.exit_code == 2
+    assert "--now: expected an ISO-8601 time" in result.output
