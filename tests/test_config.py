@@ -26,8 +26,10 @@ def write(tmp_path: Path, text: str) -> Path:
         (f"sources:\n  - {GOOD_SOURCE}\n  - {GOOD_SOURCE}\n", "used twice"),
         (f"sources:\n  - {GOOD_SOURCE}\npolicy: {{max_drop_ratio: 2}}\n", "policy.max_drop_ratio"),
         (f"sources:\n  - {GOOD_SOURCE}\npolicy: {{pull_confirmation: 2}}\n", "policy.pull_confirmation"),
-        ("sources:\n  - {id: a, kind: kb_build_table, url: 'http://x', product: esxi, interval: soon}\n",
-         "expected a duration like 30m"),
+        (
+            "sources:\n  - {id: a, kind: kb_build_table, url: 'http://x', product: esxi, interval: soon}\n",
+            "expected a duration like 30m",
+        ),
         ("sources: [\n", "not valid YAML"),
         ("- just\n- a list\n", "expected a mapping"),
         ("database: '${TRACKER_TEST_UNSET_VAR}'\n", "TRACKER_TEST_UNSET_VAR"),
@@ -68,8 +70,11 @@ def test_environment_variables_and_secret_files_expand(tmp_path: Path, monkeypat
     secret.write_text("sqlite:///from-file.db\n", encoding="utf-8")
     monkeypatch.setenv("TRACKER_TEST_DB_FILE", str(secret))
     monkeypatch.setenv("TRACKER_TEST_HOST", "127.0.0.1:9")
-    path = write(tmp_path, "database: '${TRACKER_TEST_DB}'\nsources:\n"
-                 "  - {id: a, kind: kb_build_table, url: 'http://${TRACKER_TEST_HOST}/kb', product: esxi}\n")
+    path = write(
+        tmp_path,
+        "database: '${TRACKER_TEST_DB}'\nsources:\n"
+        "  - {id: a, kind: kb_build_table, url: 'http://${TRACKER_TEST_HOST}/kb', product: esxi}\n",
+    )
     config = load_config(str(path))
     assert config.database == "sqlite:///from-file.db"
     assert config.sources[0].url == "http://127.0.0.1:9/kb"

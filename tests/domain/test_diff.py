@@ -29,7 +29,15 @@ OLDER = {
 }
 U3, U3A, U3B, U3C = 18644231, 18825058, 18905247, 19193900
 U2E, P67 = 19290878, 17700523
-NAMES = {**OLDER, U2E: "ESXi 7.0 Update 2e", P67: "ESXi670-202103001", U3: "ESXi 7.0 Update 3", U3A: "ESXi 7.0 Update 3a", U3B: "ESXi 7.0 Update 3b", U3C: "ESXi 7.0 Update 3c"}
+NAMES = {
+    **OLDER,
+    U2E: "ESXi 7.0 Update 2e",
+    P67: "ESXi670-202103001",
+    U3: "ESXi 7.0 Update 3",
+    U3A: "ESXi 7.0 Update 3a",
+    U3B: "ESXi 7.0 Update 3b",
+    U3C: "ESXi 7.0 Update 3c",
+}
 
 
 def record(build: int, recalled: bool = False) -> BuildRecord:
@@ -166,9 +174,13 @@ def test_x_replaces_y_makes_x_the_reissue_and_only_y_pulled():
     world.poll("kb", kb(U3, U3A, U3B))
     world.poll("notes", page(U3))
     changes = world.poll("notes", page(U3C, notices=(replaces(U3C, U3, U3A, U3B),)))
-    assert events(changes) == [("pulled", U3, "high"), ("pulled", U3A, "high"), ("pulled", U3B, "high"),
-                               ("reissued", U3C, "high")]
-    reissue = [c for c in changes if isinstance(c, Event) and c.kind is EventKind.REISSUED][0]
+    assert events(changes) == [
+        ("pulled", U3, "high"),
+        ("pulled", U3A, "high"),
+        ("pulled", U3B, "high"),
+        ("reissued", U3C, "high"),
+    ]
+    reissue = next(c for c in changes if isinstance(c, Event) and c.kind is EventKind.REISSUED)
     assert reissue.replaces == (U3, U3A, U3B)
     assert world.status(U3C) is BuildStatus.AVAILABLE
     assert {world.catalog.entries[(Product.ESXI, b)].replaced_by for b in (U3, U3A, U3B)} == {U3C}

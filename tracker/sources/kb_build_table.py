@@ -20,7 +20,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
-from tracker.domain.versions import Product, Release, VersionError
+from tracker.domain.versions import Product, Release, VersionError, product_from_text
 
 __all__ = ["clean_text", "load_html", "page_problem", "parse", "parse_date", "table_heading"]
 
@@ -294,6 +294,8 @@ def _release(name: str, version: str, product: Product) -> Release:
     names = [_RECALLED.sub(" ", text).strip() for text in (name, version) if text]
     if not names:
         raise VersionError("the row has no release name")
+    if product_from_text(names[0]) not in (None, product):
+        Release.parse(names[0], product)  # raises: a row naming the other product is not ours to file
     error: VersionError | None = None
     for text in names:
         try:
@@ -322,7 +324,7 @@ def _notes_url(row: _Row, columns: dict[str, int], url: str) -> str | None:
         if index is None or index >= len(row.cells):
             continue
         for link in row.cells[index].iter("a"):
-            href = (link.get("href") or "").strip()
+            href = str(link.get("href") or "").strip()
             if href and not href.startswith(("#", "javascript:", "mailto:")):
                 return urljoin(url, href)
     return None

@@ -33,6 +33,7 @@ _PRODUCT_PREFIX = (
 _RELEASE_SUFFIX = (
     r"(?:[a-z]\b|\s*(?:Update|U)\s*\d[a-z]?\b|\s+GA\b|\s+EP\s?\d{1,2}[a-z]?\b|\s+P\d{2}\b)?"
     r"(?:\s*\(\s*security[\s-]*only\s*\))?"
+    r"(?:\s*\(\s*\d\.\d\.\d\.\d{5}\s*\))?"  # vCenter's appliance version: "7.0 Update 3b (7.0.3.00200)"
 )
 _MENTION = re.compile(
     r"(?P<patchid>\bESXi\s?[5-8]\d0-\d{9}(?:-(?:SG|BG))?\b)"  # ESXi670-202111001
@@ -122,11 +123,11 @@ def _groups(sentence: str, product: Product) -> list[_Group]:
     current: list[_Mention] = []
     for mention in _mentions(sentence, product):
         if current and not _JOINER.match(sentence[current[-1].end : mention.start]):
-            groups.append(_close(current))
+            groups.append(_close(current, product))
             current = []
         current.append(mention)
     if current:
-        groups.append(_close(current))
+        groups.append(_close(current, product))
     return groups
 
 
@@ -171,11 +172,11 @@ def _short(match: re.Match[str], previous: Release | None) -> _Mention | None:
     return _Mention(match.start(), match.end(), release=release)
 
 
-def _close(mentions: list[_Mention]) -> _Group:
-    return _Group(mentions[0].start, mentions[-1].end, _pair(mentions))
+def _close(mentions: list[_Mention], product: Product) -> _Group:
+    return _Group(mentions[0].start, mentions[-1].end, _pair(mentions, product))
 
 
-def _pair(mentions: list[_Mention]) -> tuple[Build, ...]:
+def _pair(mentions: list[_Mention], product: Product) -> tuple[Build, ...]:
     """Builds and releases of one list: paired in order when the counts match ("... respectively")."""
     whole = [m.build for m in mentions if m.build is not None]
     numbers = [m.number for m in mentions if m.number is not None]
@@ -183,9 +184,7 @@ def _pair(mentions: list[_Mention]) -> tuple[Build, ...]:
     if numbers and len(numbers) == len(releases):
         paired = [Build(r.product, n, r) for n, r in zip(numbers, releases, strict=True)]
     else:
-        product = releases[0].product if releases else (whole[0].product if whole else None)
-        paired = [Build(r.product, None, r) for r in releases]
-        paired += [Build(product or Product.ESXI, n, None) for n in numbers] if numbers else []
+        paired = [Build(r.product, None, r) for r in releases] + [Build(product, n, None) for n in numbers]
     return tuple(dict.fromkeys([*whole, *paired]))
 
 

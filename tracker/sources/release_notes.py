@@ -92,10 +92,10 @@ def _block_texts(root: HtmlElement) -> list[str]:
 
 
 def _find_header(blocks: list[str]) -> _Header | None:
-    for text in blocks:
-        if match := _HEADER.search(text):
+    for paragraph in (part for text in blocks for part in text.split("\n\n")):
+        if match := _HEADER.search(paragraph):
             name = clean_text(match.group("name"))
-            return _Header(name, int(match.group("build")), parse_date(match.group("date")), clean_text(text))
+            return _Header(name, int(match.group("build")), parse_date(match.group("date")), paragraph[:200])
     return None
 
 
@@ -112,14 +112,15 @@ def _header_release(header: _Header | None, product: Product) -> tuple[Release |
     try:
         return Release.parse(header.name, product), ()
     except VersionError as error:
-        return None, (Skipped("release-notes header", header.text[:200], str(error)),)
+        return None, (Skipped("release-notes header", header.text, str(error)),)
 
 
 def _header_records(header: _Header | None, release: Release | None, product: Product, url: str) -> list[BuildRecord]:
     if header is None or release is None:
         return []
-    excerpt = header.text.split("\n\n")[0][:200]
-    return [BuildRecord(product, header.number, release, header.name, header.released, notes_url=url, excerpt=excerpt)]
+    return [
+        BuildRecord(product, header.number, release, header.name, header.released, notes_url=url, excerpt=header.text)
+    ]
 
 
 def _notices(blocks: list[str], product: Product, page_build: Build | None) -> tuple[Notice, ...]:
