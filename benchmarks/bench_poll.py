@@ -160,7 +160,8 @@ def parse_times_ms(site: Site, pages: list[Page]) -> list[float]:
 
     kind = REGISTRY["kb_build_table"]
     kind.parse(pages[0].file.read_bytes(), url=site.url(pages[0]), product=Product.ESXI)
-    times, builds = [], set()
+    times: list[float] = []
+    builds: set[int] = set()
     for page in pages:
         content = page.file.read_bytes()
         started = time.perf_counter()
@@ -327,7 +328,12 @@ def print_report(r: Results, repeats: int) -> None:
 
 
 def _counts_text(runs: list[Counts]) -> str:
-    return ", ".join(f"{c.requests} req/{c.conditional} cond/{c.not_modified} 304" for c in runs)
+    """`5 run(s): 50 requests, 50 conditional, 50 answered 304`; one part per distinct outcome."""
+    seen = [(c.requests, c.conditional, c.not_modified) for c in runs]
+    parts = [
+        f"{seen.count(k)} run(s): {k[0]} requests, {k[1]} conditional, {k[2]} answered 304" for k in dict.fromkeys(seen)
+    ]
+    return "; ".join(parts)
 
 
 # --- main -----------------------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ def _echo_json(data: Any) -> None:
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, emoji=False)
+    # Piped output (a file, `less`) gets a wide table rather than rich's 80-column default.
+    return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _e(text: object) -> str:
@@ -142,7 +143,7 @@ def events_view(
     if as_json:
         _echo_json(data)
         return
-    table = _table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence"])
+    table = _table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence from"])
     for item in data:
         what = item["detail"]
         if item["replaced_by"]:
