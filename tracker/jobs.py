@@ -114,7 +114,7 @@ class _Cycle:
         self, session: Session, row: SourceRow
     ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
         policy = policy_of(self.config)
-        fetch = FetchRow(source_id=row.id, started_at=self.now, outcome="error")
+        fetch = FetchRow(source_id=row.id, started_at=self.now, outcome="error", skipped=[])
         row.last_fetch_at = self.now
         try:
             answer = self.fetcher.get(row.url, Validators(row.etag, row.last_modified))

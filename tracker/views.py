@@ -171,7 +171,7 @@ def _order(row: BuildRow) -> tuple[Any, ...]:
 def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> None:
     ordered = sorted(rows, key=_order, reverse=True)
     listing: dict[tuple[str, int], list[str]] = {}
-    for sighting in catalog.sightings.values():
+    for sighting in catalog.all_sightings():
         if sighting.present:
             listing.setdefault((sighting.product.value, sighting.build), []).append(sighting.source_id)
     data: list[dict[str, Any]] = [

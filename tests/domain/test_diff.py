@@ -245,7 +245,7 @@ def test_an_untrustworthy_page_infers_nothing_and_marks_the_source(bad: ParseRes
     changes = world.poll("kb", bad)
     assert events(changes) == [("source_anomaly", None, "high")]
     assert reason in world.catalog.sources["kb"].last_error  # type: ignore[operator]
-    assert all(s.misses == 0 for s in world.catalog.sightings.values())
+    assert all(s.misses == 0 for s in world.catalog.all_sightings())
     assert world.status(U3) is BuildStatus.AVAILABLE
 
 

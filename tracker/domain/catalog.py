@@ -106,35 +106,60 @@ class Policy:
 class Catalog:
     """Everything the diff needs: builds, sightings, sources and when each product had its baseline.
 
-    `dirty_*` name what a diff changed, so the store writes only that.
+    Sightings are indexed by source and vCenter's second builds by number, so a poll costs time in proportion to
+    its page, not to the whole catalog. `dirty_*` and `touched` name what a diff changed, so the store writes only
+    that: `touched` maps a source whose page did not change (a 304) to the time all its present rows were seen.
     """
 
     entries: dict[BuildKey, Entry] = field(default_factory=dict)
-    sightings: dict[tuple[str, Product, int], Sighting] = field(default_factory=dict)
     sources: dict[str, SourceState] = field(default_factory=dict)
     baselines: dict[Product, datetime] = field(default_factory=dict)
     dirty_entries: set[BuildKey] = field(default_factory=set)
     dirty_sightings: set[tuple[str, Product, int]] = field(default_factory=set)
     dirty_sources: set[str] = field(default_factory=set)
+    touched: dict[str, datetime] = field(default_factory=dict)
+    _by_source: dict[str, dict[BuildKey, Sighting]] = field(default_factory=dict)
+    _alt: dict[BuildKey, BuildKey] = field(default_factory=dict)
 
-    def sightings_of(self, source_id: str) -> list[Sighting]:
-        return [s for s in self.sightings.values() if s.source_id == source_id]
+    # --- entries ---------------------------------------------------------------------------------------------
+    def add_entry(self, entry: Entry) -> None:
+        self.entries[entry.key] = entry
+        self.index_alt_builds(entry)
 
-    def sightings_for(self, key: BuildKey) -> list[Sighting]:
-        return [s for s in self.sightings.values() if (s.product, s.build) == key]
+    def index_alt_builds(self, entry: Entry) -> None:
+        for alt in entry.alt_builds:
+            self._alt[(entry.product, alt)] = entry.key
 
     def find(self, product: Product, build: int) -> Entry | None:
         """The entry for a build number, matching vCenter's second (Client/MOB) build too."""
-        entry = self.entries.get((product, build))
-        if entry is not None:
-            return entry
-        return next((e for e in self.entries.values() if e.product is product and build in e.alt_builds), None)
+        key = (product, build)
+        entry = self.entries.get(key)
+        if entry is None and key in self._alt:
+            entry = self.entries.get(self._alt[key])
+        return entry
 
     def find_release(self, release: Release) -> list[Entry]:
         """Entries whose release is the one named (a notice naming `ESXi 7.0 Update 3a` without a build)."""
         wanted = _release_identity(release)
         return [e for e in self.entries.values() if e.release and _release_identity(e.release) == wanted]
 
+    # --- sightings -------------------------------------------------------------------------------------------
+    def add_sighting(self, sighting: Sighting) -> None:
+        self._by_source.setdefault(sighting.source_id, {})[(sighting.product, sighting.build)] = sighting
+
+    def sighting(self, source_id: str, key: BuildKey) -> Sighting | None:
+        return self._by_source.get(source_id, {}).get(key)
+
+    def sightings_of(self, source_id: str) -> list[Sighting]:
+        return list(self._by_source.get(source_id, {}).values())
+
+    def sightings_for(self, key: BuildKey) -> list[Sighting]:
+        return [found for listed in self._by_source.values() if (found := listed.get(key)) is not None]
+
+    def all_sightings(self) -> list[Sighting]:
+        return [s for listed in self._by_source.values() for s in listed.values()]
+
+    # --- change tracking -------------------------------------------------------------------------------------
     def mark(self, *, entry: Entry | None = None, sighting: Sighting | None = None, source: str | None = None) -> None:
         if entry is not None:
             self.dirty_entries.add(entry.key)
@@ -147,6 +172,7 @@ class Catalog:
         self.dirty_entries.clear()
         self.dirty_sightings.clear()
         self.dirty_sources.clear()
+        self.touched.clear()
 
 
 def _release_identity(release: Release) -> tuple[object, ...]:

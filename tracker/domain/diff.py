@@ -101,7 +101,7 @@ def observe_unchanged(catalog: Catalog, source_id: str, policy: Policy, now: dat
     for sighting in catalog.sightings_of(source_id):
         if sighting.present:
             sighting.last_seen = now
-            catalog.mark(sighting=sighting)
+    catalog.touched[source_id] = now  # one write for all present rows, not one per row
     _count_silence(poll, listed)
     _finish(poll, source.rows_seen)
     return poll.changes
@@ -163,10 +163,11 @@ def _see(poll: _Poll, record: BuildRecord) -> None:
     entry = catalog.find(record.product, record.build)
     if entry is None:
         entry = _new_entry(record, poll.now)
-        catalog.entries[entry.key] = entry
+        catalog.add_entry(entry)
         poll.fresh.append(entry)
     else:
         _enrich(entry, record)
+        catalog.index_alt_builds(entry)
     catalog.mark(entry=entry)
     sighting = _sight(poll, entry, record)
     was_gone = sighting.gone
@@ -198,11 +199,10 @@ def _enrich(entry: Entry, record: BuildRecord) -> None:
 
 
 def _sight(poll: _Poll, entry: Entry, record: BuildRecord) -> Sighting:
-    key = (poll.source.id, entry.product, entry.build)
-    sighting = poll.catalog.sightings.get(key)
+    sighting = poll.catalog.sighting(poll.source.id, entry.key)
     if sighting is None:
         sighting = Sighting(poll.source.id, entry.product, entry.build, poll.now, poll.now, poll.source.url)
-        poll.catalog.sightings[key] = sighting
+        poll.catalog.add_sighting(sighting)
     sighting.last_seen, sighting.excerpt = poll.now, record.excerpt[:500]
     poll.catalog.mark(sighting=sighting)
     return sighting
@@ -381,18 +381,16 @@ def _reissue(poll: _Poll, new: Entry, replaced: list[Entry], evidence: Evidence)
 
 
 def _infer_reissues(poll: _Poll) -> None:
-    for new in list(poll.fresh):
-        if new.release is None or new.release.letter is None:
-            continue
-        pulled = [
-            e
-            for e in poll.catalog.entries.values()
-            if e.status is BuildStatus.PULLED
-            and e.replaced_by is None
-            and e.release
-            and e.release.update_line == new.release.update_line
-            and e.release < new.release
-        ]
+    fresh = [e for e in poll.fresh if e.release is not None and e.release.letter is not None]
+    if not fresh:
+        return
+    waiting: dict[tuple[object, ...], list[Entry]] = {}
+    for entry in poll.catalog.entries.values():
+        if entry.status is BuildStatus.PULLED and entry.replaced_by is None and entry.release:
+            waiting.setdefault(entry.release.update_line, []).append(entry)
+    for new in fresh:
+        assert new.release is not None
+        pulled = [e for e in waiting.get(new.release.update_line, []) if e.release and e.release < new.release]
         if pulled:
             words = f"{new.release_name} ({new.build}) appeared after {len(pulled)} pulled build(s) of its update"
             _reissue(poll, new, pulled, poll.evidence(words))
@@ -431,7 +429,8 @@ def _finish(poll: _Poll, rows: int) -> None:
     if not poll.quiet_new:
         for entry in poll.fresh:
             detail = f"new build {entry.release_name} ({entry.build})"
-            sighting = poll.catalog.sightings[(poll.source.id, entry.product, entry.build)]
+            sighting = poll.catalog.sighting(poll.source.id, entry.key)
+            assert sighting is not None
             poll.changes.append(
                 Event(
                     EventKind.NEW,

@@ -1,8 +1,11 @@
 """Small repository functions: load the catalog into domain values, save what a diff changed, record events."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TypeVar
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Sighting, SourceState
@@ -34,11 +37,9 @@ def load_catalog(session: Session) -> Catalog:
     for row in session.exec(select(SourceRow)):
         catalog.sources[row.id] = _source_state(row)
     for build in session.exec(select(BuildRow)):
-        entry = _entry(build)
-        catalog.entries[entry.key] = entry
+        catalog.add_entry(_entry(build))
     for seen in session.exec(select(SightingRow)):
-        sighting = _sighting(seen)
-        catalog.sightings[(sighting.source_id, sighting.product, sighting.build)] = sighting
+        catalog.add_sighting(_sighting(seen))
     for state in session.exec(select(ProductStateRow)):
         catalog.baselines[Product(state.product)] = utc(state.baselined_at)
     return catalog
@@ -63,6 +64,7 @@ def _source_state(row: SourceRow) -> SourceState:
     )
 
 
+@lru_cache(maxsize=4096)
 def _release(product: Product, name: str) -> Release | None:
     try:
         return Release.parse(name, product)
@@ -104,23 +106,56 @@ def _sighting(row: SightingRow) -> Sighting:
 
 # --- saving --------------------------------------------------------------------------------------------------
 def save_catalog(session: Session, catalog: Catalog) -> None:
-    """Write what the diff marked dirty, then forget the marks."""
-    for key in catalog.dirty_entries:
-        _save_entry(session, catalog.entries[key])
-    for sighting_key in catalog.dirty_sightings:
-        _save_sighting(session, catalog.sightings[sighting_key])
-    for source_id in catalog.dirty_sources:
-        _save_source_state(session, catalog.sources[source_id])
-    for product, at in catalog.baselines.items():
-        if session.get(ProductStateRow, product.value) is None:
-            session.add(ProductStateRow(product=product.value, baselined_at=at))
+    """Write what the diff marked dirty (rows fetched in bulk, not one query each), then forget the marks."""
+    with session.no_autoflush:
+        _save_entries(session, [catalog.entries[k] for k in catalog.dirty_entries])
+        sightings = [catalog.sighting(source, (product, build)) for source, product, build in catalog.dirty_sightings]
+        _save_sightings(session, [s for s in sightings if s is not None])
+        for source_id in catalog.dirty_sources:
+            _save_source_state(session, catalog.sources[source_id])
+        for product, at in catalog.baselines.items():
+            if session.get(ProductStateRow, product.value) is None:
+                session.add(ProductStateRow(product=product.value, baselined_at=at))
+    for source_id, at in catalog.touched.items():
+        session.execute(
+            update(SightingRow)
+            .where(col(SightingRow.source_id) == source_id, col(SightingRow.misses) == 0)
+            .values(last_seen=at)
+        )
     catalog.clear_dirty()
 
 
-def _save_entry(session: Session, entry: Entry) -> None:
-    row = session.exec(
-        select(BuildRow).where(BuildRow.product == entry.product.value, BuildRow.build == entry.build)
-    ).first() or BuildRow(product=entry.product.value, build=entry.build, release_name="", first_seen=entry.first_seen)
+Row = TypeVar("Row", BuildRow, SightingRow)
+
+
+def _existing(session: Session, model: type[Row], builds: Iterable[int]) -> list[Row]:
+    """Rows whose build number is among `builds`, in chunks that stay under SQLite's parameter limit."""
+    wanted = sorted(set(builds))
+    rows: list[Row] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows.extend(session.exec(select(model).where(col(model.build).in_(chunk))))
+    return rows
+
+
+def _save_entries(session: Session, entries: list[Entry]) -> None:
+    rows = {(r.product, r.build): r for r in _existing(session, BuildRow, (e.build for e in entries))}
+    for entry in entries:
+        row = rows.get((entry.product.value, entry.build))
+        if row is None:
+            row = BuildRow(
+                product=entry.product.value,
+                build=entry.build,
+                release_name=entry.release_name,
+                first_seen=entry.first_seen,
+                alt_builds=[],
+                pull_notices=[],
+            )
+        _fill_build(row, entry)
+        session.add(row)
+
+
+def _fill_build(row: BuildRow, entry: Entry) -> None:
     release = entry.release
     row.release_name = entry.release_name
     row.line, row.update = (release.line, release.update) if release else (None, None)
@@ -129,31 +164,25 @@ def _save_entry(session: Session, entry: Entry) -> None:
     row.status, row.replaced_by = entry.status.value, entry.replaced_by
     row.pull_confidence = entry.pull_confidence.value if entry.pull_confidence else None
     row.pull_notices = sorted(entry.pull_notices)
-    session.add(row)
 
 
-def _save_sighting(session: Session, sighting: Sighting) -> None:
-    row = session.exec(
-        select(SightingRow).where(
-            SightingRow.source_id == sighting.source_id,
-            SightingRow.product == sighting.product.value,
-            SightingRow.build == sighting.build,
-        )
-    ).first() or SightingRow(
-        source_id=sighting.source_id,
-        product=sighting.product.value,
-        build=sighting.build,
-        first_seen=sighting.first_seen,
-        last_seen=sighting.last_seen,
-        url=sighting.url,
-    )
-    row.last_seen, row.excerpt, row.misses, row.gone = (
-        sighting.last_seen,
-        sighting.excerpt,
-        sighting.misses,
-        sighting.gone,
-    )
-    session.add(row)
+def _save_sightings(session: Session, sightings: list[Sighting]) -> None:
+    existing = _existing(session, SightingRow, (s.build for s in sightings))
+    rows = {(r.source_id, r.product, r.build): r for r in existing}
+    for sighting in sightings:
+        row = rows.get((sighting.source_id, sighting.product.value, sighting.build))
+        if row is None:
+            row = SightingRow(
+                source_id=sighting.source_id,
+                product=sighting.product.value,
+                build=sighting.build,
+                first_seen=sighting.first_seen,
+                last_seen=sighting.last_seen,
+                url=sighting.url,
+            )
+        row.last_seen, row.excerpt = sighting.last_seen, sighting.excerpt
+        row.misses, row.gone = sighting.misses, sighting.gone
+        session.add(row)
 
 
 def _save_source_state(session: Session, state: SourceState) -> None:
