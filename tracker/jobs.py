@@ -69,16 +69,18 @@ def poll_once(
     )
     with session_scope(engine) as session:
         sync_sources(session, config, now)
-    with session_scope(engine) as session:
-        catalog = repo.load_catalog(session)
+        pending = repo.sources_with_pending_misses(session)
     report = PollReport()
     wanted = [config.source(only)] if only else list(config.sources)
     with build_client(settings) as client:
-        cycle = _Cycle(config, engine, Fetcher(client, settings), catalog, now, report, progress)
+        cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending)
         for source in wanted:
             cycle.poll(source.id)
             cycle.follow_links(source)
     return report
+
+
+Answer = Document | NotModified | FetchError
 
 
 @dataclass
@@ -86,10 +88,11 @@ class _Cycle:
     config: Config
     engine: Engine
     fetcher: Fetcher
-    catalog: Catalog
     now: datetime
     report: PollReport
     progress: Progress | None
+    pending: set[str]  # sources with a vanished row still waiting for confirmation
+    _catalog: Catalog | None = None
 
     def poll(self, source_id: str) -> None:
         if self.progress:
@@ -97,65 +100,73 @@ class _Cycle:
         with session_scope(self.engine) as session:
             row = session.get(SourceRow, source_id)
             assert row is not None
-            self._ensure_state(row)
-            outcome, changes, parsed = self._fetch_and_diff(session, row)
-            repo.save_catalog(session, self.catalog)
+            url, validators = row.url, Validators(row.etag, row.last_modified)
+        answer = self._fetch(url, validators)  # no transaction is held open while the network answers
+        with session_scope(self.engine) as session:
+            row = session.get(SourceRow, source_id)
+            assert row is not None
+            catalog = self._catalog_for(session, row, answer)
+            outcome, changes, parsed = self._diff(session, catalog, row, answer)
+            repo.save_catalog(session, catalog)
             repo.record_changes(session, changes)
-            if parsed is not None and row.kind in REGISTRY and REGISTRY[row.kind].role is SourceRole.INDEX:
+            if parsed is not None and REGISTRY[row.kind].role is SourceRole.INDEX:
                 _sync_links(session, row, parsed, self.now)
         self.report.outcomes.append(outcome)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
 
-    def _ensure_state(self, row: SourceRow) -> None:
-        if row.id not in self.catalog.sources:
-            self.catalog.sources[row.id] = repo._source_state(row)
+    def _fetch(self, url: str, validators: Validators) -> Answer:
+        try:
+            return self.fetcher.get(url, validators)
+        except FetchError as error:
+            return error
 
-    def _fetch_and_diff(
-        self, session: Session, row: SourceRow
+    def _catalog_for(self, session: Session, row: SourceRow, answer: Answer) -> Catalog:
+        """The whole catalog, loaded once per cycle; an unchanged, healthy page with nothing pending needs only
+        its own source's state, which keeps a poll of unchanged pages cheap."""
+        quiet = isinstance(answer, NotModified) and row.health == "ok" and row.id not in self.pending
+        if quiet and self._catalog is None:
+            return repo.load_source_slice(session, row.id)
+        if self._catalog is None:
+            self._catalog = repo.load_catalog(session)
+        if row.id not in self._catalog.sources:
+            self._catalog.sources[row.id] = repo.source_state(row)
+        return self._catalog
+
+    def _diff(
+        self, session: Session, catalog: Catalog, row: SourceRow, answer: Answer
     ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
         policy = policy_of(self.config)
         fetch = FetchRow(source_id=row.id, started_at=self.now, outcome="error", skipped=[])
+        session.add(fetch)
         row.last_fetch_at = self.now
-        try:
-            answer = self.fetcher.get(row.url, Validators(row.etag, row.last_modified))
-        except FetchError as error:
-            fetch.error = str(error)
-            session.add(fetch)
-            changes = record_failure(self.catalog, row.id, str(error), policy, self.now)
-            return SourceOutcome(row.id, "error", error=str(error)), changes, None
+        if isinstance(answer, FetchError):
+            fetch.error = str(answer)
+            changes = record_failure(catalog, row.id, str(answer), policy, self.now)
+            return SourceOutcome(row.id, "error", error=str(answer)), changes, None
         fetch.elapsed_ms = answer.elapsed_ms
         if isinstance(answer, NotModified):
             fetch.outcome, fetch.http_status = "not_modified", 304
-            session.add(fetch)
-            return (
-                SourceOutcome(row.id, "not_modified"),
-                observe_unchanged(self.catalog, row.id, policy, self.now),
-                None,
-            )
-        return self._parse_and_diff(session, row, answer, fetch, policy)
+            changes = observe_unchanged(catalog, row.id, policy, self.now)
+            return SourceOutcome(row.id, "not_modified"), changes, None
+        return self._parse_and_diff(catalog, row, answer, fetch, policy)
 
     def _parse_and_diff(
-        self, session: Session, row: SourceRow, doc: Document, fetch: FetchRow, policy: Policy
+        self, catalog: Catalog, row: SourceRow, doc: Document, fetch: FetchRow, policy: Policy
     ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
         result = REGISTRY[row.kind].parse(doc.content, url=doc.url, product=Product(row.product))
         fetch.http_status, fetch.bytes, fetch.rows = doc.status, len(doc.content), len(result.records)
         fetch.skipped = [{"where": s.where, "text": s.text[:200], "reason": s.reason} for s in result.skipped]
-        state = self.catalog.sources[row.id]
-        changes = observe(self.catalog, row.id, result, policy, self.now)
+        state = catalog.sources[row.id]
+        changes = observe(catalog, row.id, result, policy, self.now)
         if state.failures == 0:  # the guard passed: this page is the new reference for conditional GETs
             row.etag, row.last_modified = doc.validators.etag, doc.validators.last_modified
             fetch.outcome = "parsed"
-            session.add(fetch)
             return SourceOutcome(row.id, "parsed", len(result.records), len(result.skipped)), changes, result
         # An untrusted page: forget the validators so the next poll fetches it whole.
         row.etag = row.last_modified = None
         fetch.outcome, fetch.error = "anomaly", state.last_error
-        session.add(fetch)
-        return (
-            SourceOutcome(row.id, "anomaly", len(result.records), len(result.skipped), state.last_error),
-            changes,
-            None,
-        )
+        outcome = SourceOutcome(row.id, "anomaly", len(result.records), len(result.skipped), state.last_error)
+        return outcome, changes, None
 
     def follow_links(self, parent: SourceConfig) -> None:
         """Poll the release notes the parent's listed rows link to: known ones always, new ones up to the limit."""

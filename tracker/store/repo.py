@@ -3,9 +3,10 @@
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Column, Table, and_, bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Sighting, SourceState
@@ -22,6 +23,9 @@ from tracker.store.models import (
     SourceRow,
 )
 
+BUILDS = cast(Table, BuildRow.__table__)  # type: ignore[attr-defined]
+SIGHTINGS = cast(Table, SightingRow.__table__)  # type: ignore[attr-defined]
+
 
 def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -35,17 +39,35 @@ def _opt_utc(value: datetime | None) -> datetime | None:
 def load_catalog(session: Session) -> Catalog:
     catalog = Catalog()
     for row in session.exec(select(SourceRow)):
-        catalog.sources[row.id] = _source_state(row)
-    for build in session.exec(select(BuildRow)):
+        catalog.sources[row.id] = source_state(row)
+    # Plain rows, not ORM objects: a catalog of thousands of builds loads in milliseconds.
+    for build in session.execute(core_select(BUILDS)):
         catalog.add_entry(_entry(build))
-    for seen in session.exec(select(SightingRow)):
+    for seen in session.execute(core_select(SIGHTINGS)):
         catalog.add_sighting(_sighting(seen))
     for state in session.exec(select(ProductStateRow)):
         catalog.baselines[Product(state.product)] = utc(state.baselined_at)
     return catalog
 
 
-def _source_state(row: SourceRow) -> SourceState:
+def load_source_slice(session: Session, source_id: str) -> Catalog:
+    """Just one source's state and the product baselines: all a 304 with nothing pending needs."""
+    catalog = Catalog()
+    row = session.get(SourceRow, source_id)
+    if row is not None:
+        catalog.sources[row.id] = source_state(row)
+    for state in session.exec(select(ProductStateRow)):
+        catalog.baselines[Product(state.product)] = utc(state.baselined_at)
+    return catalog
+
+
+def sources_with_pending_misses(session: Session) -> set[str]:
+    """Sources that miss a row they listed, not yet confirmed gone: their next poll needs the whole catalog."""
+    query = core_select(SIGHTINGS.c.source_id).where(SIGHTINGS.c.misses > 0, SIGHTINGS.c.gone.is_(False)).distinct()
+    return {source_id for (source_id,) in session.execute(query)}
+
+
+def source_state(row: SourceRow) -> SourceState:
     return SourceState(
         id=row.id,
         kind=row.kind,
@@ -72,7 +94,7 @@ def _release(product: Product, name: str) -> Release | None:
         return None
 
 
-def _entry(row: BuildRow) -> Entry:
+def _entry(row: Any) -> Entry:
     product = Product(row.product)
     return Entry(
         product=product,
@@ -90,7 +112,7 @@ def _entry(row: BuildRow) -> Entry:
     )
 
 
-def _sighting(row: SightingRow) -> Sighting:
+def _sighting(row: Any) -> Sighting:
     return Sighting(
         source_id=row.source_id,
         product=Product(row.product),
@@ -108,7 +130,7 @@ def _sighting(row: SightingRow) -> Sighting:
 def save_catalog(session: Session, catalog: Catalog) -> None:
     """Write what the diff marked dirty (rows fetched in bulk, not one query each), then forget the marks."""
     with session.no_autoflush:
-        _save_entries(session, [catalog.entries[k] for k in catalog.dirty_entries])
+        _save_entries(session, [catalog.entries[k] for k in sorted(catalog.dirty_entries)])
         sightings = [catalog.sighting(source, (product, build)) for source, product, build in catalog.dirty_sightings]
         _save_sightings(session, [s for s in sightings if s is not None])
         for source_id in catalog.dirty_sources:
@@ -125,64 +147,76 @@ def save_catalog(session: Session, catalog: Catalog) -> None:
     catalog.clear_dirty()
 
 
-Row = TypeVar("Row", BuildRow, SightingRow)
-
-
-def _existing(session: Session, model: type[Row], builds: Iterable[int]) -> list[Row]:
-    """Rows whose build number is among `builds`, in chunks that stay under SQLite's parameter limit."""
+def _existing(session: Session, table: Table, builds: Iterable[int]) -> set[tuple[Any, ...]]:
+    """Keys of the rows whose build number is among `builds`, in chunks under SQLite's parameter limit."""
     wanted = sorted(set(builds))
-    rows: list[Row] = []
+    key_columns = _natural_key(table)
+    found: set[tuple[Any, ...]] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows.extend(session.exec(select(model).where(col(model.build).in_(chunk))))
-    return rows
+        found.update(tuple(r) for r in session.execute(core_select(*key_columns).where(table.c.build.in_(chunk))))
+    return found
+
+
+def _natural_key(table: Table) -> list[Column[Any]]:
+    return [table.c.product, table.c.build] if table is BUILDS else [table.c.source_id, table.c.product, table.c.build]
+
+
+def _write(session: Session, table: Table, rows: list[dict[str, Any]], existing: set[tuple[Any, ...]]) -> None:
+    """Insert the new rows and update the known ones, each as one executemany (Core, no ORM objects)."""
+    keys = [c.name for c in _natural_key(table)]
+    new = [r for r in rows if tuple(r[k] for k in keys) not in existing]
+    old = [r for r in rows if tuple(r[k] for k in keys) in existing]
+    if new:
+        session.execute(insert(table), new)
+    if old:
+        match = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in old[0] if c not in keys and c != "first_seen"}
+        params = [{**{f"k_{k}": r[k] for k in keys}, **{f"v_{c}": r[c] for c in values}} for r in old]
+        session.execute(update(table).where(match).values(values), params)
 
 
 def _save_entries(session: Session, entries: list[Entry]) -> None:
-    rows = {(r.product, r.build): r for r in _existing(session, BuildRow, (e.build for e in entries))}
-    for entry in entries:
-        row = rows.get((entry.product.value, entry.build))
-        if row is None:
-            row = BuildRow(
-                product=entry.product.value,
-                build=entry.build,
-                release_name=entry.release_name,
-                first_seen=entry.first_seen,
-                alt_builds=[],
-                pull_notices=[],
-            )
-        _fill_build(row, entry)
-        session.add(row)
+    rows = [_build_values(e) for e in entries]
+    _write(session, BUILDS, rows, _existing(session, BUILDS, (e.build for e in entries)))
 
 
-def _fill_build(row: BuildRow, entry: Entry) -> None:
+def _build_values(entry: Entry) -> dict[str, Any]:
     release = entry.release
-    row.release_name = entry.release_name
-    row.line, row.update = (release.line, release.update) if release else (None, None)
-    row.letter = release.letter if release else None
-    row.release_date, row.alt_builds, row.notes_url = entry.release_date, list(entry.alt_builds), entry.notes_url
-    row.status, row.replaced_by = entry.status.value, entry.replaced_by
-    row.pull_confidence = entry.pull_confidence.value if entry.pull_confidence else None
-    row.pull_notices = sorted(entry.pull_notices)
+    return {
+        "product": entry.product.value,
+        "build": entry.build,
+        "release_name": entry.release_name,
+        "line": release.line if release else None,
+        "update": release.update if release else None,
+        "letter": release.letter if release else None,
+        "release_date": entry.release_date,
+        "alt_builds": list(entry.alt_builds),
+        "notes_url": entry.notes_url,
+        "status": entry.status.value,
+        "pull_confidence": entry.pull_confidence.value if entry.pull_confidence else None,
+        "pull_notices": sorted(entry.pull_notices),
+        "replaced_by": entry.replaced_by,
+        "first_seen": entry.first_seen,
+    }
 
 
 def _save_sightings(session: Session, sightings: list[Sighting]) -> None:
-    existing = _existing(session, SightingRow, (s.build for s in sightings))
-    rows = {(r.source_id, r.product, r.build): r for r in existing}
-    for sighting in sightings:
-        row = rows.get((sighting.source_id, sighting.product.value, sighting.build))
-        if row is None:
-            row = SightingRow(
-                source_id=sighting.source_id,
-                product=sighting.product.value,
-                build=sighting.build,
-                first_seen=sighting.first_seen,
-                last_seen=sighting.last_seen,
-                url=sighting.url,
-            )
-        row.last_seen, row.excerpt = sighting.last_seen, sighting.excerpt
-        row.misses, row.gone = sighting.misses, sighting.gone
-        session.add(row)
+    rows = [
+        {
+            "source_id": s.source_id,
+            "product": s.product.value,
+            "build": s.build,
+            "first_seen": s.first_seen,
+            "last_seen": s.last_seen,
+            "url": s.url,
+            "excerpt": s.excerpt,
+            "misses": s.misses,
+            "gone": s.gone,
+        }
+        for s in sightings
+    ]
+    _write(session, SIGHTINGS, rows, _existing(session, SIGHTINGS, (s.build for s in sightings)))
 
 
 def _save_source_state(session: Session, state: SourceState) -> None:
