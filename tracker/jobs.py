@@ -25,7 +25,7 @@ class SourceOutcome:
     source_id: str
     outcome: str  # parsed | not_modified | error | anomaly
     rows: int = 0
-    skipped: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)  # where, text, reason
     error: str | None = None
 
 
@@ -161,11 +161,11 @@ class _Cycle:
         if state.failures == 0:  # the guard passed: this page is the new reference for conditional GETs
             row.etag, row.last_modified = doc.validators.etag, doc.validators.last_modified
             fetch.outcome = "parsed"
-            return SourceOutcome(row.id, "parsed", len(result.records), len(result.skipped)), changes, result
+            return SourceOutcome(row.id, "parsed", len(result.records), fetch.skipped), changes, result
         # An untrusted page: forget the validators so the next poll fetches it whole.
         row.etag = row.last_modified = None
         fetch.outcome, fetch.error = "anomaly", state.last_error
-        outcome = SourceOutcome(row.id, "anomaly", len(result.records), len(result.skipped), state.last_error)
+        outcome = SourceOutcome(row.id, "anomaly", len(result.records), fetch.skipped, state.last_error)
         return outcome, changes, None
 
     def follow_links(self, parent: SourceConfig) -> None:

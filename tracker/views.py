@@ -93,8 +93,12 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
     for outcome in report.outcomes:
         if outcome.error:
             console.print(f"  [yellow]{_e(outcome.source_id)}[/]: {outcome.outcome}: {_e(outcome.error)}")
-        elif outcome.skipped:
-            console.print(f"  {_e(outcome.source_id)}: {outcome.skipped} row(s) skipped (see `tracker sources`)")
+        if outcome.skipped:
+            console.print(f"  {_e(outcome.source_id)}: {len(outcome.skipped)} row(s) skipped:")
+            for skipped in outcome.skipped[:5]:
+                console.print(f"    {_e(skipped['where'])}: {_e(skipped['reason'])}: {_e(skipped['text'][:80])!r}")
+            if len(outcome.skipped) > 5:
+                console.print(f"    ... and {len(outcome.skipped) - 5} more (tracker poll --json lists them all)")
     if not report.events:
         console.print("no new events")
     for event in report.events:

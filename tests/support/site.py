@@ -12,6 +12,7 @@ streams n bytes without holding them in memory. `requests` logs (method, path, s
 """
 
 import hashlib
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -69,10 +70,17 @@ class FixtureSite:
         self._versions: dict[str, tuple[str, float]] = {}  # path -> (etag, last-modified epoch)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        self._server.handle_error = self._handle_error  # type: ignore[method-assign]
         # A short poll interval: shutdown() waits for the serve loop to notice, and tests start one site each.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fixture-site", daemon=True
         )
+
+    def _handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up early (a size cap, a timeout, an error status) is what tests provoke: quiet."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        ThreadingHTTPServer.handle_error(self._server, request, client_address)  # type: ignore[arg-type]
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> "FixtureSite":
@@ -122,6 +130,7 @@ class FixtureSite:
     def serve(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> None:
         with self._lock:
             self._served[_key(path)] = _Body(body, content_type, status)
+            self._huge.pop(_key(path), None)  # what is served now replaces a huge body
 
     def serve_huge(self, path: str, size_bytes: int) -> None:
         with self._lock:
