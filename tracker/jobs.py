@@ -67,15 +67,17 @@ def poll_once(
     settings = HttpSettings(
         user_agent(config), config.http.timeout, config.http.max_bytes, config.http.politeness_delay
     )
+    wanted = [config.source(only)] if only else list(config.sources)
     with session_scope(engine) as session:
         sync_sources(session, config, now)
         pending = repo.sources_with_pending_misses(session)
+        baselines = repo.load_baselines(session)
+        rows = {r.id: r for r in session.exec(select(SourceRow).where(col(SourceRow.id).in_([s.id for s in wanted])))}
     report = PollReport()
-    wanted = [config.source(only)] if only else list(config.sources)
     with build_client(settings) as client:
-        cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending)
+        cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending, baselines)
         for source in wanted:
-            cycle.poll(source.id)
+            cycle.poll(rows[source.id])
             cycle.follow_links(source)
     return report
 
@@ -92,18 +94,17 @@ class _Cycle:
     report: PollReport
     progress: Progress | None
     pending: set[str]  # sources with a vanished row still waiting for confirmation
+    baselines: dict[Product, datetime]
     _catalog: Catalog | None = None
 
-    def poll(self, source_id: str) -> None:
+    def poll(self, snapshot: SourceRow) -> None:
+        """Fetch one source (no transaction is held open while the network answers), then diff and store it in
+        one transaction. `snapshot` is the source's row as read at the start of the cycle."""
         if self.progress:
-            self.progress(source_id)
+            self.progress(snapshot.id)
+        answer = self._fetch(snapshot.url, Validators(snapshot.etag, snapshot.last_modified))
         with session_scope(self.engine) as session:
-            row = session.get(SourceRow, source_id)
-            assert row is not None
-            url, validators = row.url, Validators(row.etag, row.last_modified)
-        answer = self._fetch(url, validators)  # no transaction is held open while the network answers
-        with session_scope(self.engine) as session:
-            row = session.get(SourceRow, source_id)
+            row = session.get(SourceRow, snapshot.id)
             assert row is not None
             catalog = self._catalog_for(session, row, answer)
             outcome, changes, parsed = self._diff(session, catalog, row, answer)
@@ -125,7 +126,7 @@ class _Cycle:
         its own source's state, which keeps a poll of unchanged pages cheap."""
         quiet = isinstance(answer, NotModified) and row.health == "ok" and row.id not in self.pending
         if quiet and self._catalog is None:
-            return repo.load_source_slice(session, row.id)
+            return repo.catalog_slice(row, self.baselines)
         if self._catalog is None:
             self._catalog = repo.load_catalog(session)
         if row.id not in self._catalog.sources:
@@ -183,7 +184,7 @@ class _Cycle:
         known = [c for c in children if c.last_fetch_at is not None]
         new = [c for c in children if c.last_fetch_at is None][: self.config.http.follow_limit]
         for child in [*known, *new]:
-            self.poll(child.id)
+            self.poll(child)
 
 
 def _sync_links(session: Session, parent: SourceRow, result: ParseResult, now: datetime) -> None:

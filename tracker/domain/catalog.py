@@ -118,6 +118,7 @@ class Catalog:
     dirty_sightings: set[tuple[str, Product, int]] = field(default_factory=set)
     dirty_sources: set[str] = field(default_factory=set)
     touched: dict[str, datetime] = field(default_factory=dict)
+    new_baselines: set[Product] = field(default_factory=set)
     _by_source: dict[str, dict[BuildKey, Sighting]] = field(default_factory=dict)
     _alt: dict[BuildKey, BuildKey] = field(default_factory=dict)
 
@@ -173,6 +174,14 @@ class Catalog:
         self.dirty_sightings.clear()
         self.dirty_sources.clear()
         self.touched.clear()
+        self.new_baselines.clear()
+
+    def baseline(self, product: Product, now: datetime) -> datetime:
+        """When the product's baseline poll ran; the first successful poll of a product is that baseline."""
+        if product not in self.baselines:
+            self.baselines[product] = now
+            self.new_baselines.add(product)
+        return self.baselines[product]
 
 
 def _release_identity(release: Release) -> tuple[object, ...]:

@@ -135,7 +135,7 @@ def _health_event(source: SourceState, kind: EventKind, detail: str, now: dateti
 
 
 def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime) -> _Poll:
-    baseline_at = catalog.baselines.setdefault(source.product, now)
+    baseline_at = catalog.baseline(source.product, now)
     in_baseline_cycle = baseline_at >= now
     first_poll = not source.baselined
     # A release-notes page found through a baseline-era KB row speaks of old news on its first poll.

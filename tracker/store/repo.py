@@ -50,15 +50,13 @@ def load_catalog(session: Session) -> Catalog:
     return catalog
 
 
-def load_source_slice(session: Session, source_id: str) -> Catalog:
+def load_baselines(session: Session) -> dict[Product, datetime]:
+    return {Product(s.product): utc(s.baselined_at) for s in session.exec(select(ProductStateRow))}
+
+
+def catalog_slice(row: SourceRow, baselines: dict[Product, datetime]) -> Catalog:
     """Just one source's state and the product baselines: all a 304 with nothing pending needs."""
-    catalog = Catalog()
-    row = session.get(SourceRow, source_id)
-    if row is not None:
-        catalog.sources[row.id] = source_state(row)
-    for state in session.exec(select(ProductStateRow)):
-        catalog.baselines[Product(state.product)] = utc(state.baselined_at)
-    return catalog
+    return Catalog(sources={row.id: source_state(row)}, baselines=dict(baselines))
 
 
 def sources_with_pending_misses(session: Session) -> set[str]:
@@ -135,9 +133,8 @@ def save_catalog(session: Session, catalog: Catalog) -> None:
         _save_sightings(session, [s for s in sightings if s is not None])
         for source_id in catalog.dirty_sources:
             _save_source_state(session, catalog.sources[source_id])
-        for product, at in catalog.baselines.items():
-            if session.get(ProductStateRow, product.value) is None:
-                session.add(ProductStateRow(product=product.value, baselined_at=at))
+        for product in catalog.new_baselines:
+            session.add(ProductStateRow(product=product.value, baselined_at=catalog.baselines[product]))
     for source_id, at in catalog.touched.items():
         session.execute(
             update(SightingRow)
