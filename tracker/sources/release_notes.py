@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, Notice, ParseResult, Skipped
 from tracker.domain.versions import Build, Product, Release, VersionError
-from tracker.sources.kb_build_table import (
+from tracker.sources.html import (
     clean_text,
     load_html,
     page_problem,
