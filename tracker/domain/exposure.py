@@ -1,0 +1,379 @@
+"""Exposure: what the catalog means for each asset, and the safe upgrade target (PRODUCT.md section 5).
+
+For every asset: its statuses (pulled, vulnerable, end of support or within 90 days, behind, unknown build, ok),
+its worst severity, the reasons in words, and the recommended target: the newest build of its line that is newer
+than its own, not pulled, past the cooldown and fixing every advisory it has. Never a downgrade, never a pulled
+build; "hold: no safe target yet" with the reason when none exists.
+
+Everything that depends only on the build is computed once per distinct build, so 100,000 assets on a few hundred
+builds cost a few hundred assessments plus a dictionary lookup each.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from tracker.domain.catalog import BuildStatus, Catalog, Entry
+from tracker.domain.inventory import Asset, AssetKind
+from tracker.domain.versions import Product, Release
+
+EOS_WARNING_DAYS = 90
+
+
+class Status(StrEnum):
+    PULLED = "pulled"
+    VULNERABLE = "vulnerable"
+    END_OF_SUPPORT = "end_of_support"
+    END_OF_SUPPORT_SOON = "end_of_support_soon"
+    BEHIND = "behind"
+    UNKNOWN_BUILD = "unknown_build"
+    OK = "ok"
+
+
+class Severity(StrEnum):
+    """The vendor's advisory levels (CVSS 9.0-10 critical, 7.0-8.9 important, 4.0-6.9 moderate, below low)."""
+
+    CRITICAL = "critical"
+    IMPORTANT = "important"
+    MODERATE = "moderate"
+    LOW = "low"
+    NONE = "none"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def from_cvss(cls, score: float) -> "Severity":
+        if score >= 9.0:
+            return cls.CRITICAL
+        if score >= 7.0:
+            return cls.IMPORTANT
+        return cls.MODERATE if score >= 4.0 else cls.LOW
+
+
+_SEVERITY_RANK = {Severity.NONE: 0, Severity.LOW: 1, Severity.MODERATE: 2, Severity.IMPORTANT: 3, Severity.CRITICAL: 4}
+_STATUS_SEVERITY = {
+    Status.PULLED: Severity.CRITICAL,
+    Status.END_OF_SUPPORT: Severity.IMPORTANT,
+    Status.END_OF_SUPPORT_SOON: Severity.MODERATE,
+    Status.BEHIND: Severity.LOW,
+    Status.UNKNOWN_BUILD: Severity.LOW,
+    Status.OK: Severity.NONE,
+}
+
+
+@dataclass(frozen=True)
+class FixedIn:
+    """An advisory's fix on one line: `ESXi70U3c-19193900` -> (esxi, 7.0 U3c, 19193900)."""
+
+    release: Release
+    build: int | None = None
+
+
+@dataclass(frozen=True)
+class Advisory:
+    id: str  # VMSA-2022-0004, revisions as VMSA-2021-0028.1
+    severity: Severity
+    fixed: tuple[FixedIn, ...]
+    title: str = ""
+    url: str = ""
+
+    def fix_for(self, product: Product, line: str) -> FixedIn | None:
+        """The fix on this line; a line the advisory names several fixes for (7.0 U3c, U2e, U1e) uses the one
+        on the asset's update, see `fixes_for`."""
+        fixes = self.fixes_for(product, line)
+        return fixes[0] if fixes else None
+
+    def fixes_for(self, product: Product, line: str) -> list[FixedIn]:
+        return sorted(
+            (f for f in self.fixed if f.release.product is product and f.release.line == line),
+            key=lambda f: f.release.sort_key,
+        )
+
+    def affects(self, release: Release) -> bool:
+        """A release is affected when the advisory covers its line and no fix on its update (or an earlier
+        update's fix line it has passed) is at or below it."""
+        fixes = self.fixes_for(release.product, release.line)
+        if not fixes:
+            return False
+        same_update = [f for f in fixes if f.release.update == release.update]
+        if same_update:
+            return release < same_update[0].release
+        later = [f for f in fixes if f.release.update > release.update]
+        return bool(later) or release < fixes[-1].release
+
+    def fixed_by(self, release: Release) -> bool:
+        """Whether moving to `release` fixes this advisory."""
+        return not self.affects(release) and bool(self.fixes_for(release.product, release.line))
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    product: Product
+    line: str
+    end_of_general_support: date
+    end_of_technical_guidance: date
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """A vendor known issue that bites when a host carries certain VIBs (KB 86287: i40en and i40enu)."""
+
+    id: str
+    product: Product
+    line: str
+    vibs: tuple[str, ...]  # all of them present -> the issue applies
+    message: str
+
+
+KNOWN_ISSUES: tuple[KnownIssue, ...] = (
+    KnownIssue(
+        "KB 86287",
+        Product.ESXI,
+        "7.0",
+        ("i40en", "i40enu"),
+        "carries both the i40en and i40enu VIBs: an upgrade to 7.0 U3, U3a or U3b fails with 'esxupdate code -1' "
+        "and breaks HA (KB 86287); go straight to 7.0 U3c or later, which handles the rename",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    cooldown_days: int = 7
+
+
+@dataclass(frozen=True)
+class Exposure:
+    asset: Asset
+    statuses: tuple[Status, ...]
+    severity: Severity
+    reasons: tuple[str, ...]
+    release: Release | None  # what the asset runs, as far as we know
+    recommended: Entry | None
+    hold: str | None = None  # "hold: no safe target yet: ..." when the asset needs a move and none is safe
+    advisories: tuple[str, ...] = field(default=())
+
+    @property
+    def recommended_build(self) -> int | None:
+        return self.recommended.build if self.recommended else None
+
+    @property
+    def recommended_release(self) -> str | None:
+        return self.recommended.release_name if self.recommended else None
+
+
+# --- the engine ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _BuildView:
+    """Everything about one build that does not depend on the asset."""
+
+    statuses: tuple[Status, ...]
+    severity: Severity
+    reasons: tuple[str, ...]
+    release: Release | None
+    recommended: Entry | None
+    hold: str | None
+    advisories: tuple[str, ...]
+
+
+class Assessor:
+    """Assess assets against one catalog, set of advisories and lifecycle table, at one moment."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        now: datetime,
+        advisories: Sequence[Advisory] = (),
+        lifecycles: Sequence[Lifecycle] = (),
+        policy: Policy = Policy(),
+        known_issues: Sequence[KnownIssue] = KNOWN_ISSUES,
+    ) -> None:
+        self.catalog, self.now, self.policy = catalog, now, policy
+        self.advisories = tuple(advisories)
+        self.lifecycles = {(lc.product, lc.line): lc for lc in lifecycles}
+        self.known_issues = tuple(known_issues)
+        self._lines = _candidates_by_line(catalog.entries.values())
+        self._views: dict[tuple[AssetKind, int | None, str], _BuildView] = {}
+
+    def assess(self, asset: Asset) -> Exposure:
+        key = (asset.kind, asset.build, asset.version_text if asset.build is None or self._unknown(asset) else "")
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = self._view(asset)
+        reasons = view.reasons + tuple(self._vib_reasons(asset, view.release))
+        return Exposure(
+            asset, view.statuses, view.severity, reasons, view.release, view.recommended, view.hold, view.advisories
+        )
+
+    def assess_all(self, assets: Iterable[Asset]) -> list[Exposure]:
+        """Every asset, worst first (severity, then name)."""
+        results = [self.assess(a) for a in assets]
+        results.sort(key=lambda e: (-e.severity.rank, e.asset.name))
+        return results
+
+    # --- per build -------------------------------------------------------------------------------------------
+    def _unknown(self, asset: Asset) -> bool:
+        return asset.build is None or self.catalog.find(asset.kind.product, asset.build) is None
+
+    def _view(self, asset: Asset) -> _BuildView:
+        product = asset.kind.product
+        entry = self.catalog.find(product, asset.build) if asset.build is not None else None
+        release = entry.release if entry and entry.release else _reported_release(asset)
+        statuses: list[Status] = []
+        reasons: list[str] = []
+        severity = Severity.NONE
+        if entry is None:
+            statuses.append(Status.UNKNOWN_BUILD)
+            reasons.append(_unknown_reason(asset, release))
+        elif entry.status is BuildStatus.PULLED:
+            statuses.append(Status.PULLED)
+            reasons.append(self._pulled_reason(entry))
+        hits = [a for a in self.advisories if release is not None and release.letter is not None and a.affects(release)]
+        if hits:
+            statuses.append(Status.VULNERABLE)
+            worst = max(hits, key=lambda a: a.severity.rank)
+            severity = worst.severity
+            reasons.extend(f"{a.id} ({a.severity.value}) affects it" for a in hits)
+        statuses.extend(self._support(release, reasons))
+        newer = self._newer(entry, release)
+        if newer and entry is not None and Status.PULLED not in statuses:
+            statuses.append(Status.BEHIND)
+            reasons.append(
+                f"{len(newer)} newer {release.line if release else ''} build(s) are available".replace("  ", " ")
+            )
+        target, hold = self._target(entry, release, hits, statuses)
+        if not statuses:
+            statuses.append(Status.OK)
+        for status in statuses:
+            if _STATUS_SEVERITY.get(status, Severity.NONE).rank > severity.rank:
+                severity = _STATUS_SEVERITY[status]
+        return _BuildView(tuple(statuses), severity, tuple(reasons), release, target, hold, tuple(a.id for a in hits))
+
+    def _pulled_reason(self, entry: Entry) -> str:
+        text = f"runs {entry.release_name} ({entry.build}), which was pulled"
+        if entry.pull_confidence:
+            text += f" ({entry.pull_confidence.value} confidence)"
+        if entry.replaced_by:
+            replacement = self.catalog.find(entry.product, entry.replaced_by)
+            name = replacement.release_name if replacement else "a newer build"
+            text += f"; replaced by {name} ({entry.replaced_by})"
+        return text
+
+    def _support(self, release: Release | None, reasons: list[str]) -> list[Status]:
+        if release is None:
+            return []
+        lifecycle = self.lifecycles.get((release.product, release.line))
+        if lifecycle is None:
+            return []
+        today = self.now.date()
+        end = lifecycle.end_of_general_support
+        if today > end:
+            reasons.append(
+                f"{release.product.label} {release.line} left general support on {end.isoformat()} "
+                f"(technical guidance ends {lifecycle.end_of_technical_guidance.isoformat()})"
+            )
+            return [Status.END_OF_SUPPORT]
+        if (end - today).days <= EOS_WARNING_DAYS:
+            reasons.append(
+                f"{release.product.label} {release.line} leaves general support on {end.isoformat()} "
+                f"({(end - today).days} days)"
+            )
+            return [Status.END_OF_SUPPORT_SOON]
+        return []
+
+    def _newer(self, entry: Entry | None, release: Release | None) -> list[Entry]:
+        if entry is None or release is None or release.letter is None:
+            return []
+        return [
+            c
+            for c in self._lines.get((release.product, release.line), [])
+            if c.release and c.release > release and c.status is BuildStatus.AVAILABLE
+        ]
+
+    def _target(
+        self, entry: Entry | None, release: Release | None, hits: list[Advisory], statuses: list[Status]
+    ) -> tuple[Entry | None, str | None]:
+        needs_move = bool({Status.PULLED, Status.VULNERABLE, Status.BEHIND} & set(statuses))
+        if entry is None or release is None or release.letter is None:
+            return None, (
+                "hold: no safe target yet: the build is not in the catalog, so a newer one cannot be "
+                "told from a downgrade"
+                if needs_move
+                else None
+            )
+        newer = [c for c in self._lines.get((release.product, release.line), []) if c.release and c.release > release]
+        safe: list[Entry] = []
+        why_not: list[str] = []
+        for candidate in newer:
+            problem = self._unsafe(candidate, hits)
+            if problem:
+                why_not.append(problem)
+            else:
+                safe.append(candidate)
+        if safe:
+            return max(safe, key=_newest), None
+        if not needs_move:
+            return None, None
+        return None, "hold: no safe target yet: " + _why_none(release, why_not)
+
+    def _unsafe(self, candidate: Entry, hits: list[Advisory]) -> str | None:
+        name = f"{candidate.release_name} ({candidate.build})"
+        if candidate.status is BuildStatus.PULLED:
+            return f"{name} was pulled"
+        since = _available_since(candidate)
+        ready = since + timedelta(days=self.policy.cooldown_days)
+        if self.now.date() < ready:
+            return f"{name} is in its {self.policy.cooldown_days}-day cooldown until {ready.isoformat()}"
+        unfixed = [a.id for a in hits if candidate.release is None or not a.fixed_by(candidate.release)]
+        if unfixed:
+            return f"{name} does not fix {', '.join(unfixed)}"
+        return None
+
+    def _vib_reasons(self, asset: Asset, release: Release | None) -> list[str]:
+        if not asset.vibs or release is None:
+            return []
+        names = {v.name.casefold() for v in asset.vibs}
+        return [
+            f"{issue.id}: {issue.message}"
+            for issue in self.known_issues
+            if issue.product is release.product and issue.line == release.line and all(v in names for v in issue.vibs)
+        ]
+
+
+def _candidates_by_line(entries: Iterable[Entry]) -> dict[tuple[Product, str], list[Entry]]:
+    lines: dict[tuple[Product, str], list[Entry]] = {}
+    for entry in entries:
+        if entry.release is not None and entry.release.letter is not None:
+            lines.setdefault((entry.product, entry.release.line), []).append(entry)
+    return lines
+
+
+def _newest(entry: Entry) -> tuple[object, ...]:
+    return (entry.release.sort_key if entry.release else (), entry.build)
+
+
+def _available_since(entry: Entry) -> date:
+    if entry.release_date:
+        return date.fromisoformat(entry.release_date)
+    return entry.first_seen.date()
+
+
+def _reported_release(asset: Asset) -> Release | None:
+    reported = asset.reported
+    return reported.release if reported else None
+
+
+def _unknown_reason(asset: Asset, release: Release | None) -> str:
+    if asset.build is None:
+        return f"no build could be read from {asset.version_text!r}"
+    where = f" ({release.product.label} {release.line})" if release else ""
+    return f"build {asset.build}{where} is not in the catalog"
+
+
+def _why_none(release: Release, why_not: list[str]) -> str:
+    if not why_not:
+        return f"no newer {release.product.label} {release.line} build exists yet"
+    return "; ".join(why_not)
