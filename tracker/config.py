@@ -70,7 +70,17 @@ class DigestConfig(_Strict):
 
 
 class InventoryConfig(_Strict):
-    files: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # what `tracker inventory import` reads when given no PATH
+
+
+class VcenterConfig(_Strict):
+    """A vCenter `tracker inventory sync-vcenter NAME` reads; the password comes from ${VAR} or VAR_FILE."""
+
+    host: str
+    user: str
+    password: str = Field(repr=False)
+    port: int = Field(default=443, gt=0, lt=65536)
+    verify_tls: bool = True
 
 
 class Config(_Strict):
@@ -84,6 +94,7 @@ class Config(_Strict):
     watchlists: tuple[dict[str, Any], ...] = ()
     digest: DigestConfig = DigestConfig()
     inventory: InventoryConfig = InventoryConfig()
+    vcenters: dict[str, VcenterConfig] = Field(default_factory=dict)
 
     @field_validator("sources")
     @classmethod
@@ -152,8 +163,18 @@ def _explain(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         key = _key_path(raw, item["loc"])
-        problems.append(f"{path}: {key}: {item['msg']} (got {item.get('input')!r})")
+        problems.append(f"{path}: {key}: {item['msg']}{_shown_input(key, item.get('input'))}")
     return "\n".join(problems)
+
+
+_SENSITIVE = re.compile(r"password|secret|token|urls|key", re.I)
+
+
+def _shown_input(key: str, value: Any) -> str:
+    """What the user wrote, when it helps and cannot be a secret: scalars only, never under a sensitive key."""
+    if isinstance(value, dict | list | tuple) or _SENSITIVE.search(key):
+        return ""
+    return f" (got {value!r})"
 
 
 def _key_path(raw: dict[str, Any], loc: tuple[int | str, ...]) -> str:

@@ -11,11 +11,15 @@ from tracker.config import Config, SourceConfig, user_agent
 from tracker.domain.catalog import Catalog, Policy, SourceState
 from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
 from tracker.domain.events import Event
+from tracker.domain.exposure import Assessor, Exposure
+from tracker.domain.exposure import Policy as ExposurePolicy
+from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
 from tracker.domain.observations import ParseResult, SourceRole
 from tracker.domain.versions import Product
 from tracker.http import Document, Fetcher, FetchError, HttpSettings, NotModified, Validators, build_client
 from tracker.sources import REGISTRY
 from tracker.store import repo
+from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 from tracker.store.models import FetchRow, SourceRow
 
@@ -218,3 +222,27 @@ def _child_id(parent_id: str, build: int) -> str:
 
 def source_states(catalog: Catalog) -> Iterable[SourceState]:
     return sorted(catalog.sources.values(), key=lambda s: s.id)
+
+
+# --- inventory and exposure ------------------------------------------------------------------------------------
+def import_inventory(
+    engine: Engine, result: ImportResult, origin: str, now: datetime, replace: bool = False, dry_run: bool = False
+) -> ImportPlan:
+    """Plan an import against the stored assets and, unless a dry run, apply it in one transaction.
+    The caller has checked `result.ok`: an import with problems is never applied."""
+    with session_scope(engine) as session:
+        plan = plan_import(load_assets(session), list(result.assets), replace, origin)
+        if not dry_run:
+            apply_plan(session, plan, now)
+    return plan
+
+
+def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Exposure]:
+    """Every asset against the catalog, worst first."""
+    from tracker.lifecycle import lifecycles
+
+    with session_scope(engine) as session:
+        catalog = repo.load_catalog(session)
+        assets = load_assets(session)
+    policy = ExposurePolicy(cooldown_days=config.policy.cooldown_days)
+    return Assessor(catalog, now, advisories=(), lifecycles=lifecycles(), policy=policy).assess_all(assets)

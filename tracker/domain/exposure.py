@@ -145,7 +145,7 @@ class Policy:
     cooldown_days: int = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exposure:
     asset: Asset
     statuses: tuple[Status, ...]

@@ -20,13 +20,13 @@ class AssetKind(StrEnum):
         return Product.ESXI if self is AssetKind.ESXI else Product.VCENTER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vib:
     name: str  # i40en, i40enu, esx-base ...
     version: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Asset:
     name: str
     kind: AssetKind
@@ -87,8 +87,10 @@ def build_from_text(text: str, kind: AssetKind) -> int:
     bare number); raises VersionError with a message for the user."""
     parsed = Build.parse(text, kind.product)
     if parsed.number is None:
-        raise VersionError(f"{text!r} names a release but no build number (expected e.g. 'VMware ESXi 7.0.3 "
-                           "build-18644231' or '18644231')")
+        raise VersionError(
+            f"{text!r} names a release but no build number (expected e.g. 'VMware ESXi 7.0.3 "
+            "build-18644231' or '18644231')"
+        )
     return parsed.number
 
 
@@ -98,3 +100,42 @@ def duplicates(assets: list[Asset]) -> dict[tuple[AssetKind, str], int]:
     for asset in assets:
         counts[asset.key] = counts.get(asset.key, 0) + 1
     return {key: n for key, n in counts.items() if n > 1}
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import changes: decided before anything is written, shown as is by --dry-run."""
+
+    added: tuple[Asset, ...] = ()
+    updated: tuple[tuple[Asset, Asset], ...] = ()  # (before, after)
+    unchanged: tuple[Asset, ...] = ()
+    removed: tuple[Asset, ...] = ()  # only with --replace
+
+    @property
+    def changes(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.removed)
+
+
+def plan_import(existing: list[Asset], incoming: list[Asset], replace: bool, origin: str) -> ImportPlan:
+    """Compare an import with the stored assets. With `replace`, assets of the same scope that the import no
+    longer lists are removed: the scope is the vCenters the import speaks for, or, without any, its origin."""
+    known = {a.key: a for a in existing}
+    added, updated, unchanged = [], [], []
+    for asset in incoming:
+        before = known.get(asset.key)
+        if before is None:
+            added.append(asset)
+        elif before == asset:
+            unchanged.append(asset)
+        else:
+            updated.append((before, asset))
+    removed: list[Asset] = []
+    if replace:
+        listed = {a.key for a in incoming}
+        vcenters = {a.vcenter.casefold() for a in incoming if a.vcenter}
+        removed = [
+            a
+            for a in existing
+            if a.key not in listed and (a.vcenter.casefold() in vcenters if vcenters else a.origin == origin)
+        ]
+    return ImportPlan(tuple(added), tuple(updated), tuple(unchanged), tuple(removed))

@@ -119,3 +119,26 @@ class ProductStateRow(SQLModel, table=True):
 
     product: str = Field(primary_key=True)
     baselined_at: datetime
+
+
+class AssetRow(SQLModel, table=True):
+    """An ESXi host or a vCenter of the admins' inventory; (kind, name_key) keeps re-imports from duplicating."""
+
+    __tablename__ = "asset"
+    __table_args__ = (UniqueConstraint("kind", "name_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    name: str
+    name_key: str  # the name casefolded
+    build: int | None = Field(default=None, index=True)
+    version_text: str = ""
+    vcenter: str = ""
+    datacenter: str = ""
+    cluster: str = ""
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    owner: str = ""
+    vibs: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    origin: str = ""
+    first_seen: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Inventory importers: files (our CSV, RVTools, YAML/JSON) and live vCenters, turned into domain Assets."""
