@@ -238,19 +238,20 @@ def inventory_import(
     written."""
     from pathlib import Path
 
-    from tracker.inventory.files import read_inventory
+    from tracker.inventory.files import FORMAT_CHOICES, count_rows, read_inventory
     from tracker.jobs import import_inventory
     from tracker.views import import_view, row_progress
 
-    if fmt not in ("auto", "csv", "rvtools", "yaml", "json"):
-        _fail(f"--format: expected auto, csv, rvtools, yaml or json, got {fmt!r}", 2)
+    if fmt not in FORMAT_CHOICES:
+        _fail(f"--format: expected one of {', '.join(FORMAT_CHOICES)}, got {fmt!r}", 2)
     config = _config()
     targets = paths or list(config.inventory.files)
     if not targets:
         _fail("no file to import: give a PATH or list files under inventory.files in the config", 2)
     engine = _engine(config)
     for target in targets:
-        with row_progress(Path(target).name, enabled=not as_json and sys.stderr.isatty()) as progress:
+        bar = not as_json and sys.stderr.isatty()
+        with row_progress(Path(target).name, count_rows(Path(target), fmt) if bar else None, bar) as progress:
             result = read_inventory(Path(target), fmt, progress)
         if not result.ok:
             for problem in result.problems:

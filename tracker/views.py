@@ -271,8 +271,8 @@ def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool) -> No
 class _RowProgress:
     """A progress bar on stderr while a large file is read (only on a terminal)."""
 
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled = label, enabled
+    def __init__(self, label: str, total: int | None, enabled: bool) -> None:
+        self.label, self.total, self.enabled = label, total, enabled
         self._progress: Any = None
         self._task: Any = None
 
@@ -283,7 +283,7 @@ class _RowProgress:
 
             self._progress = Bar(console=Console(stderr=True), transient=True)
             self._progress.start()
-            self._task = self._progress.add_task(f"reading {self.label}", total=None)
+            self._task = self._progress.add_task(f"reading {self.label}", total=self.total)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -295,8 +295,8 @@ class _RowProgress:
             self._progress.update(self._task, completed=rows, description=f"reading {self.label}: {rows:,} rows")
 
 
-def row_progress(label: str, enabled: bool) -> _RowProgress:
-    return _RowProgress(label, enabled)
+def row_progress(label: str, total: int | None, enabled: bool) -> _RowProgress:
+    return _RowProgress(label, total, enabled)
 
 
 def _asset_json(asset: Asset) -> dict[str, Any]:
