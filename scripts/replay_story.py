@@ -1,7 +1,9 @@
 """`make start`: replay the ESXi 7.0 U3 story (Sept 2021 to Jan 2022) offline, as a newcomer's first look.
 
-Serves the bundled pages (tests/fixtures/story) on 127.0.0.1, runs `tracker poll --now ...` once per stage with
-config/offline.yaml into a fresh SQLite file, then prints `tracker events` and the 7.0 builds.
+Serves the bundled pages (tests/fixtures/story) on 127.0.0.1, imports the example inventory
+(config/inventory.example.csv), runs `tracker poll --now ...` once per stage with config/offline.yaml into a fresh
+SQLite file, and shows what an admin would look at: the events, the catalog, and what it all means for the hosts
+right after the pull and once the reissue is past its cooldown.
 """
 
 import os
@@ -30,21 +32,28 @@ STAGES = [
 
 def tracker(env: dict[str, str], *args: str) -> None:
     command = [sys.executable, "-m", "tracker.cli", "--config", str(ROOT / "config" / "offline.yaml"), *args]
-    subprocess.run(command, env=env, check=True)
+    subprocess.run(command, env=env, check=True, cwd=ROOT)
 
 
 def main() -> None:
     site = FixtureSite().start()
     with tempfile.TemporaryDirectory(prefix="tracker-story-") as data:
         env = {**os.environ, "TRACKER_SITE": site.url("").rstrip("/"), "TRACKER_DATA": data}
+        print("\n=== the hosts we run (config/inventory.example.csv)", flush=True)
+        tracker(env, "--now", STAGES[0][1], "inventory", "import", "config/inventory.example.csv")
         for stage, now, what in STAGES:
             site.stage(stage)
             print(f"\n=== {now[:10]}: {what}", flush=True)
             tracker(env, "--now", now, "poll")
+            if stage.startswith("06-"):
+                print("\n=== what the pull means for our hosts", flush=True)
+                tracker(env, "--now", now, "exposure")
         print("\n=== every event the tracker recorded", flush=True)
         tracker(env, "events")
         print("\n=== the ESXi 7.0 catalog at the end", flush=True)
         tracker(env, "builds", "--product", "esxi", "--line", "7.0")
+        print("\n=== 2022-02-05: the hosts, once 7.0 U3c is past its 7-day cooldown", flush=True)
+        tracker(env, "--now", "2022-02-05T08:00:00Z", "exposure")
     site.stop()
 
 

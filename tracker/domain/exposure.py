@@ -135,7 +135,7 @@ KNOWN_ISSUES: tuple[KnownIssue, ...] = (
         "7.0",
         ("i40en", "i40enu"),
         "carries both the i40en and i40enu VIBs: an upgrade to 7.0 U3, U3a or U3b fails with 'esxupdate code -1' "
-        "and breaks HA (KB 86287); go straight to 7.0 U3c or later, which handles the rename",
+        "and breaks HA (KB 86287); upgrade only to a build that handles the rename (7.0 U3c or later)",
     ),
 )
 
