@@ -57,13 +57,33 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _config() -> "Config":
+def _config(channels: bool = False) -> "Config":
+    """The config, or exit 2 with one message. `channels`: also check every apprise URL loads (start-up of the
+    commands that send)."""
     from tracker.config import ConfigError, load_config
 
     try:
-        return load_config(STATE.config_path)
+        config = load_config(STATE.config_path)
     except ConfigError as error:
         _fail(str(error), 2)
+    if channels:
+        _check_channels(config)
+    return config
+
+
+def _check_channels(config: "Config") -> None:
+    from tracker.config import config_path
+    from tracker.notify.channels import privacy, validate
+
+    problems = []
+    for name, channel in config.channels.items():
+        for index, url in enumerate(channel.urls):
+            reason = validate(url)
+            if reason:
+                shown = privacy(url, config.secrets)
+                problems.append(f"{config_path(STATE.config_path)}: channels.{name}.urls[{index}] ({shown}): {reason}")
+    if problems:
+        _fail("\n".join(problems), 2)
 
 
 def _now() -> datetime:
@@ -120,7 +140,7 @@ def poll(
     from tracker.config import ConfigError
     from tracker.jobs import poll_once
 
-    config = _config()
+    config = _config(channels=True)
     if source is not None:
         try:
             config.source(source)
@@ -350,7 +370,7 @@ def run() -> None:
 
     from tracker.scheduler import run_service
 
-    config = _config()
+    config = _config(channels=True)
     engine = _engine(config)
     fixed = STATE.now
 
@@ -363,6 +383,8 @@ def run() -> None:
 def main() -> None:
     app()
 
+
+from tracker import cli_notify  # noqa: E402, F401  (registers the alert commands on `app`; light to import)
 
 if __name__ == "__main__":
     main()

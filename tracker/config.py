@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = Path("config/tracker.yaml")
 SOURCE_KINDS = ("kb_build_table", "release_notes")
@@ -65,8 +65,68 @@ class HttpConfig(_Strict):
 
 
 class DigestConfig(_Strict):
-    schedule: str = "0 8 * * *"
+    schedule: str = "0 8 * * *"  # cron, in the config's time zone
     send_when_empty: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"expected a cron schedule such as '0 8 * * *' ({error})") from None
+        return value
+
+
+class ChannelConfig(_Strict):
+    """A named list of apprise URLs (Slack webhooks, mailto://, json://, Teams ...)."""
+
+    urls: tuple[str, ...] = Field(min_length=1, repr=False)
+
+
+_SEVERITIES = ("none", "low", "moderate", "important", "critical")
+_EVENT_KINDS = (
+    "new",
+    "pulled",
+    "reissued",
+    "restored",
+    "discrepancy",
+    "advisory",
+    "source_anomaly",
+    "source_failing",
+    "source_recovered",
+)
+
+
+class WatchlistConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    owner: str = ""
+    products: tuple[Literal["esxi", "vcenter"], ...] = ()
+    lines: tuple[str, ...] = ()
+    vcenters: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    min_severity: str = "none"
+    immediate: tuple[str, ...] = ()
+    digest: tuple[str, ...] = ()
+
+    @field_validator("events")
+    @classmethod
+    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [k for k in kinds if k not in _EVENT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown event kind(s) {', '.join(unknown)} (expected some of {', '.join(_EVENT_KINDS)})")
+        return kinds
+
+    @field_validator("min_severity")
+    @classmethod
+    def _severity(cls, value: str) -> str:
+        if value not in _SEVERITIES:
+            raise ValueError(f"expected one of {', '.join(_SEVERITIES)}")
+        return value
 
 
 class InventoryConfig(_Strict):
@@ -86,12 +146,12 @@ class VcenterConfig(_Strict):
 class Config(_Strict):
     database: str = "sqlite:///data/tracker.db"
     timezone: str = "UTC"
+    _secrets: tuple[str, ...] = PrivateAttr(default=())
     sources: tuple[SourceConfig, ...] = ()
     policy: PolicyConfig = PolicyConfig()
     http: HttpConfig = HttpConfig()
-    # Alerts, watchlists and inventory arrive with later issues; their keys are accepted and kept.
-    channels: dict[str, Any] = Field(default_factory=dict)
-    watchlists: tuple[dict[str, Any], ...] = ()
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    watchlists: tuple[WatchlistConfig, ...] = ()
     digest: DigestConfig = DigestConfig()
     inventory: InventoryConfig = InventoryConfig()
     vcenters: dict[str, VcenterConfig] = Field(default_factory=dict)
@@ -106,6 +166,35 @@ class Config(_Strict):
             seen.add(source.id)
         return sources
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
+        return value
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that came from ${VAR} or *_FILE: never shown, even where apprise's privacy form keeps them."""
+        return self._secrets
+
+    @model_validator(mode="after")
+    def _channels_exist(self) -> "Config":
+        for index, watchlist in enumerate(self.watchlists):
+            for field_name in ("immediate", "digest"):
+                for channel in getattr(watchlist, field_name):
+                    if channel not in self.channels:
+                        known = ", ".join(sorted(self.channels)) or "none"
+                        raise ValueError(
+                            f"watchlists[{index}] ({watchlist.name}).{field_name}: unknown channel "
+                            f"{channel!r} (channels defined: {known})"
+                        )
+        return self
+
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:
             if source.id == source_id:
@@ -117,13 +206,19 @@ class Config(_Strict):
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _expand(value: Any, path: str, file: Path) -> Any:
+def _expand(value: Any, path: str, file: Path, expanded: list[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k), file) for k, v in value.items()}
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), file, expanded) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{path}[{i}]", file) for i, v in enumerate(value)]
+        return [_expand(v, f"{path}[{i}]", file, expanded) for i, v in enumerate(value)]
     if isinstance(value, str):
-        return _VAR.sub(lambda m: _env(m.group(1), path, file), value)
+        return _VAR.sub(lambda m: _remember(_env(m.group(1), path, file), expanded), value)
+    return value
+
+
+def _remember(value: str, expanded: list[str]) -> str:
+    if len(value) >= 4:  # shorter values (a port, "yes") would mask ordinary words everywhere
+        expanded.append(value)
     return value
 
 
@@ -153,17 +248,21 @@ def load_config(explicit: str | None = None) -> Config:
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys (database, sources, ...) at the top")
+    expanded: list[str] = []
     try:
-        return Config.model_validate(_expand(raw, "", path))
+        config = Config.model_validate(_expand(raw, "", path, expanded))
     except ValidationError as error:
         raise ConfigError(_explain(path, raw, error)) from None
+    config._secrets = tuple(sorted(set(expanded), key=len, reverse=True))
+    return config
 
 
 def _explain(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         key = _key_path(raw, item["loc"])
-        problems.append(f"{path}: {key}: {item['msg']}{_shown_input(key, item.get('input'))}")
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{path}: {key}: {message}{_shown_input(key, item.get('input'))}")
     return "\n".join(problems)
 
 

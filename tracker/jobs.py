@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -21,7 +22,7 @@ from tracker.sources import REGISTRY
 from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
-from tracker.store.models import FetchRow, SourceRow
+from tracker.store.models import EventRow, FetchRow, SourceRow
 
 
 @dataclass
@@ -37,6 +38,9 @@ class SourceOutcome:
 class PollReport:
     outcomes: list[SourceOutcome] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+    queued: int = 0  # alerts queued for the new events
+    delivered: Any = None  # the outbox work done at the end of the cycle
 
 
 Progress = Callable[[str], None]
@@ -83,7 +87,21 @@ def poll_once(
         for source in wanted:
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
+    report.queued, report.delivered = notify_once(config, engine, now, report.event_ids)
     return report
+
+
+def notify_once(config: Config, engine: Engine, now: datetime, event_ids: list[int]) -> tuple[int, Any]:
+    """Queue the alerts for new events (one transaction), then deliver whatever the outbox has due."""
+    from tracker.notify.outbox import work_outbox
+    from tracker.notify.pipeline import queue_alerts
+
+    queued = 0
+    if event_ids:
+        with session_scope(engine) as session:
+            events = list(session.exec(select(EventRow).where(col(EventRow.id).in_(event_ids))))
+            queued = queue_alerts(config, session, events, now)
+    return queued, work_outbox(config, engine, now) if config.channels else None
 
 
 Answer = Document | NotModified | FetchError
@@ -113,11 +131,12 @@ class _Cycle:
             catalog = self._catalog_for(session, row, answer)
             outcome, changes, parsed = self._diff(session, catalog, row, answer)
             repo.save_catalog(session, catalog)
-            repo.record_changes(session, changes)
+            created = repo.record_changes(session, changes)
             if parsed is not None and REGISTRY[row.kind].role is SourceRole.INDEX:
                 _sync_links(session, row, parsed, self.now)
         self.report.outcomes.append(outcome)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
+        self.report.event_ids.extend(row.id for row in created if row.id is not None)
 
     def _fetch(self, url: str, validators: Validators) -> Answer:
         try:
@@ -246,3 +265,63 @@ def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Expos
         assets = load_assets(session)
     policy = ExposurePolicy(cooldown_days=config.policy.cooldown_days)
     return Assessor(catalog, now, advisories=(), lifecycles=lifecycles(), policy=policy).assess_all(assets)
+
+
+# --- alerts ------------------------------------------------------------------------------------------------------
+def snooze(config: Config, engine: Engine, kind: str, target: str, until: datetime, reason: str, now: datetime) -> int:
+    """Store a snooze with the finding's fingerprint as it is now, so a material change reopens it."""
+    from tracker.notify.snoozes import fingerprint
+    from tracker.store.models import SnoozeRow
+
+    exposures = {(e.asset.name.casefold(), str(e.asset.build)): e for e in assess_exposure(config, engine, now)}
+    matching = [
+        e
+        for (name, build), e in exposures.items()
+        if (kind == "asset" and name == target.casefold()) or (kind == "build" and build == target)
+    ]
+    print_ = fingerprint(matching[0]) if matching and kind == "asset" else ""
+    with session_scope(engine) as session:
+        row = SnoozeRow(target_kind=kind, target=target, until=until, reason=reason, fingerprint=print_, created_at=now)
+        session.add(row)
+        session.flush()
+        return row.id or 0
+
+
+def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:
+    """`tracker digest --preview` (the text of each channel's digest) or `--send` (queue and deliver them now)."""
+    from tracker.notify import digest as digests
+    from tracker.notify.outbox import work_outbox
+    from tracker.notify.render import render_digest
+
+    with session_scope(engine) as session:
+        if not send:
+            previews = digests.preview(config, session, now)
+            if not previews:
+                return "no watchlist has a digest channel: add `digest: [CHANNEL]` to a watchlist"
+            return "\n\n".join(f"--- digest for {d.channel} ---\n" + render_digest(d, "text")[1] for d in previews)
+        queued = digests.send_now(config, session, now)
+    report = work_outbox(config, engine, now)
+    return (
+        f"{queued} digest(s) queued: {report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+    )
+
+
+def outbox_tick(config: Config, engine: Engine, now: datetime) -> str:
+    """The service's minute: deliver what is due."""
+    from tracker.notify.outbox import work_outbox
+
+    report = work_outbox(config, engine, now)
+    return f"outbox: {report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+
+
+def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
+    """The service's minute for digests: queue those whose scheduled time has come, then deliver them."""
+    from tracker.notify.digest import queue_due_digests
+    from tracker.notify.outbox import work_outbox
+
+    with session_scope(engine) as session:
+        queued = queue_due_digests(config, session, now)
+    if not queued:
+        return "digest: nothing due"
+    report = work_outbox(config, engine, now)
+    return f"digest: {queued} queued, {report.sent} sent"

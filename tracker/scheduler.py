@@ -1,7 +1,9 @@
-"""`tracker run`: APScheduler wiring only. Each source is polled on its own interval, with jitter.
+"""`tracker run`: APScheduler wiring only, no logic. Each source is polled on its own interval with jitter; the
+outbox is worked every minute; digests are checked every minute against their cron schedule.
 
-SIGTERM and SIGINT let the running poll finish, then stop the scheduler. The alerts issue adds the outbox worker and
-the digests here.
+Digest state lives in the database (tracker/notify/digest.py), not in the scheduler's memory: a restart neither
+re-sends nor skips a due digest. SIGTERM and SIGINT let the running step finish, then stop the scheduler. Run one
+scheduler per database (STACK.md: APScheduler job stores must not be shared).
 """
 
 import signal
@@ -15,19 +17,18 @@ from sqlalchemy import Engine
 
 from tracker.config import Config
 
+Log = Callable[[str], None]
 
-def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Callable[[str], None]) -> None:
-    from tracker.jobs import poll_once
+
+def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
+    from tracker.jobs import digest_tick, outbox_tick, poll_once
 
     scheduler = BlockingScheduler(timezone=config.timezone)
 
     def poll(source_id: str) -> None:
         report = poll_once(config, engine, clock(), source_id)
-        log(
-            f"{source_id}: "
-            + ", ".join(f"{o.source_id} {o.outcome}" for o in report.outcomes[:1])
-            + f"; {len(report.events)} event(s)"
-        )
+        outcomes = ", ".join(f"{o.source_id} {o.outcome}" for o in report.outcomes[:3])
+        log(f"poll {source_id}: {outcomes}; {len(report.events)} event(s), {report.queued} alert(s) queued")
 
     for source in config.sources:
         trigger = IntervalTrigger(seconds=source.interval, jitter=min(60, source.interval // 10))
@@ -41,6 +42,23 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
             coalesce=True,
             misfire_grace_time=source.interval,
         )
+    every_minute = IntervalTrigger(minutes=1)
+    scheduler.add_job(
+        lambda: log(outbox_tick(config, engine, clock())),
+        every_minute,
+        id="outbox",
+        next_run_time=clock(),
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: log(digest_tick(config, engine, clock())),
+        every_minute,
+        id="digest",
+        next_run_time=clock(),
+        max_instances=1,
+        coalesce=True,
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log(f"received signal {signum}: finishing the current step, then stopping")
@@ -48,5 +66,5 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log(f"polling {len(config.sources)} source(s); stop with Ctrl-C or SIGTERM")
+    log(f"polling {len(config.sources)} source(s); outbox and digests every minute; stop with Ctrl-C or SIGTERM")
     scheduler.start()

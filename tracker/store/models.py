@@ -5,6 +5,7 @@ Times are stored as naive UTC.
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -142,3 +143,73 @@ class AssetRow(SQLModel, table=True):
     origin: str = ""
     first_seen: datetime
     updated_at: datetime
+
+
+class OutboxRow(SQLModel, table=True):
+    """One message to deliver: an event's alert or a digest, for one channel. Claimed atomically by a worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("dedup_key", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # alert | digest | test
+    dedup_key: str  # "event:17" or "digest:2021-11-20T07:00:00+00:00": one message per key and channel
+    channel: str
+    event_id: int | None = Field(default=None, index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    attempts: int = 0
+    created_at: datetime
+    next_attempt_at: datetime = Field(index=True)
+    claimed_at: datetime | None = None
+    claim_token: str | None = None
+    done_targets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    """The outcome of one send to one target (apprise URL, in its privacy form)."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(index=True)
+    target: str
+    attempted_at: datetime
+    ok: bool
+    permanent: bool = False
+    error: str | None = None
+
+
+class WatchRow(SQLModel, table=True):
+    """A watchlist added with `tracker watch add` (the config's watchlists are not stored)."""
+
+    __tablename__ = "watch"
+
+    name: str = Field(primary_key=True)
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+
+
+class SnoozeRow(SQLModel, table=True):
+    __tablename__ = "snooze"
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_kind: str  # asset | build | advisory
+    target: str
+    until: datetime
+    reason: str
+    fingerprint: str = ""  # the finding as it was when snoozed; a material change reopens it
+    created_at: datetime
+    ended_at: datetime | None = None
+    ended_reason: str | None = None
+
+
+class DigestStateRow(SQLModel, table=True):
+    """The end of the last digest period queued per channel: a restart neither re-sends nor skips one."""
+
+    __tablename__ = "digest_state"
+
+    channel: str = Field(primary_key=True)
+    last_period_end: datetime

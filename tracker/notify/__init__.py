@@ -1,0 +1,1 @@
+"""Notifications: the pipeline from events to outbox rows, rendering (render.py) and sending (channels.py)."""

@@ -1,0 +1,238 @@
+"""Sending through apprise: the only module that imports it, lazily (loading its plugins takes ~0.4 s).
+
+`send()` builds one `apprise.Apprise` per URL, so each target's outcome is known, and never raises:
+
+    ok                  apprise reports SUCCESS
+    permanent failure   apprise cannot load the URL, or nothing matched (NOMATCH): a configuration error
+    transient failure   anything else (FAILURE, TIMEOUT, PARTIAL, an exception): the outbox tries again later
+
+Secrets are the values that came from ${VAR} or a *_FILE. They are masked as `***` in `privacy()`, in every
+`TargetOutcome`, and in every record the `apprise` and `urllib3` loggers emit while a call here runs: apprise logs
+whole URLs and payloads at DEBUG, and its privacy form keeps `:key=value`, `+Header=value` and path tokens.
+"""
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from apprise.plugins.base import NotifyBase
+
+MASK = "***"
+CALL_TIMEOUT = 60.0  # seconds one apprise call may take before it reports TIMEOUT
+SLACK_HOOKS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
+_MASKED_LOGGERS = ("apprise", "urllib3.connectionpool")  # urllib3 logs request paths (Slack tokens) at DEBUG
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,31})://")
+_PROBLEMS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    target: str  # apprise's privacy form of the URL, secrets masked
+    ok: bool
+    permanent: bool
+    error: str | None
+
+
+def send(
+    urls: Sequence[str], title: str, body: str, body_format: str, secrets: Sequence[str] = ()
+) -> list[TargetOutcome]:
+    """Send one message to each URL; one outcome per URL, in order. Never raises."""
+    return [_send_one(url, title, body, body_format, secrets) for url in urls]
+
+
+def privacy(url: str, secrets: Sequence[str] = ()) -> str:
+    """How a URL may be shown: apprise's privacy form with every secret masked; `<scheme>://***` if unloadable."""
+    with _masking(secrets):
+        plugin = _load(url)
+        # apprise ships py.typed, but NotifyBase.url() has no annotations.
+        shown = plugin.url(privacy=True) if plugin is not None else None  # type: ignore[no-untyped-call]
+    return mask(str(shown or f"{_scheme(url)}://{MASK}"), secrets)
+
+
+def validate(url: str, secrets: Sequence[str] = ()) -> str | None:
+    """None when apprise can load the URL, else a short reason (secrets and the URL itself masked)."""
+    with _masking(secrets), _captured() as messages:
+        plugin = _load(url)
+    if plugin is not None:
+        return None
+    return _clean("; ".join(messages) or "apprise cannot load this URL", url, secrets)
+
+
+def body_kind(url: str) -> str:
+    """Which template fits a URL: "slack", "email", or "text" for everything else (json://, form://, teams ...)."""
+    lowered = url.strip().lower()
+    scheme = lowered.partition("://")[0]
+    if scheme == "slack" or lowered.startswith(SLACK_HOOKS):
+        return "slack"
+    return "email" if scheme in ("mailto", "mailtos") else "text"
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret, raw or URL-encoded, replaced by `***`."""
+    for form in sorted(_forms(secrets), key=len, reverse=True):
+        text = text.replace(form, MASK)
+    return text
+
+
+# --- one target -----------------------------------------------------------------------------------------------
+
+
+def _send_one(url: str, title: str, body: str, body_format: str, secrets: Sequence[str]) -> TargetOutcome:
+    target = f"{_scheme(url)}://{MASK}"
+    try:
+        target = privacy(url, secrets)
+        with _masking(secrets):
+            return _notify(url, target, title, body, body_format, secrets)
+    except Exception as error:  # a plugin bug is this target's transient failure, never the caller's crash
+        return TargetOutcome(target, False, False, _clean(f"{type(error).__name__}: {error}", url, secrets))
+
+
+def _notify(url: str, target: str, title: str, body: str, body_format: str, secrets: Sequence[str]) -> TargetOutcome:
+    import apprise
+
+    sender = apprise.Apprise()
+    with _captured() as messages:
+        loaded = sender.add(url)
+        result: object = loaded and sender.notify(body=body, title=title, body_format=body_format, timeout=CALL_TIMEOUT)
+    if not loaded:
+        return TargetOutcome(
+            target, False, True, _clean(_reason(messages, "apprise cannot load this URL"), url, secrets)
+        )
+    status = _status(result)
+    if status == "SUCCESS":
+        return TargetOutcome(target, True, False, None)
+    problems = _result_problems(result) or messages
+    return TargetOutcome(
+        target, False, status == "NOMATCH", _clean(_reason(problems, f"apprise: {status}"), url, secrets)
+    )
+
+
+def _status(result: object) -> str:
+    """SUCCESS, FAILURE, NOMATCH, PARTIAL or TIMEOUT; older apprise returned a plain bool."""
+    if isinstance(result, bool):
+        return "SUCCESS" if result else "FAILURE"
+    name = getattr(getattr(result, "status", None), "name", None)
+    return name if isinstance(name, str) else ("SUCCESS" if result else "FAILURE")
+
+
+def _result_problems(result: object) -> list[str]:
+    """The warnings and errors apprise captured for this call (AppriseResult.logs()), oldest first."""
+    logs = getattr(result, "logs", None)
+    if not callable(logs):
+        return []
+    return [f"{entry.level}: {entry.message}" for entry in logs() if str(entry.level) in _PROBLEMS]
+
+
+def _reason(messages: Sequence[str], fallback: str) -> str:
+    return "; ".join(dict.fromkeys(messages)) or fallback
+
+
+def _load(url: str) -> "NotifyBase | None":
+    import apprise
+
+    try:
+        plugin = apprise.Apprise.instantiate(url)
+    except Exception:  # instantiate() already suppresses plugin errors; parsing may still trip
+        return None
+    return plugin if isinstance(plugin, apprise.NotifyBase) else None
+
+
+def _scheme(url: str) -> str:
+    match = _SCHEME.match(url.strip())
+    return match.group(1).lower() if match else "invalid"
+
+
+def _clean(text: str, url: str, secrets: Sequence[str]) -> str:
+    """An error fit to store and show: the raw URL and every secret masked."""
+    if url:
+        text = text.replace(url, f"{_scheme(url)}://{MASK}")
+    return mask(text, secrets)
+
+
+def _forms(secrets: Sequence[str]) -> set[str]:
+    """Each secret as it may appear: raw, URL-encoded, and apprise's CWE-312 log form (`s...t`, first and last
+    character), which for a short secret is the secret. An empty value would "mask" every gap: skipped."""
+    return {
+        form
+        for secret in secrets
+        if secret
+        for form in (secret, quote(secret, safe=""), quote_plus(secret), f"{secret[0]}...{secret[-1]}")
+    }
+
+
+# --- logging: mask secrets in apprise's records, and capture its warnings -------------------------------------
+
+
+class _SecretFilter(logging.Filter):
+    """Masks the secrets of every call in progress in each record the logger emits (all threads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._active: Counter[str] = Counter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            secrets = list(self._active)
+        if secrets:
+            message = record.getMessage()
+            masked = mask(message, secrets)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+    @contextmanager
+    def masking(self, secrets: Sequence[str]) -> Iterator[None]:
+        kept = [s for s in secrets if s]
+        with self._lock:
+            self._active.update(kept)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active.subtract(kept)
+                self._active += Counter()  # drop the zero counts
+
+
+_FILTER = _SecretFilter()
+
+
+@contextmanager
+def _masking(secrets: Sequence[str]) -> Iterator[None]:
+    for name in _MASKED_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    with _FILTER.masking(secrets):
+        yield
+
+
+class _Capture(logging.Handler):
+    """Keeps the warnings and errors the calling thread logs (apprise loads URLs in the caller's thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(f"{record.levelname}: {record.getMessage()}")
+
+
+@contextmanager
+def _captured() -> Iterator[list[str]]:
+    handler = _Capture()
+    logger = logging.getLogger("apprise")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)

@@ -1,0 +1,179 @@
+"""The digest: per channel, on a cron schedule in the configured time zone (default daily 08:00).
+
+Which periods are due comes from the stored end of the last queued period (`digest_state`), never from the
+process's memory, so a restart neither re-sends nor skips a digest: after a restart at 08:05 the 08:00 digest is
+still due once; after one at 07:55 it is not yet due. A digest is an outbox row keyed by its period end, so
+queueing it twice adds nothing.
+"""
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from tracker.config import Config
+from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, concerns
+from tracker.domain.events import EventKind
+from tracker.notify.pipeline import AlertContext, _affected_asset, _enqueue, alert_from_payload, alert_payload
+from tracker.store.models import DigestStateRow, EventRow, OutboxRow, SnoozeRow, SourceRow
+from tracker.store.repo import utc
+
+WORST_SHOWN = 10
+
+
+def digest_channels(context: AlertContext) -> list[str]:
+    return sorted({c for w in context.watchlists for c in w.digest})
+
+
+def previous_fire(schedule: str, zone: str, now: datetime) -> datetime:
+    """The last time the cron schedule fired at or before `now`."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(schedule, timezone=ZoneInfo(zone))
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=366)):
+        fire = trigger.get_next_fire_time(None, now - window)
+        if fire is None or fire > now:
+            continue
+        while True:  # bounded by the window: at most one window's worth of fire times
+            following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            if following is None or following > now:
+                found: datetime = fire.astimezone(now.tzinfo)
+                return found
+            fire = following
+    return now - timedelta(days=1)
+
+
+def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
+    """Queue the digest of every channel whose scheduled time has come since its last one."""
+    context = AlertContext(config, session, now)
+    due_at = previous_fire(config.digest.schedule, config.timezone, now)
+    queued = 0
+    for channel in digest_channels(context):
+        state = session.get(DigestStateRow, channel)
+        start = utc(state.last_period_end) if state else due_at - timedelta(days=1)
+        if start >= due_at:
+            continue  # this period's digest was queued already
+        digest = compose(config, session, context, channel, start, due_at)
+        if not digest.empty or config.digest.send_when_empty:
+            queued += _enqueue(
+                session, f"digest:{due_at.isoformat()}", channel, "digest", None, digest_payload(digest), now
+            )
+        session.merge(DigestStateRow(channel=channel, last_period_end=due_at))
+    return queued
+
+
+def compose(
+    config: Config, session: Session, context: AlertContext, channel: str, start: datetime, end: datetime
+) -> DigestMessage:
+    """The digest of one channel for the period (start, end]."""
+    mine = [w for w in context.watchlists if channel in w.digest]
+    events = session.exec(
+        select(EventRow)
+        .where(col(EventRow.observed_at) > start, col(EventRow.observed_at) <= end)
+        .order_by(col(EventRow.observed_at), col(EventRow.id))
+    )
+    messages: list[AlertMessage] = []
+    for event in events:
+        found = concerns(mine, EventKind(event.kind), event.product, context.line_of(event), context.affected(event))
+        if found or EventKind(event.kind).is_source_health:
+            messages.append(_brief(event, found))
+    exposures = [context.assessor.assess(a) for a in context.assets if any(w.selects_asset(a) for w in mine)]
+    counts: dict[str, int] = {}
+    for exposure in exposures:
+        for status in exposure.statuses:
+            counts[status.value] = counts.get(status.value, 0) + 1
+    exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
+    worst = tuple(_affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
+    return DigestMessage(
+        channel, start, end, config.timezone, tuple(messages), counts, worst, _expiring(session, end), _health(session)
+    )
+
+
+def _brief(event: EventRow, found: list[Any]) -> AlertMessage:
+    total = sum(len(c.exposures) for c in found)
+    return AlertMessage(
+        event.id or 0,
+        EventKind(event.kind),
+        event.product,
+        event.build,
+        event.release,
+        utc(event.observed_at),
+        event.confidence,
+        event.detail,
+        None,
+        "",
+        (),
+        ", ".join(sorted({c.watchlist.name for c in found})),
+        tuple(),
+        total,
+        None,
+        None,
+        (),
+        tuple(event.replaces),
+    )
+
+
+def _expiring(session: Session, end: datetime) -> tuple[str, ...]:
+    soon = end + timedelta(days=7)
+    rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)))
+    return tuple(
+        f"{r.target_kind} {r.target} until {utc(r.until).date().isoformat()}: {r.reason}"
+        for r in rows
+        if end < utc(r.until) <= soon
+    )
+
+
+def _health(session: Session) -> tuple[tuple[str, str, str], ...]:
+    rows = session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True), col(SourceRow.active).is_(True)))
+    return tuple((r.id, r.health, r.last_error or "") for r in sorted(rows, key=lambda r: r.id))
+
+
+def preview(config: Config, session: Session, now: datetime) -> list[DigestMessage]:
+    """What each channel's digest would say if it went out now (for `tracker digest --preview`)."""
+    context = AlertContext(config, session, now)
+    result = []
+    for channel in digest_channels(context):
+        state = session.get(DigestStateRow, channel)
+        start = utc(state.last_period_end) if state else now - timedelta(days=1)
+        result.append(compose(config, session, context, channel, start, now))
+    return result
+
+
+def send_now(config: Config, session: Session, now: datetime) -> int:
+    """`tracker digest --send`: queue every channel's digest for the period ending now."""
+    queued = 0
+    for digest in preview(config, session, now):
+        if digest.empty and not config.digest.send_when_empty:
+            continue
+        queued += _enqueue(
+            session, f"digest:{now.isoformat()}", digest.channel, "digest", None, digest_payload(digest), now
+        )
+        session.merge(DigestStateRow(channel=digest.channel, last_period_end=now))
+    return queued
+
+
+def digest_payload(digest: DigestMessage) -> dict[str, Any]:
+    data = asdict(digest)
+    data["period_start"], data["period_end"] = digest.period_start.isoformat(), digest.period_end.isoformat()
+    data["events"] = [alert_payload(e) for e in digest.events]
+    return data
+
+
+def digest_from_payload(data: dict[str, Any]) -> DigestMessage:
+    return DigestMessage(
+        channel=data["channel"],
+        period_start=datetime.fromisoformat(data["period_start"]),
+        period_end=datetime.fromisoformat(data["period_end"]),
+        timezone=data["timezone"],
+        events=tuple(alert_from_payload(e) for e in data["events"]),
+        exposure_counts=dict(data["exposure_counts"]),
+        worst=tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in data["worst"]),
+        snoozes_expiring=tuple(data["snoozes_expiring"]),
+        source_health=tuple((str(h[0]), str(h[1]), str(h[2])) for h in data["source_health"]),
+    )
+
+
+def outbox_digests(session: Session) -> list[OutboxRow]:
+    return list(session.exec(select(OutboxRow).where(OutboxRow.kind == "digest")))

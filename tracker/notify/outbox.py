@@ -1,0 +1,197 @@
+"""Working the outbox: claim a due row atomically, send it through apprise target by target, record each outcome.
+
+- Claiming is a conditional UPDATE (`... WHERE id = ? AND status = 'pending'`): of two workers, one wins.
+- Each target's success is committed as soon as it is known, so a retry never re-sends to a target that already
+  got the message. A row left `sending` by a process that died is claimed again once its lease has run out.
+- Transient failures are retried with backoff (domain/alerts.py: 1 min, 5 min, 30 min, 2 h, then every 6 h up to
+  a day) and then marked failed; permanent ones (a URL apprise cannot load, NOMATCH) fail at once.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, col, select
+
+from tracker.config import Config
+from tracker.domain.alerts import next_attempt
+from tracker.store.db import session_scope
+from tracker.store.models import DeliveryRow, OutboxRow
+from tracker.store.repo import utc
+
+LEASE = timedelta(minutes=10)
+
+
+@dataclass
+class WorkReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+Render = Callable[[OutboxRow, str], tuple[str, str, str]]
+
+
+def work_outbox(config: Config, engine: Engine, now: datetime, limit: int = 10_000) -> WorkReport:
+    """Deliver every due row (at most `limit`)."""
+    report = WorkReport()
+    for row_id in _due(engine, now, limit):
+        row = _claim(engine, row_id, now)
+        if row is not None:
+            outcome = _deliver(config, engine, row, now)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
+    stale = now - LEASE
+    with session_scope(engine) as session:
+        query = (
+            select(OutboxRow.id)
+            .where(
+                or_(
+                    (col(OutboxRow.status) == "pending") & (col(OutboxRow.next_attempt_at) <= now),
+                    (col(OutboxRow.status) == "sending") & (col(OutboxRow.claimed_at) < stale),
+                )
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+        )
+        return [i for i in session.exec(query) if i is not None]
+
+
+def _claim(engine: Engine, row_id: int, now: datetime) -> OutboxRow | None:
+    token = uuid.uuid4().hex
+    stale = now - LEASE
+    with session_scope(engine) as session:
+        claimed = session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == row_id)
+            .where(
+                or_(
+                    col(OutboxRow.status) == "pending",
+                    (col(OutboxRow.status) == "sending") & (col(OutboxRow.claimed_at) < stale),
+                )
+            )
+            .values(status="sending", claimed_at=now, claim_token=token)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return session.get(OutboxRow, row_id)
+
+
+def _deliver(config: Config, engine: Engine, row: OutboxRow, now: datetime) -> str:
+    from tracker.notify.channels import body_kind, privacy, send
+
+    channel = config.channels.get(row.channel)
+    if channel is None:
+        return _finish(engine, row, now, [], [f"channel {row.channel!r} is no longer in the config"], permanent=True)
+    done = set(row.done_targets)
+    transient: list[str] = []
+    permanent: list[str] = []
+    for url in channel.urls:
+        target = privacy(url, config.secrets)
+        if target in done:
+            continue
+        title, body, body_format = render(row, body_kind(url))
+        outcome = send([url], title, body, body_format, config.secrets)[0]
+        _record(engine, row, outcome.target, outcome.ok, outcome.permanent, outcome.error, now)
+        if outcome.ok:
+            done.add(target)
+        else:
+            (permanent if outcome.permanent else transient).append(f"{outcome.target}: {outcome.error}")
+    return _finish(engine, row, now, transient, permanent, permanent=bool(permanent) and not transient)
+
+
+def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
+    from tracker.notify.render import render_alert, render_digest
+
+    if row.kind == "digest":
+        from tracker.notify.digest import digest_from_payload
+
+        rendered: tuple[str, str, str] = render_digest(digest_from_payload(row.payload), kind)
+        return rendered
+    if row.kind == "test":
+        return str(row.payload["title"]), str(row.payload["body"]), "text"
+    from tracker.notify.pipeline import alert_from_payload
+
+    alert: tuple[str, str, str] = render_alert(alert_from_payload(row.payload), kind)
+    return alert
+
+
+def _record(
+    engine: Engine, row: OutboxRow, target: str, ok: bool, permanent: bool, error: str | None, now: datetime
+) -> None:
+    """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send."""
+    with session_scope(engine) as session:
+        session.add(
+            DeliveryRow(outbox_id=row.id or 0, target=target, attempted_at=now, ok=ok, permanent=permanent, error=error)
+        )
+        if ok:
+            stored = session.get(OutboxRow, row.id)
+            if stored is not None:
+                stored.done_targets = sorted({*stored.done_targets, target})
+                session.add(stored)
+
+
+def _finish(
+    engine: Engine, row: OutboxRow, now: datetime, transient: list[str], problems: list[str], permanent: bool
+) -> str:
+    with session_scope(engine) as session:
+        stored = session.get(OutboxRow, row.id)
+        assert stored is not None
+        stored.attempts += 1
+        stored.claim_token = None
+        errors = problems + transient
+        stored.last_error = "; ".join(errors)[:1000] if errors else None
+        outcome = _next_state(stored, now, bool(transient), permanent)
+        session.add(stored)
+    return outcome
+
+
+def _next_state(row: OutboxRow, now: datetime, transient: bool, permanent: bool) -> str:
+    if permanent:
+        row.status = "failed"
+        return "failed"
+    if not transient:
+        row.status, row.sent_at = "sent", now
+        return "sent"
+    retry_at = next_attempt(utc(row.created_at), row.attempts, now)
+    if retry_at is None:
+        row.status = "failed"
+        return "failed"
+    row.status, row.next_attempt_at = "pending", retry_at
+    return "retrying"
+
+
+def retry(engine: Engine, row_id: int, now: datetime) -> bool:
+    """`tracker deliveries retry ID`: a failed (or waiting) row is due again now, with a fresh retry budget."""
+    with session_scope(engine) as session:
+        row = session.get(OutboxRow, row_id)
+        if row is None or row.status == "sent":
+            return False
+        row.status, row.next_attempt_at, row.created_at, row.attempts = "pending", now, now, 0
+        session.add(row)
+    return True
+
+
+def deliveries(session: Session, status: str | None = None) -> list[tuple[OutboxRow, list[DeliveryRow]]]:
+    query = select(OutboxRow).order_by(col(OutboxRow.id))
+    if status:
+        query = query.where(OutboxRow.status == status)
+    rows = list(session.exec(query))
+    attempts: dict[int, list[DeliveryRow]] = {}
+    ids = [r.id for r in rows if r.id is not None]
+    if ids:
+        for attempt in session.exec(select(DeliveryRow).where(col(DeliveryRow.outbox_id).in_(ids))):
+            attempts.setdefault(attempt.outbox_id, []).append(attempt)
+    return [(r, attempts.get(r.id or 0, [])) for r in rows]
+
+
+def summary(row: OutboxRow) -> dict[str, Any]:
+    payload = row.payload
+    what = payload.get("detail") or payload.get("title") or row.dedup_key
+    return {"id": row.id, "kind": row.kind, "channel": row.channel, "status": row.status, "what": what}

@@ -1,0 +1,230 @@
+"""From events to outbox rows: which watchlists an event concerns, and one message per event and channel.
+
+Stages: affected assets -> exposure (skipping snoozed findings) -> concerned watchlists (domain/alerts.py) ->
+group by channel -> an `AlertMessage` payload in the outbox. Rendering and sending happen later (outbox.py), so
+queueing a fan-out to thousands of assets and a hundred channels stays cheap.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tracker.config import Config, WatchlistConfig
+from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Target, Watchlist, concerns
+from tracker.domain.catalog import Catalog
+from tracker.domain.events import EventKind
+from tracker.domain.exposure import Assessor, Exposure, Severity
+from tracker.domain.exposure import Policy as ExposurePolicy
+from tracker.domain.inventory import Asset, AssetKind
+from tracker.domain.versions import Product
+from tracker.notify.snoozes import Snoozes
+from tracker.store import repo
+from tracker.store.assets import load_assets
+from tracker.store.models import EventEvidenceRow, EventRow, OutboxRow, WatchRow
+
+MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps some more for the digest
+
+
+def watchlists(config: Config, session: Session) -> list[Watchlist]:
+    """The config's watchlists and those added with `tracker watch add`."""
+    specs = [w.model_dump() for w in config.watchlists]
+    specs += [row.spec for row in session.exec(select(WatchRow).order_by(col(WatchRow.name)))]
+    return [to_watchlist(WatchlistConfig.model_validate(spec)) for spec in specs]
+
+
+def to_watchlist(spec: WatchlistConfig) -> Watchlist:
+    return Watchlist(
+        name=spec.name,
+        owner=spec.owner,
+        products=spec.products,
+        lines=spec.lines,
+        vcenters=spec.vcenters,
+        clusters=spec.clusters,
+        tags=spec.tags,
+        events=spec.events,
+        min_severity=Severity(spec.min_severity),
+        immediate=spec.immediate,
+        digest=spec.digest,
+    )
+
+
+class AlertContext:
+    """What queueing needs, loaded once per batch of events: catalog, assets, exposure, snoozes, watchlists."""
+
+    def __init__(self, config: Config, session: Session, now: datetime) -> None:
+        from tracker.lifecycle import lifecycles
+
+        self.now = now
+        self.catalog: Catalog = repo.load_catalog(session)
+        self.assets = load_assets(session)
+        self.assessor = Assessor(
+            self.catalog, now, lifecycles=lifecycles(), policy=ExposurePolicy(config.policy.cooldown_days)
+        )
+        self.snoozes = Snoozes.load(session, now)
+        self.watchlists = watchlists(config, session)
+        self._by_build: dict[tuple[str, int], list[Asset]] = {}
+        for asset in self.assets:
+            if asset.build is not None:
+                self._by_build.setdefault((asset.kind.product.value, asset.build), []).append(asset)
+
+    def affected(self, event: EventRow) -> list[Exposure]:
+        """Exposures of the assets an event touches (pulls, restores: hosts on the build; reissues: hosts on the
+        builds it replaces; new builds: older hosts of the line), snoozed findings left out."""
+        if event.build is None or event.product is None:
+            return []
+        builds = list(event.replaces) if event.kind == EventKind.REISSUED else [event.build]
+        assets = [a for b in builds for a in self._by_build.get((event.product, b), [])]
+        if event.kind == EventKind.NEW:
+            assets = self._older_in_line(event)
+        exposures = [self.assessor.assess(a) for a in assets]
+        return [e for e in exposures if not self.snoozes.covers(e)]
+
+    def _older_in_line(self, event: EventRow) -> list[Asset]:
+        entry = self.catalog.find(Product(event.product or "esxi"), event.build or 0)
+        if entry is None or entry.release is None:
+            return []
+        older = []
+        for asset in self.assets:
+            known = self.catalog.find(asset.kind.product, asset.build) if asset.build else None
+            if known and known.release and known.release.line == entry.release.line and known.release < entry.release:
+                older.append(asset)
+        return older
+
+    def line_of(self, event: EventRow) -> str | None:
+        if event.product is None or event.build is None:
+            return None
+        entry = self.catalog.find(Product(event.product), event.build)
+        return entry.line if entry else None
+
+    def target_for_build(self, event: EventRow) -> Exposure | None:
+        """The advice for someone about to roll out the event's build (no asset of theirs runs it)."""
+        if event.product is None or event.build is None:
+            return None
+        kind = AssetKind.ESXI if event.product == Product.ESXI.value else AssetKind.VCENTER
+        return self.assessor.assess(Asset(f"(build {event.build})", kind, event.build))
+
+
+def queue_alerts(config: Config, session: Session, events: Sequence[EventRow], now: datetime) -> int:
+    """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued."""
+    if not events or not (config.watchlists or session.exec(select(WatchRow)).first()):
+        return 0
+    context = AlertContext(config, session, now)
+    evidence = _evidence(session, [e.id for e in events if e.id is not None])
+    queued = 0
+    for event in events:
+        kind = EventKind(event.kind)
+        found = concerns(context.watchlists, kind, event.product, context.line_of(event), context.affected(event))
+        for channel, group in _by_channel(found).items():
+            message = _message(context, event, channel, group, evidence.get(event.id or 0, []))
+            queued += _enqueue(session, f"event:{event.id}", channel, "alert", event.id, alert_payload(message), now)
+    return queued
+
+
+def _by_channel(found: Iterable[Concern]) -> dict[str, list[Concern]]:
+    grouped: dict[str, list[Concern]] = {}
+    for concern in found:
+        for channel in concern.watchlist.immediate:
+            grouped.setdefault(channel, []).append(concern)
+    return grouped
+
+
+def _message(
+    context: AlertContext, event: EventRow, channel: str, group: list[Concern], evidence: list[EventEvidenceRow]
+) -> AlertMessage:
+    exposures: dict[str, Exposure] = {}
+    for concern in group:
+        for exposure in concern.exposures:
+            exposures.setdefault(exposure.asset.name, exposure)
+    ordered = sorted(exposures.values(), key=lambda e: (-e.severity.rank, e.asset.name))
+    advice = ordered[0] if ordered else context.target_for_build(event)
+    entry = context.catalog.find(Product(event.product), event.build) if event.product and event.build else None
+    return AlertMessage(
+        event_id=event.id or 0,
+        kind=EventKind(event.kind),
+        product=event.product,
+        build=event.build,
+        release=event.release,
+        observed_at=repo.utc(event.observed_at),
+        confidence=event.confidence,
+        detail=event.detail,
+        evidence_url=evidence[0].url if evidence else None,
+        evidence_excerpt=evidence[0].excerpt if evidence else "",
+        sources=tuple(sorted({e.source_id for e in evidence})),
+        watchlist=", ".join(sorted({c.watchlist.name for c in group})),
+        assets=tuple(_affected_asset(e) for e in ordered[:MAX_ASSETS_IN_PAYLOAD]),
+        assets_total=len(ordered),
+        target=_target(advice),
+        hold=advice.hold if advice and not advice.recommended else None,
+        caveats=tuple(sorted({r for e in ordered for r in e.reasons if r.startswith("KB ")})),
+        replaces=tuple(event.replaces),
+        replaced_by=entry.replaced_by if entry else None,
+    )
+
+
+def _affected_asset(exposure: Exposure) -> AffectedAsset:
+    release = exposure.release.short if exposure.release else "?"
+    runs = f"{release} ({exposure.asset.build or '?'})"
+    return AffectedAsset(
+        exposure.asset.name,
+        exposure.asset.cluster,
+        exposure.asset.vcenter,
+        runs,
+        tuple(s.value for s in exposure.statuses),
+    )
+
+
+def _target(advice: Exposure | None) -> Target | None:
+    if advice is None or advice.recommended is None:
+        return None
+    return Target(advice.recommended.release_name, advice.recommended.build, advice.recommended.notes_url)
+
+
+def _evidence(session: Session, ids: list[int]) -> dict[int, list[EventEvidenceRow]]:
+    rows = session.exec(select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(ids)))
+    grouped: dict[int, list[EventEvidenceRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.event_id, []).append(row)
+    return grouped
+
+
+def _enqueue(
+    session: Session, key: str, channel: str, kind: str, event_id: int | None, payload: dict[str, Any], now: datetime
+) -> int:
+    """One row per (key, channel): queueing the same event twice (a re-run, a second worker) adds nothing."""
+    exists = session.exec(select(OutboxRow).where(OutboxRow.dedup_key == key, OutboxRow.channel == channel)).first()
+    if exists:
+        return 0
+    session.add(
+        OutboxRow(
+            kind=kind,
+            dedup_key=key,
+            channel=channel,
+            event_id=event_id,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+            done_targets=[],
+        )
+    )
+    return 1
+
+
+def alert_payload(message: AlertMessage) -> dict[str, Any]:
+    data = asdict(message)
+    data["kind"] = message.kind.value
+    data["observed_at"] = message.observed_at.isoformat()
+    return data
+
+
+def alert_from_payload(data: dict[str, Any]) -> AlertMessage:
+    values = dict(data)
+    values["kind"] = EventKind(values["kind"])
+    values["observed_at"] = datetime.fromisoformat(values["observed_at"])
+    values["assets"] = tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in values["assets"])
+    values["target"] = Target(**values["target"]) if values["target"] else None
+    for name in ("sources", "caveats", "replaces"):
+        values[name] = tuple(values[name])
+    return AlertMessage(**values)

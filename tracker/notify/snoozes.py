@@ -1,0 +1,63 @@
+"""Snoozes: a finding (an asset, a build, an advisory) kept out of immediate alerts until a date, with a reason.
+
+A snooze reopens by itself when it expires or when its finding materially changes: the fingerprint taken when it
+was set (the statuses and the recommended target) no longer matches, e.g. because the target was pulled.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from tracker.domain.exposure import Exposure
+from tracker.store.models import SnoozeRow
+from tracker.store.repo import utc
+
+KINDS = ("asset", "build", "advisory")
+
+
+def fingerprint(exposure: Exposure) -> str:
+    """What a snooze holds still: the statuses and the advice. Reasons' wording may change; this may not."""
+    return f"{','.join(s.value for s in exposure.statuses)}|{exposure.recommended_build or '-'}"
+
+
+@dataclass(frozen=True)
+class Snooze:
+    id: int
+    kind: str
+    target: str
+    until: datetime
+    reason: str
+    fingerprint: str
+
+    def matches(self, exposure: Exposure) -> bool:
+        if self.kind == "asset":
+            return exposure.asset.name.casefold() == self.target.casefold()
+        if self.kind == "build":
+            return str(exposure.asset.build) == self.target
+        return self.target in exposure.advisories and set(exposure.advisories) <= {self.target}
+
+    def still_holds(self, exposure: Exposure) -> bool:
+        return not self.fingerprint or self.fingerprint == fingerprint(exposure)
+
+
+class Snoozes:
+    def __init__(self, active: list[Snooze]) -> None:
+        self.active = active
+
+    @classmethod
+    def load(cls, session: Session, now: datetime) -> "Snoozes":
+        rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)))
+        return cls([_snooze(r) for r in rows if utc(r.until) > now])
+
+    def covers(self, exposure: Exposure) -> bool:
+        """Whether a standing snooze keeps this finding out of immediate alerts."""
+        return any(s.matches(exposure) and s.still_holds(exposure) for s in self.active)
+
+    def reopened(self, exposures: list[Exposure]) -> list[tuple[Snooze, Exposure]]:
+        """Snoozes whose finding changed since they were set: they no longer hold."""
+        return [(s, e) for s in self.active for e in exposures if s.matches(e) and not s.still_holds(e)]
+
+
+def _snooze(row: SnoozeRow) -> Snooze:
+    return Snooze(row.id or 0, row.target_kind, row.target, utc(row.until), row.reason, row.fingerprint)
