@@ -83,7 +83,7 @@ class Mail:
 
 def _part(message: EmailMessage, subtype: str) -> str | None:
     part = message.get_body(preferencelist=(subtype,))
-    return None if part is None else str(part.get_content())  # type: ignore[attr-defined]
+    return None if part is None else str(part.get_content())
 
 
 class _MailHandler:
@@ -94,7 +94,9 @@ class _MailHandler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         subject = str(message["subject"] or "")
-        self.inbox.add(Mail(tuple(envelope.rcpt_tos), subject, _part(message, "plain"), _part(message, "html"), message))
+        self.inbox.add(
+            Mail(tuple(envelope.rcpt_tos), subject, _part(message, "plain"), _part(message, "html"), message)
+        )
         return "250 Message accepted for delivery"
 
 
@@ -266,4 +268,3 @@ def slack_webhook_pointed_at(base_url: str) -> Iterator[None]:
         yield
     finally:
         NotifySlack.webhook_url = original
-

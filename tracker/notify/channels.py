@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from apprise.plugins.base import NotifyBase
 
 MASK = "***"
-CALL_TIMEOUT = 60.0  # seconds one apprise call may take before it reports TIMEOUT
 SLACK_HOOKS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
 _MASKED_LOGGERS = ("apprise", "urllib3.connectionpool")  # urllib3 logs request paths (Slack tokens) at DEBUG
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,31})://")
@@ -99,19 +98,17 @@ def _notify(url: str, target: str, title: str, body: str, body_format: str, secr
 
     sender = apprise.Apprise()
     with _captured() as messages:
-        loaded = sender.add(url)
-        result: object = loaded and sender.notify(body=body, title=title, body_format=body_format, timeout=CALL_TIMEOUT)
-    if not loaded:
-        return TargetOutcome(
-            target, False, True, _clean(_reason(messages, "apprise cannot load this URL"), url, secrets)
-        )
+        if not sender.add(url):
+            reason = _reason(messages, "apprise cannot load this URL")
+            return TargetOutcome(target, False, True, _clean(reason, url, secrets))
+        # Each plugin bounds its own waits (HTTP connect/read timeouts, SMTP `cto`): no call-wide timeout.
+        result: object = sender.notify(body=body, title=title, body_format=body_format)
     status = _status(result)
     if status == "SUCCESS":
         return TargetOutcome(target, True, False, None)
     problems = _result_problems(result) or messages
-    return TargetOutcome(
-        target, False, status == "NOMATCH", _clean(_reason(problems, f"apprise: {status}"), url, secrets)
-    )
+    reason = _reason(problems, f"apprise: {status}")
+    return TargetOutcome(target, False, status == "NOMATCH", _clean(reason, url, secrets))
 
 
 def _status(result: object) -> str:
@@ -181,11 +178,15 @@ class _SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         with self._lock:
             secrets = list(self._active)
-        if secrets:
+        if not secrets:
+            return True
+        try:
             message = record.getMessage()
-            masked = mask(message, secrets)
-            if masked != message:
-                record.msg, record.args = masked, None
+        except Exception:  # a malformed record is the handler's to report (logging.Handler.handleError)
+            return True
+        masked = mask(message, secrets)
+        if masked != message:
+            record.msg, record.args = masked, None
         return True
 
     @contextmanager

@@ -7,6 +7,7 @@
   a day) and then marked failed; permanent ones (a URL apprise cannot load, NOMATCH) fail at once.
 """
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def _claim(engine: Engine, row_id: int, now: datetime) -> OutboxRow | None:
 
 
 def _deliver(config: Config, engine: Engine, row: OutboxRow, now: datetime) -> str:
-    from tracker.notify.channels import body_kind, privacy, send
+    from tracker.notify.channels import body_kind, send
 
     channel = config.channels.get(row.channel)
     if channel is None:
@@ -93,14 +94,14 @@ def _deliver(config: Config, engine: Engine, row: OutboxRow, now: datetime) -> s
     transient: list[str] = []
     permanent: list[str] = []
     for url in channel.urls:
-        target = privacy(url, config.secrets)
-        if target in done:
+        key = target_key(url)
+        if key in done:
             continue
         title, body, body_format = render(row, body_kind(url))
         outcome = send([url], title, body, body_format, config.secrets)[0]
-        _record(engine, row, outcome.target, outcome.ok, outcome.permanent, outcome.error, now)
+        _record(engine, row, key, outcome.target, outcome.ok, outcome.permanent, outcome.error, now)
         if outcome.ok:
-            done.add(target)
+            done.add(key)
         else:
             (permanent if outcome.permanent else transient).append(f"{outcome.target}: {outcome.error}")
     return _finish(engine, row, now, transient, permanent, permanent=bool(permanent) and not transient)
@@ -122,8 +123,21 @@ def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
     return alert
 
 
+def target_key(url: str) -> str:
+    """Which targets already got a row's message: a hash of the raw URL (two URLs whose privacy forms look alike
+    stay apart, and no secret is stored)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
+
+
 def _record(
-    engine: Engine, row: OutboxRow, target: str, ok: bool, permanent: bool, error: str | None, now: datetime
+    engine: Engine,
+    row: OutboxRow,
+    key: str,
+    target: str,
+    ok: bool,
+    permanent: bool,
+    error: str | None,
+    now: datetime,
 ) -> None:
     """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send."""
     with session_scope(engine) as session:
@@ -133,7 +147,7 @@ def _record(
         if ok:
             stored = session.get(OutboxRow, row.id)
             if stored is not None:
-                stored.done_targets = sorted({*stored.done_targets, target})
+                stored.done_targets = sorted({*stored.done_targets, key})
                 session.add(stored)
 
 

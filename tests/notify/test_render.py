@@ -1,0 +1,114 @@
+"""What alerts and digests say, in each body kind (Slack CommonMark, HTML e-mail, plain text)."""
+
+import pytest
+
+from tests.notify.samples import KB_PULL, NOTES_U3C, digest, held, host, pulled, reissued
+from tracker.notify.render import render_alert, render_digest
+
+KINDS = ["slack", "email", "text"]
+
+
+@pytest.mark.parametrize(("kind", "body_format"), [("slack", "markdown"), ("email", "html"), ("text", "text")])
+def test_each_kind_comes_with_the_body_format_apprise_expects(kind, body_format):
+    assert render_alert(pulled(), kind)[2] == body_format
+    assert render_digest(digest(), kind)[2] == body_format
+
+
+def test_the_title_says_what_happened_and_how_many_of_your_hosts_it_affects():
+    title, _, _ = render_alert(pulled(hosts=3), "text")
+    assert title == "[Release Tracker] PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected"
+
+
+def test_a_pull_in_a_watched_line_that_no_host_runs_says_so():
+    title, _, _ = render_alert(pulled(hosts=0), "text")
+    assert title.endswith("— none of your hosts run it")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_alert_says_how_sure_we_are_and_links_the_evidence(kind):
+    _, body, _ = render_alert(pulled(), kind)
+    assert "high confidence" in body
+    assert "kb-86287, release-notes" in body
+    assert KB_PULL in body
+    assert "remove ESXi 7.0 Update 3 from all sites" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pull_with_25_hosts_lists_20_and_says_and_5_more(kind):
+    _, body, _ = render_alert(pulled(hosts=25), kind)
+    assert "esx20.prod.example.com" in body
+    assert "esx21.prod.example.com" not in body
+    assert "and 5 more" in body
+    assert "25" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_alert_names_the_recommended_target_and_its_release_notes(kind):
+    _, body, _ = render_alert(pulled(), kind)
+    assert "ESXi 7.0 U3c (19193900)" in body
+    assert NOTES_U3C in body
+    assert "Hold" not in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_hold_alert_gives_the_reason_to_hold(kind):
+    _, body, _ = render_alert(held(), kind)
+    assert "every fix for this line was pulled too; wait for the reissue" in body
+    assert "Recommended target" not in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_alert_lists_the_caveats(kind):
+    _, body, _ = render_alert(pulled(), kind)
+    assert "KB 86287: upgrades with the i40en VIB may fail" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_reissue_says_which_builds_it_replaces(kind):
+    title, body, _ = render_alert(reissued(), kind)
+    assert title.startswith("[Release Tracker] REISSUED: ESXi 7.0 U3c (19193900)")
+    assert "Replaces" in body
+    assert "18644231, 18825058" in body
+
+
+def test_the_html_mail_escapes_a_script_tag_in_an_asset_name():
+    evil = host(1, name="<script>alert(1)</script>")
+    _, body, _ = render_alert(pulled(assets=(evil,), assets_total=1), "email")
+    assert "<script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_slack_text_cannot_open_a_slack_link_or_mention_from_an_asset_name():
+    _, body, _ = render_alert(pulled(assets=(host(1, name="<!channel>"),), assets_total=1), "slack")
+    assert "\\<!channel\\>" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_empty_digest_says_nothing_happened(kind):
+    title, body, _ = render_digest(digest(), kind)
+    assert title == "[Release Tracker] Digest for ops-mail: nothing happened"
+    assert "Nothing happened in this period" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_digest_gives_its_period_in_its_time_zone_and_one_line_per_event(kind):
+    title, body, _ = render_digest(digest(pulled(), reissued()), kind)
+    assert title == "[Release Tracker] Digest for ops-mail: 2 events"
+    assert "2021-11-18 08:00 CET – 2021-11-19 08:00 CET (Europe/Berlin)" in body
+    assert "2021-11-19 07:30 CET: PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected (watchlist prod)" in body
+    assert "REISSUED: ESXi 7.0 U3c (19193900)" in body
+    assert "Nothing happened" not in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_digest_shows_exposure_worst_assets_expiring_snoozes_and_source_health(kind):
+    _, body, _ = render_digest(digest(), kind)
+    assert "runs_pulled: 3" in body
+    assert "esx01.prod.example.com" in body
+    assert "waiting for the maintenance window" in body
+    assert "kb-feed: failing (HTTP 503)" in body
+
+
+def test_an_unknown_body_kind_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown body kind 'pager'"):
+        render_alert(pulled(), "pager")

@@ -1,0 +1,122 @@
+"""Alerts and digests as (title, body, body_format), from the Jinja2 templates in templates/.
+
+One template per message and body kind (channels.body_kind picks the kind from the URL):
+
+    slack   *.md.j2     CommonMark; apprise turns it into Slack mrkdwn (**b** -> *b*, [t](u) -> <u|t>)
+    email   *.html.j2   HTML, autoescaped; apprise adds the plain-text alternative, converted from the HTML
+    text    *.txt.j2    plain text for json://, form://, Teams and any other kind
+
+Titles are plain text for every kind. The environment is built on first use, not at import.
+"""
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from tracker.domain.alerts import AlertMessage, DigestMessage
+from tracker.domain.events import EventKind
+
+TEMPLATES = Path(__file__).parent / "templates"
+APP = "Release Tracker"
+SHOWN_ASSETS = 20
+KINDS = {"slack": ("md", "markdown"), "email": ("html", "html"), "text": ("txt", "text")}  # suffix, body_format
+_NOUNS = {"esxi": "hosts", "vcenter": "vCenters"}
+_BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, EventKind.RESTORED})
+
+
+def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
+    """The immediate alert for one event: (title, body, apprise body_format)."""
+    suffix, body_format = _kind(kind)
+    shown = message.assets[:SHOWN_ASSETS]
+    body = _render(
+        f"alert.{suffix}.j2",
+        m=message,
+        headline=headline(message),
+        shown=shown,
+        more=max(message.assets_total - len(shown), 0),
+        observed=_when(message.observed_at, "UTC"),
+    )
+    return alert_title(message), body, body_format
+
+
+def render_digest(digest: DigestMessage, kind: str) -> tuple[str, str, str]:
+    """The digest of one channel for one period: (title, body, apprise body_format)."""
+    suffix, body_format = _kind(kind)
+    zone = digest.timezone
+    body = _render(
+        f"digest.{suffix}.j2",
+        d=digest,
+        period=f"{_when(digest.period_start, zone)} – {_when(digest.period_end, zone)} ({zone})",
+        events=[(_when(e.observed_at, zone), event_line(e)) for e in digest.events],
+    )
+    return digest_title(digest), body, body_format
+
+
+def alert_title(message: AlertMessage) -> str:
+    """`[Release Tracker] PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected`"""
+    return f"[{APP}] {headline(message)} — {affected(message)}"
+
+
+def digest_title(digest: DigestMessage) -> str:
+    count = len(digest.events)
+    what = "nothing happened" if digest.empty else f"{count} event{'s' if count != 1 else ''}"
+    return f"[{APP}] Digest for {digest.channel}: {what}"
+
+
+def headline(message: AlertMessage) -> str:
+    """`PULLED: ESXi 7.0 U3 (18644231)`; a source-health event names the source (its detail)."""
+    label = message.kind.value.replace("_", " ").upper()
+    if message.kind.is_source_health:
+        return f"{label}: {message.detail or message.release}".rstrip(": ")
+    build = f" ({message.build})" if message.build is not None else ""
+    return f"{label}: {message.release}{build}"
+
+
+def affected(message: AlertMessage) -> str:
+    noun = _NOUNS.get(message.product or "", "assets")
+    if message.assets_total == 0:
+        return f"none of your {noun} run it" if message.kind in _BUILD_KINDS else "for your information"
+    return f"{message.assets_total} of your {noun} affected"
+
+
+def event_line(message: AlertMessage) -> str:
+    """One digest line: `PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected (watchlist prod)`."""
+    line = f"{headline(message)} — {affected(message)}"
+    return f"{line} (watchlist {message.watchlist})" if message.watchlist else line
+
+
+def _kind(kind: str) -> tuple[str, str]:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown body kind {kind!r}; expected one of {', '.join(KINDS)}") from None
+
+
+def _when(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _render(name: str, **context: Any) -> str:
+    return _environment().get_template(name).render(**context).strip() + "\n"
+
+
+def _markdown(text: object) -> str:
+    """Text safe inside CommonMark for Slack: `<` and `>` would open a Slack link or mention."""
+    return str(text).replace("<", "\\<").replace(">", "\\>")
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["md"] = _markdown
+    return environment
