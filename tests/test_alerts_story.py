@@ -73,7 +73,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, MailR
 
 
 def test_each_concerning_event_reaches_each_channel_exactly_once(story: tuple[Cli, MailReceiver, WebhookReceiver]):
-    cli, mail, hook = story
+    _cli, mail, hook = story
     subjects = [m.subject for m in mail.messages]
     assert len(subjects) == 4, subjects
     assert [s.split(":")[0] for s in subjects] == ["[Release Tracker] PULLED"] * 3 + ["[Release Tracker] REISSUED"]

@@ -78,7 +78,7 @@ def _check_channels(config: "Config") -> None:
     problems = []
     for name, channel in config.channels.items():
         for index, url in enumerate(channel.urls):
-            reason = validate(url)
+            reason = validate(url, config.secrets)
             if reason:
                 shown = privacy(url, config.secrets)
                 problems.append(f"{config_path(STATE.config_path)}: channels.{name}.urls[{index}] ({shown}): {reason}")

@@ -3,7 +3,8 @@
 Which periods are due comes from the stored end of the last queued period (`digest_state`), never from the
 process's memory, so a restart neither re-sends nor skips a digest: after a restart at 08:05 the 08:00 digest is
 still due once; after one at 07:55 it is not yet due. A digest is an outbox row keyed by its period end, so
-queueing it twice adds nothing.
+queueing it twice adds nothing. The first tick for a channel only starts its schedule (there is no period before
+the tracker watched); `tracker digest --send` sends one at any time.
 """
 
 from dataclasses import asdict
@@ -52,7 +53,10 @@ def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
     queued = 0
     for channel in digest_channels(context):
         state = session.get(DigestStateRow, channel)
-        start = utc(state.last_period_end) if state else due_at - timedelta(days=1)
+        if state is None:  # the schedule starts now: the first digest covers from its last fire time
+            session.add(DigestStateRow(channel=channel, last_period_end=due_at))
+            continue
+        start = utc(state.last_period_end)
         if start >= due_at:
             continue  # this period's digest was queued already
         digest = compose(config, session, context, channel, start, due_at)
