@@ -1,6 +1,6 @@
 """`make start`: replay the ESXi 7.0 U3 story (Sept 2021 to Jan 2022) offline, as a newcomer's first look.
 
-Serves the bundled pages (tests/fixtures/story) on 127.0.0.1, imports the example inventory
+Serves the bundled pages (tracker/demo/story) on 127.0.0.1, imports the example inventory
 (config/inventory.example.csv), runs `tracker poll --now ...` once per stage with config/offline.yaml into a fresh
 SQLite file, and shows what an admin would look at: the events, the catalog, and what it all means for the hosts
 right after the pull and once the reissue is past its cooldown.

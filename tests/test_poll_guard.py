@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.site import FixtureSite
+from tests.support.site import STORY, FixtureSite
 from tracker.cli import app
 from tracker.store import repo
 
@@ -143,10 +143,10 @@ def test_a_poll_that_fails_half_way_leaves_nothing_half_written(
     site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     tracker = fresh_tracker(site, tmp_path)
-    site.serve("/odd.html", (FIXTURES / "story" / "01-2021-09-20" / "kb" / "316595.html").read_bytes())
+    site.serve("/odd.html", (STORY / "01-2021-09-20" / "kb" / "316595.html").read_bytes())
     tracker.poll()
     builds_before = tracker.json("builds")
-    site.serve("/odd.html", (FIXTURES / "story" / "02-2021-10-06" / "kb" / "316595.html").read_bytes())
+    site.serve("/odd.html", (STORY / "02-2021-10-06" / "kb" / "316595.html").read_bytes())
 
     def broken(*_args: object) -> None:
         raise RuntimeError("disk full")

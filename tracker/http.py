@@ -133,6 +133,25 @@ class Fetcher:
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise FetchConnectError(url, f"cannot connect ({type(error).__name__}: {error})") from None
 
+    def post_json(self, url: str, body: dict[str, object]) -> bytes:
+        """A JSON POST (Broadcom's advisory listing pages this way), size-capped like a GET; no caching."""
+        self._be_polite(url)
+        try:
+            with self._client.stream("POST", url, json=body, headers={"Accept": "application/json"}) as response:
+                if response.status_code >= 400:
+                    raise FetchStatusError(url, response.status_code)
+                return self._read_capped(url, response)
+        except httpx.TimeoutException:
+            raise FetchTimeout(url, f"no answer within {self._settings.timeout:g} s") from None
+        except (httpx.TransportError, httpx.InvalidURL) as error:
+            raise FetchConnectError(url, f"cannot connect ({type(error).__name__}: {error})") from None
+
+    def content(self, url: str) -> bytes:
+        """A plain GET's body (the documents a depot index points to); errors raise FetchError."""
+        answer = self.get(url)
+        assert isinstance(answer, Document)  # no validators were sent, so never a 304
+        return answer.content
+
     def _be_polite(self, url: str) -> None:
         host = urlsplit(url).netloc
         last = self._last_request.get(host)

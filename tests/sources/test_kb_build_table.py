@@ -326,7 +326,7 @@ def test_columns_are_found_by_header_text_in_any_order():
 
 
 # --- the 7.0 U3 story stages ---------------------------------------------------------------------------------
-STORY = FIXTURES / "story"
+STORY = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "story"
 U2D, U3, U3A, U3B, U3C = 18538813, 18644231, 18825058, 18905247, 19193900
 VC_U2D, VC_U3, VC_U3A, VC_U3B, VC_U3C = 18455184, 18700403, 18778458, 18901211, 19234570
 

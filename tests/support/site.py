@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that serves the fixture pages, for tests that fetch like the tracker does.
 
     site.use("story/common")              # overlay of fixture folders, first one holding the path wins
-    site.stage("07-2021-11-22")           # the same as use("story/07-2021-11-22", "story/common")
+    site.stage("07-2021-11-22")           # a stage of the 7.0 U3 story bundled in tracker/demo/story
     httpx.get(site.url("kb/316595.html"))
 
 Every file gets an ETag (its content hash) and a Last-Modified; a conditional GET that matches gets 304. The
@@ -24,6 +24,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+STORY = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "story"  # also what `tracker demo` serves
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -112,7 +113,7 @@ class FixtureSite:
             self._overlay = folders
 
     def stage(self, name: str) -> None:
-        self.use(f"story/{name}", "story/common")
+        self.use(str(STORY / name), str(STORY / "common"))
 
     def fail(self, path: str, status: int) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ class SourceRole(StrEnum):
     INDEX = "index"
     NOTES = "notes"
     AVAILABILITY = "availability"
+    ADVISORY = "advisory"  # security advisories: speak of fixes, never of a build's availability
 
 
 class NoticeKind(StrEnum):
@@ -63,6 +64,33 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class AdvisoryFix:
+    """One row of an advisory's Response Matrix: on this product line, fixed in this version."""
+
+    product: Product
+    line: str  # "7.0"
+    fixed_text: str  # as written: "ESXi70U3c-19193900", "ESXi670-202111101-SG", "8.0 U2d"
+    fixed: Build | None  # parsed, when the text could be read (the catalog resolves a missing build number)
+
+
+@dataclass(frozen=True)
+class AdvisoryRecord:
+    """A security advisory as a source states it (VMSA-2022-0004, revisions as .1, .2)."""
+
+    id: str  # VMSA-2022-0004 (without the revision)
+    revision: int  # 0 for the first publication, 1 for "VMSA-2022-0004.1" ...
+    title: str
+    severity: str  # critical | important | moderate | low, as the vendor states it (CVSS ranges only name them)
+    url: str
+    published: date | None = None
+    updated: date | None = None
+    cves: tuple[str, ...] = ()
+    fixes: tuple[AdvisoryFix, ...] = ()
+    withdrawn: bool = False
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
 class Skipped:
     """Something on the page the parser could not read, kept so the user can see what was left out."""
 
@@ -81,6 +109,7 @@ class ParseResult:
     skipped: tuple[Skipped, ...] = ()
     problem: str | None = None
     tables: tuple[str, ...] = field(default=())  # headings of the tables read ("ESXi 7.0"), for the line guard
+    advisories: tuple[AdvisoryRecord, ...] = ()
 
     @property
     def lines(self) -> frozenset[str]:

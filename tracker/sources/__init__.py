@@ -1,15 +1,27 @@
 """Source kinds: one module per kind, one explicit registry.
 
 Each kind module has `parse(content: bytes, *, url: str, product: Product) -> ParseResult` (pure: bytes in,
-records out). Modules are imported when a page must be parsed, so a poll of unchanged pages never loads a parser.
-Adding a kind: one module, one entry below, one fixture folder.
+records out). A kind whose answer spans several documents (the online depot: index -> vendor index ->
+metadata.zip; Broadcom's paged advisory listing) has `collect(content, *, url, product, fetch: Fetch)` instead,
+which asks for the further documents through `fetch` and stays free of any HTTP client. Modules are imported
+when a page must be parsed, so a poll of unchanged pages never loads a parser. Adding a kind: one module, one
+entry below, one fixture folder.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Protocol
 
 from tracker.domain.observations import ParseResult, SourceRole
 from tracker.domain.versions import Product
+
+
+class Fetch(Protocol):
+    """What a multi-document kind may ask for; both raise tracker.http.FetchError on failure."""
+
+    get: Callable[[str], bytes]
+    post_json: Callable[[str, dict[str, object]], bytes]
 
 
 @dataclass(frozen=True)
@@ -18,10 +30,16 @@ class SourceKind:
     role: SourceRole
     module: str
     description: str
+    multi_document: bool = False
 
     def parse(self, content: bytes, *, url: str, product: Product) -> ParseResult:
         parse = import_module(self.module).parse
         result: ParseResult = parse(content, url=url, product=product)
+        return result
+
+    def collect(self, content: bytes, *, url: str, product: Product, fetch: Fetch) -> ParseResult:
+        collect = import_module(self.module).collect
+        result: ParseResult = collect(content, url=url, product=product, fetch=fetch)
         return result
 
 
@@ -37,5 +55,31 @@ REGISTRY: dict[str, SourceKind] = {
         SourceRole.NOTES,
         "tracker.sources.release_notes",
         "a release-notes page (header line, Build Details, withdrawal and replacement notices)",
+    ),
+    "download_listing": SourceKind(
+        "download_listing",
+        SourceRole.AVAILABILITY,
+        "tracker.sources.download_listing",
+        "a product's download page: builds from file names (VMware-VMvisor-Installer-7.0U3c-19193900.x86_64.iso)",
+    ),
+    "depot_index": SourceKind(
+        "depot_index",
+        SourceRole.AVAILABILITY,
+        "tracker.sources.depot_index",
+        "the online depot: vmw-depot-index.xml -> vendor index -> metadata.zip (image profiles)",
+        multi_document=True,
+    ),
+    "advisory_feed": SourceKind(
+        "advisory_feed",
+        SourceRole.ADVISORY,
+        "tracker.sources.advisory_feed",
+        "security advisories: the VMSA RSS/Atom feed, an advisory page, or Broadcom's JSON listing",
+        multi_document=True,
+    ),
+    "feed": SourceKind(
+        "feed",
+        SourceRole.NOTES,
+        "tracker.sources.feed",
+        "any RSS or Atom feed: entries naming releases or builds with pull or reissue wording become notices",
     ),
 }
