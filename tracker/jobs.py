@@ -124,12 +124,15 @@ class _Cycle:
         one transaction. `snapshot` is the source's row as read at the start of the cycle."""
         if self.progress:
             self.progress(snapshot.id)
-        answer = self._fetch(snapshot.url, Validators(snapshot.etag, snapshot.last_modified))
+        first = self._fetch(snapshot.url, Validators(snapshot.etag, snapshot.last_modified))
+        collected = self._collect(snapshot, first)
+        answer = first if isinstance(collected, ParseResult) else collected
         with session_scope(self.engine) as session:
             row = session.get(SourceRow, snapshot.id)
             assert row is not None
             catalog = self._catalog_for(session, row, answer)
-            outcome, changes, parsed = self._diff(session, catalog, row, answer)
+            parsed_early = collected if isinstance(collected, ParseResult) else None
+            outcome, changes, parsed = self._diff(session, catalog, row, answer, parsed_early)
             repo.save_catalog(session, catalog)
             created = repo.record_changes(session, changes)
             if parsed is not None and REGISTRY[row.kind].role is SourceRole.INDEX:
@@ -141,6 +144,18 @@ class _Cycle:
     def _fetch(self, url: str, validators: Validators) -> Answer:
         try:
             return self.fetcher.get(url, validators)
+        except FetchError as error:
+            return error
+
+    def _collect(self, row: SourceRow, answer: Answer) -> Answer | ParseResult:
+        """Kinds that span several documents (the depot, paged advisory listings) read the rest now, outside any
+        transaction; a failure of any document is the source's failure."""
+        kind = REGISTRY[row.kind]
+        if not kind.multi_document or not isinstance(answer, Document):
+            return answer
+        fetch = _KindFetch(self.fetcher)
+        try:
+            return kind.collect(answer.content, url=answer.url, product=Product(row.product), fetch=fetch)
         except FetchError as error:
             return error
 
@@ -157,7 +172,7 @@ class _Cycle:
         return self._catalog
 
     def _diff(
-        self, session: Session, catalog: Catalog, row: SourceRow, answer: Answer
+        self, session: Session, catalog: Catalog, row: SourceRow, answer: Answer, parsed: ParseResult | None
     ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
         policy = policy_of(self.config)
         fetch = FetchRow(source_id=row.id, started_at=self.now, outcome="error", skipped=[])
@@ -172,16 +187,26 @@ class _Cycle:
             fetch.outcome, fetch.http_status = "not_modified", 304
             changes = observe_unchanged(catalog, row.id, policy, self.now)
             return SourceOutcome(row.id, "not_modified"), changes, None
-        return self._parse_and_diff(catalog, row, answer, fetch, policy)
+        return self._parse_and_diff(session, catalog, row, answer, fetch, policy, parsed)
 
     def _parse_and_diff(
-        self, catalog: Catalog, row: SourceRow, doc: Document, fetch: FetchRow, policy: Policy
+        self,
+        session: Session,
+        catalog: Catalog,
+        row: SourceRow,
+        doc: Document,
+        fetch: FetchRow,
+        policy: Policy,
+        parsed: ParseResult | None,
     ) -> tuple[SourceOutcome, list[Change], ParseResult | None]:
-        result = REGISTRY[row.kind].parse(doc.content, url=doc.url, product=Product(row.product))
+        result = parsed or REGISTRY[row.kind].parse(doc.content, url=doc.url, product=Product(row.product))
         fetch.http_status, fetch.bytes, fetch.rows = doc.status, len(doc.content), len(result.records)
         fetch.skipped = [{"where": s.where, "text": s.text[:200], "reason": s.reason} for s in result.skipped]
         state = catalog.sources[row.id]
+        first_poll = not state.baselined
         changes = observe(catalog, row.id, result, policy, self.now)
+        if state.failures == 0 and result.advisories:
+            changes += _advisory_changes(session, row, result, first_poll, self.now)
         if state.failures == 0:  # the guard passed: this page is the new reference for conditional GETs
             row.etag, row.last_modified = doc.validators.etag, doc.validators.last_modified
             fetch.outcome = "parsed"
@@ -208,6 +233,32 @@ class _Cycle:
         new = [c for c in children if c.last_fetch_at is None][: self.config.http.follow_limit]
         for child in [*known, *new]:
             self.poll(child)
+
+
+@dataclass(frozen=True)
+class _KindFetch:
+    """The further documents a multi-document kind may ask for (tracker.sources.Fetch), through the cycle's
+    polite, size-capped fetcher."""
+
+    fetcher: Fetcher
+
+    def get(self, url: str) -> bytes:
+        return self.fetcher.content(url)
+
+    def post_json(self, url: str, body: dict[str, object]) -> bytes:
+        return self.fetcher.post_json(url, body)
+
+
+def _advisory_changes(
+    session: Session, row: SourceRow, result: ParseResult, first_poll: bool, now: datetime
+) -> list[Change]:
+    """Advisories published, revised or withdrawn; those at a source's first poll are recorded silently."""
+    from tracker.domain.advisories import observe_advisories
+    from tracker.store.advisories import load_advisories, save_advisories
+
+    changed, events = observe_advisories(load_advisories(session), result.advisories, row.id, row.url, first_poll, now)
+    save_advisories(session, changed)
+    return list(events)
 
 
 def _sync_links(session: Session, parent: SourceRow, result: ParseResult, now: datetime) -> None:
@@ -258,13 +309,16 @@ def import_inventory(
 
 def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Exposure]:
     """Every asset against the catalog, worst first."""
+    from tracker.domain.advisories import for_exposure
     from tracker.lifecycle import lifecycles
+    from tracker.store.advisories import load_advisories
 
     with session_scope(engine) as session:
         catalog = repo.load_catalog(session)
         assets = load_assets(session)
+        advisories = for_exposure(load_advisories(session).values(), catalog)
     policy = ExposurePolicy(cooldown_days=config.policy.cooldown_days)
-    return Assessor(catalog, now, advisories=(), lifecycles=lifecycles(), policy=policy).assess_all(assets)
+    return Assessor(catalog, now, advisories=advisories, lifecycles=lifecycles(), policy=policy).assess_all(assets)
 
 
 # --- alerts ------------------------------------------------------------------------------------------------------

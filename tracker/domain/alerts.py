@@ -26,6 +26,7 @@ EVENT_SEVERITY = {
     EventKind.REISSUED: Severity.IMPORTANT,
     EventKind.RESTORED: Severity.MODERATE,
     EventKind.DISCREPANCY: Severity.MODERATE,
+    EventKind.ADVISORY: Severity.IMPORTANT,
     EventKind.NEW: Severity.LOW,
     EventKind.SOURCE_ANOMALY: Severity.LOW,
     EventKind.SOURCE_FAILING: Severity.MODERATE,

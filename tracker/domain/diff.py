@@ -46,10 +46,12 @@ def guard(catalog: Catalog, source: SourceState, result: ParseResult, policy: Po
     """Why this parse must not be trusted, or None when it looks like a good page."""
     if result.problem:
         return result.problem
-    if not result.records:
-        return "the page lists no builds" if source.role is not SourceRole.NOTES else "no release found on the page"
     if source.role is SourceRole.NOTES:
-        return None
+        return None  # a release-notes page without a header says so itself; a feed may rightly be quiet
+    if source.role is SourceRole.ADVISORY:
+        return None if result.advisories or result.records else "the page lists no advisories"
+    if not result.records:
+        return "the page lists no builds"
     before = [s for s in catalog.sightings_of(source.id) if s.present]
     if not before:
         return None

@@ -17,6 +17,7 @@ class EventKind(StrEnum):
     REISSUED = "reissued"
     RESTORED = "restored"
     DISCREPANCY = "discrepancy"
+    ADVISORY = "advisory"  # published, revised or withdrawn: `detail` says which
     SOURCE_ANOMALY = "source_anomaly"
     SOURCE_FAILING = "source_failing"
     SOURCE_RECOVERED = "source_recovered"
@@ -61,6 +62,7 @@ class Event:
     source_id: str | None = None  # the source a health event is about
     replaces: tuple[int, ...] = ()  # for reissued: the pulled builds this one replaces
     detail: str = ""  # one human sentence
+    advisory: str | None = None  # for advisory events: VMSA-2021-0028.1
 
     @property
     def key(self) -> tuple[EventKind, Product | None, int | None]:

@@ -60,8 +60,16 @@ class AlertContext:
         self.now = now
         self.catalog: Catalog = repo.load_catalog(session)
         self.assets = load_assets(session)
+        from tracker.domain.advisories import for_exposure
+        from tracker.store.advisories import load_advisories
+
+        advisories = for_exposure(load_advisories(session).values(), self.catalog)
         self.assessor = Assessor(
-            self.catalog, now, lifecycles=lifecycles(), policy=ExposurePolicy(config.policy.cooldown_days)
+            self.catalog,
+            now,
+            advisories=advisories,
+            lifecycles=lifecycles(),
+            policy=ExposurePolicy(config.policy.cooldown_days),
         )
         self.snoozes = Snoozes.load(session, now)
         self.watchlists = watchlists(config, session)
@@ -73,6 +81,10 @@ class AlertContext:
     def affected(self, event: EventRow) -> list[Exposure]:
         """Exposures of the assets an event touches (pulls, restores: hosts on the build; reissues: hosts on the
         builds it replaces; new builds: older hosts of the line), snoozed findings left out."""
+        if event.kind == EventKind.ADVISORY and event.advisory:
+            label = event.advisory
+            exposures = [self.assessor.assess(a) for a in self.assets]
+            return [e for e in exposures if label in e.advisories and not self.snoozes.covers(e)]
         if event.build is None or event.product is None:
             return []
         builds = list(event.replaces) if event.kind == EventKind.REISSUED else [event.build]

@@ -8,7 +8,6 @@ when a page must be parsed, so a poll of unchanged pages never loads a parser. A
 entry below, one fixture folder.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Protocol
@@ -20,8 +19,9 @@ from tracker.domain.versions import Product
 class Fetch(Protocol):
     """What a multi-document kind may ask for; both raise tracker.http.FetchError on failure."""
 
-    get: Callable[[str], bytes]
-    post_json: Callable[[str, dict[str, object]], bytes]
+    def get(self, url: str) -> bytes: ...
+
+    def post_json(self, url: str, body: dict[str, object]) -> bytes: ...
 
 
 @dataclass(frozen=True)

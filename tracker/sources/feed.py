@@ -120,8 +120,9 @@ def _entry(raw: feedparser.FeedParserDict) -> FeedEntry:
         title=clean_text(str(raw.get("title") or "")),
         link=str(raw.get("link") or "").strip(),
         summary=plain_text(str(raw.get("summary") or raw.get("description") or "")),
-        published=_date(raw.get("published_parsed")),
-        updated=_date(raw.get("updated_parsed")),
+        # dict.get: feedparser's own .get maps a missing updated_parsed to published_parsed, with a warning
+        published=_date(dict.get(raw, "published_parsed")),
+        updated=_date(dict.get(raw, "updated_parsed")),
         tags=tuple(clean_text(str(t.get("term") or "")) for t in raw.get("tags") or () if t.get("term")),
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-HEAD = "0003"
+HEAD = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -102,6 +102,7 @@ class EventRow(SQLModel, table=True):
     source_id: str | None = None
     replaces: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     detail: str = ""
+    advisory: str | None = None  # VMSA-2021-0028.1, for advisory events
 
 
 class EventEvidenceRow(SQLModel, table=True):
@@ -213,3 +214,23 @@ class DigestStateRow(SQLModel, table=True):
 
     channel: str = Field(primary_key=True)
     last_period_end: datetime
+
+
+class AdvisoryRow(SQLModel, table=True):
+    """A security advisory at its newest revision seen, with its fixes per product line."""
+
+    __tablename__ = "advisory"
+
+    id: str = Field(primary_key=True)  # VMSA-2022-0004
+    revision: int = 0
+    title: str = ""
+    severity: str = "important"
+    url: str = ""
+    published: str | None = None
+    updated: str | None = None
+    cves: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fixes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    withdrawn: bool = False
+    excerpt: str = ""
+    source_id: str = ""
+    first_seen: datetime

@@ -253,6 +253,7 @@ def _insert_event(session: Session, event: Event) -> EventRow:
         source_id=event.source_id,
         replaces=list(event.replaces),
         detail=event.detail,
+        advisory=event.advisory,
     )
     session.add(row)
     session.flush()
