@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 start: $(STAMP)
-	$(BIN)/python scripts/replay_story.py
+	$(BIN)/tracker demo
 
 check: $(STAMP) format lint types test
 

@@ -380,6 +380,15 @@ def run() -> None:
     run_service(config, engine, clock, lambda line: typer.echo(line, err=True))
 
 
+@app.command()
+def demo() -> None:
+    """Replay the ESXi 7.0 U3 story offline (Sept 2021 to Feb 2022) against bundled pages and a sample inventory,
+    printing each alert and the final digest as people would read them. Needs no config and no network."""
+    from tracker.demo import run_demo
+
+    run_demo(lambda line: typer.echo(line))
+
+
 def main() -> None:
     app()
 

@@ -10,8 +10,7 @@ import pytest
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord, ParseResult
 from tracker.domain.versions import Build, Product, Release
 from tracker.http import FetchStatusError
-from tracker.sources import REGISTRY
-from tracker.sources import advisory_feed
+from tracker.sources import REGISTRY, advisory_feed
 from tracker.sources.advisory_feed import collect, listing_body, parse
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "advisories"

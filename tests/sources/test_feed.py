@@ -82,7 +82,8 @@ def test_a_utf16_feed_declaring_entities_is_refused_too():
 
 
 def test_a_plain_doctype_line_is_fine():
-    document = b'<?xml version="1.0"?><!DOCTYPE rss><rss version="2.0"><channel><item><title>t</title></item></channel></rss>'
+    document = b'<?xml version="1.0"?><!DOCTYPE rss><rss version="2.0"><channel><item><title>t</title></item></channel>'
+    document += b"</rss>"
     assert read_feed(document).problem is None
 
 

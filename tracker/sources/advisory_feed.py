@@ -36,7 +36,15 @@ from tracker.sources import Fetch
 from tracker.sources.feed import FeedEntry, read_feed
 from tracker.sources.html import clean_text, load_html, page_problem, parse_date, row_cells, table_rows
 
-__all__ = ["DEFAULT_SEVERITY", "MAX_FOLLOWED", "MAX_LISTING_PAGES", "LISTING_PAGE_SIZE", "collect", "parse"]
+__all__ = [
+    "DEFAULT_SEVERITY",
+    "LISTING_PAGE_SIZE",
+    "MAX_FOLLOWED",
+    "MAX_LISTING_PAGES",
+    "collect",
+    "listing_body",
+    "parse",
+]
 
 MAX_FOLLOWED = 50  # advisory pages read per poll (feed links, notificationUrls)
 MAX_LISTING_PAGES = 20

@@ -42,6 +42,7 @@ MAX_PROFILE_FILES = 2_000
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_READ_BYTES = 200 * 1024 * 1024  # all members read from one zip
 MAX_DECLARED_BYTES = 1024 * 1024 * 1024  # all members of one zip, as the central directory declares them
+_CHUNK = 64 * 1024
 
 _ESXI_PROFILE = re.compile(r"^ESXi-\d", re.I)
 _ESX_BASE = re.compile(r"_esx-base_(?P<version>\d+\.\d+\.\d+-\S+)$")
@@ -84,7 +85,7 @@ def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
         if content.startswith(b"PK"):
             profiles = _zip_profiles(content, name)
         else:
-            profiles = _profiles_in(load_xml(content, name), name)
+            profiles = _profiles_in(_vmware_xml(content, name), name)
     except (XmlProblem, _Refused) as problem:
         return ParseResult(problem=str(problem))
     return _result(profiles, (name,))
@@ -164,8 +165,16 @@ def _zip_profiles(content: bytes, name: str) -> list[_Profile]:
     profiles: list[_Profile] = []
     for member, data in _members(content, name):
         where = f"{name}/{member}"
-        profiles.extend(_profiles_in(load_xml(data, where), where))
+        root = _vmware_xml(data, where) if member.rsplit("/", 1)[-1].lower() == "vmware.xml" else load_xml(data, where)
+        profiles.extend(_profiles_in(root, where))
     return profiles
+
+
+def _vmware_xml(content: bytes, where: str) -> etree._Element:
+    root = load_xml(content, where)
+    if local_name(root) not in ("metadataresponse", "imageprofile"):
+        raise _Refused(f"{where} is not depot metadata (its root is <{local_name(root) or '?'}>)")
+    return root
 
 
 def _members(content: bytes, name: str) -> list[tuple[str, bytes]]:
@@ -211,13 +220,21 @@ def _wanted(infos: list[zipfile.ZipInfo], name: str) -> list[zipfile.ZipInfo]:
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     # Never trust the header alone: read at most one byte past the cap (zipfile also stops at the declared size
     # and fails the CRC of a member that inflates past it).
+    # Small reads keep zlib's output bounded too: one large read() would inflate up to its size at once.
+    chunks: list[bytes] = []
+    size = 0
     try:
         with archive.open(info) as stream:
-            data = stream.read(MAX_MEMBER_BYTES + 1)
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_MEMBER_BYTES:
+                    raise _Refused(f"{name}/{info.filename} inflates past {MAX_MEMBER_BYTES:,} bytes")
+                chunks.append(chunk)
+    except _Refused:
+        raise
     except _ZIP_ERRORS as error:
         raise _Refused(f"{name}/{info.filename} cannot be read ({type(error).__name__})") from None
-    if len(data) > MAX_MEMBER_BYTES:
-        raise _Refused(f"{name}/{info.filename} inflates past {MAX_MEMBER_BYTES:,} bytes")
+    data = b"".join(chunks)
     if data.startswith(_ARCHIVE_MAGIC):
         raise _Refused(f"{name}/{info.filename} is itself an archive; nested archives are not opened")
     return data

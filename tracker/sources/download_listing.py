@@ -61,7 +61,9 @@ def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
     images = [f for f in files if _IMAGES[product].match(f.name)]
     found, skipped = _builds(images, product)
     records = tuple(_record(item, product) for item in found.values())
-    return ParseResult(records=records, skipped=tuple(skipped), problem=_why_empty(root, records, files, skipped, product))
+    return ParseResult(
+        records=records, skipped=tuple(skipped), problem=_why_empty(root, records, files, skipped, product)
+    )
 
 
 def _why_empty(

@@ -73,9 +73,14 @@ def _refusal(content: bytes) -> str | None:
 
 
 def _check_tree(root: etree._Element, what: str) -> None:
-    # Belt and braces: the scan above should make both impossible.
-    if root.getroottree().docinfo.internalDTD is not None:
-        raise XmlProblem(f"{what} refused: it carries a DTD")
+    # Belt and braces: the byte scan should make all of these impossible. A plain `<!DOCTYPE x>` is allowed.
+    # (getattr: lxml-stubs lack DocInfo.system_url and DTD.entities()/elements(), which lxml has.)
+    docinfo = root.getroottree().docinfo
+    if getattr(docinfo, "system_url", None) or docinfo.public_id:
+        raise XmlProblem(f"{what} refused: it references an external DTD")
+    dtd = docinfo.internalDTD
+    if dtd is not None and (getattr(dtd, "entities")() or getattr(dtd, "elements")()):  # noqa: B009
+        raise XmlProblem(f"{what} refused: it carries DTD declarations")
     if any(isinstance(node, etree._Entity) for node in root.iter()):
         raise XmlProblem(f"{what} refused: it references entities")
 
