@@ -1,5 +1,5 @@
 # The two commands a newcomer runs (see README.md):
-#   make start   set everything up, then replay the ESXi 7.0 U3 story against the bundled pages (offline)
+#   make start   set everything up, then run `tracker demo` (the ESXi 7.0 U3 story, offline)
 #   make check   set everything up, then run every check: format, lint, types, tests
 PYTHON ?= python3
 VENV   ?= .venv

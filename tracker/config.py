@@ -14,7 +14,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = Path("config/tracker.yaml")
-SOURCE_KINDS = ("kb_build_table", "release_notes")
 
 
 class ConfigError(Exception):
@@ -37,7 +36,7 @@ class _Strict(BaseModel):
 
 class SourceConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    kind: Literal["kb_build_table", "release_notes"]
+    kind: Literal["kb_build_table", "release_notes", "download_listing", "depot_index", "advisory_feed", "feed"]
     url: str = Field(pattern=r"^https?://")
     product: Literal["esxi", "vcenter"]
     interval: int = 3600
