@@ -181,6 +181,12 @@ class Config(_Strict):
         """Values that came from ${VAR} or *_FILE: never shown, even where apprise's privacy form keeps them."""
         return self._secrets
 
+    def mask(self, text: str) -> str:
+        """`text` with every secret value replaced by ***: for source URLs carrying a download token, errors."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
     @model_validator(mode="after")
     def _channels_exist(self) -> "Config":
         for index, watchlist in enumerate(self.watchlists):

@@ -58,13 +58,15 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
         wanted = configured.pop(row.id, None)
         row.active = wanted is not None
         if wanted is not None:
-            row.kind, row.url, row.product = wanted.kind, wanted.url, wanted.product
+            # The stored URL is what people see (sources, evidence): a download token from ${VAR} is masked.
+            row.kind, row.url, row.product = wanted.kind, config.mask(wanted.url), wanted.product
             row.role = REGISTRY[wanted.kind].role.value
         session.add(row)
     for source in configured.values():
         role = REGISTRY[source.kind].role.value
+        url = config.mask(source.url)
         session.add(
-            SourceRow(id=source.id, kind=source.kind, url=source.url, product=source.product, role=role, created_at=now)
+            SourceRow(id=source.id, kind=source.kind, url=url, product=source.product, role=role, created_at=now)
         )
 
 
@@ -124,9 +126,12 @@ class _Cycle:
         one transaction. `snapshot` is the source's row as read at the start of the cycle."""
         if self.progress:
             self.progress(snapshot.id)
-        first = self._fetch(snapshot.url, Validators(snapshot.etag, snapshot.last_modified))
+        url = self._real_url(snapshot)
+        first = self._fetch(url, Validators(snapshot.etag, snapshot.last_modified))
         collected = self._collect(snapshot, first)
         answer = first if isinstance(collected, ParseResult) else collected
+        if isinstance(answer, FetchError):
+            answer = _masked(answer, self.config)
         with session_scope(self.engine) as session:
             row = session.get(SourceRow, snapshot.id)
             assert row is not None
@@ -140,6 +145,14 @@ class _Cycle:
         self.report.outcomes.append(outcome)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
         self.report.event_ids.extend(row.id for row in created if row.id is not None)
+
+    def _real_url(self, row: SourceRow) -> str:
+        """Configured sources are fetched with the config's URL (the stored one has its secrets masked)."""
+        if row.configured:
+            for source in self.config.sources:
+                if source.id == row.id:
+                    return source.url
+        return row.url
 
     def _fetch(self, url: str, validators: Validators) -> Answer:
         try:
@@ -233,6 +246,14 @@ class _Cycle:
         new = [c for c in children if c.last_fetch_at is None][: self.config.http.follow_limit]
         for child in [*known, *new]:
             self.poll(child)
+
+
+def _masked(error: FetchError, config: Config) -> FetchError:
+    """The same error with the URL's secrets masked: it is stored, printed and put into events."""
+    masked = FetchError(config.mask(error.url), "")
+    masked.args = (config.mask(str(error)),)
+    masked.permanent = error.permanent
+    return masked
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Security advisories: the VMSA RSS feed, advisory pages (Response Matrix) and Broadcom's paged JSON listing."""
 
 import json
-import time
 from datetime import date
 from pathlib import Path
 
@@ -138,16 +137,14 @@ def test_collect_follows_at_most_fifty_pages_per_poll():
     assert (len(fetch.gets), len(result.advisories)) == (advisory_feed.MAX_FOLLOWED, 80)
 
 
-def test_a_feed_of_ten_thousand_entries_keeps_the_first_five_hundred_quickly():
+def test_a_feed_of_ten_thousand_entries_keeps_the_first_five_hundred():
     items = "".join(
         f"<item><title>VMSA-2020-{n:04d}.1: ESXi update</title><link>https://www.vmware.com/a/{n}.html</link>"
         f"<description>CVE-2020-{n:05d}</description><pubDate>Tue, 15 Feb 2022 00:00:00 GMT</pubDate></item>"
         for n in range(10_000)
     )
     feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
-    started = time.perf_counter()
-    result = parse(feed, url=RSS_URL, product=ESXI)
-    assert time.perf_counter() - started < 3.0  # ~0.3 s; feedparser needs ~5 s for all 10,000
+    result = parse(feed, url=RSS_URL, product=ESXI)  # cut before feedparser: its time is measured in benchmarks/
     assert len(result.advisories) == 500
     assert (result.advisories[0].id, result.advisories[-1].id) == ("VMSA-2020-0000", "VMSA-2020-0499")
 

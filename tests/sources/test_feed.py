@@ -1,6 +1,5 @@
 """Any RSS/Atom feed: entries that name releases or builds with pull or reissue wording become notices."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -87,16 +86,14 @@ def test_a_plain_doctype_line_is_fine():
     assert read_feed(document).problem is None
 
 
-def test_a_huge_atom_feed_is_cut_to_the_first_entries_in_bounded_time():
+def test_a_huge_atom_feed_is_cut_to_the_first_entries():
     entries = "".join(
         f"<entry><title>Post {n}</title><id>urn:{n}</id><link href='https://x.example/{n}'/>"
         f"<updated>2022-01-27T00:00:00Z</updated><summary>VMware has removed ESXi 7.0 Update 3b.</summary></entry>"
         for n in range(10_000)
     )
     document = f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>{entries}</feed>'
-    started = time.perf_counter()
     feed = read_feed(document.encode())
     result = parse(document.encode(), url=BLOG, product=ESXI)
-    assert time.perf_counter() - started < 5.0  # two reads of 500 entries, ~1 s; all 10,000 would take ~10 s
     assert (len(feed.entries), feed.truncated, feed.entries[-1].title) == (MAX_ENTRIES, True, "Post 499")
     assert len(result.notices) == MAX_ENTRIES  # one per entry: each excerpt carries its own link

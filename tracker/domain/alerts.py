@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Exposure, Severity
-from tracker.domain.inventory import Asset
+from tracker.domain.inventory import Asset, AssetKind
 
 # Transient failures are tried again after these delays, then every 6 h until a day has passed: then failed.
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
@@ -133,16 +133,25 @@ def concerns(
     affected: Sequence[Exposure],
 ) -> list[Concern]:
     """The watchlists an event concerns. `affected` are the exposures of the assets the event touches."""
+    places: dict[tuple[str, str, tuple[str, ...]], list[Exposure]] = {}
+    for exposure in affected:  # thousands of hosts share a few (vCenter, cluster, tags): match globs per place
+        asset = exposure.asset
+        places.setdefault((asset.vcenter, asset.cluster, asset.tags), []).append(exposure)
     result = []
     for watchlist in watchlists:
         if not watchlist.selects_event(kind, product, line):
             continue
-        mine = tuple(e for e in affected if watchlist.selects_asset(e.asset))
+        chosen = {id(e) for place, group in places.items() if _selects_place(watchlist, *place) for e in group}
+        mine = tuple(e for e in affected if id(e) in chosen) if chosen else ()
         if mine:
             result.append(Concern(watchlist, mine, f"affects {len(mine)} of its asset(s)"))
         elif kind in LINE_KINDS and line is not None and (not watchlist.lines or line in watchlist.lines):
             result.append(Concern(watchlist, (), f"a {kind.value} build in a watched line ({line})"))
     return result
+
+
+def _selects_place(watchlist: Watchlist, vcenter: str, cluster: str, tags: tuple[str, ...]) -> bool:
+    return watchlist.selects_asset(Asset("", AssetKind.ESXI, None, vcenter=vcenter, cluster=cluster, tags=tags))
 
 
 def next_attempt(first_try: datetime, attempts: int, now: datetime) -> datetime | None:

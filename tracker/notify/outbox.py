@@ -39,12 +39,15 @@ Render = Callable[[OutboxRow, str], tuple[str, str, str]]
 def work_outbox(config: Config, engine: Engine, now: datetime, limit: int = 10_000) -> WorkReport:
     """Deliver every due row (at most `limit`)."""
     report = WorkReport()
-    for row_id in _due(engine, now, limit):
-        row = _claim(engine, row_id, now)
-        if row is not None:
+    due = _due(engine, now, limit)
+    for start in range(0, len(due), CLAIM_BATCH):
+        for row in _claim_batch(engine, due[start : start + CLAIM_BATCH], now):
             outcome = _deliver(config, engine, row, now)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+CLAIM_BATCH = 50  # rows claimed per UPDATE: one commit for many messages
 
 
 def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
@@ -62,6 +65,25 @@ def _due(engine: Engine, now: datetime, limit: int) -> list[int]:
             .limit(limit)
         )
         return [i for i in session.exec(query) if i is not None]
+
+
+def _claim_batch(engine: Engine, row_ids: list[int], now: datetime) -> list[OutboxRow]:
+    """Claim the rows nobody else holds, in one conditional UPDATE; return those this worker got."""
+    token = uuid.uuid4().hex
+    stale = now - LEASE
+    with session_scope(engine) as session:
+        session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.id).in_(row_ids))
+            .where(
+                or_(
+                    col(OutboxRow.status) == "pending",
+                    (col(OutboxRow.status) == "sending") & (col(OutboxRow.claimed_at) < stale),
+                )
+            )
+            .values(status="sending", claimed_at=now, claim_token=token)
+        )
+        return list(session.exec(select(OutboxRow).where(OutboxRow.claim_token == token).order_by(col(OutboxRow.id))))
 
 
 def _claim(engine: Engine, row_id: int, now: datetime) -> OutboxRow | None:
@@ -90,21 +112,20 @@ def _deliver(config: Config, engine: Engine, row: OutboxRow, now: datetime) -> s
     channel = config.channels.get(row.channel)
     if channel is None:
         return _finish(engine, row, now, [], [f"channel {row.channel!r} is no longer in the config"], permanent=True)
-    done = set(row.done_targets)
     transient: list[str] = []
     permanent: list[str] = []
-    for url in channel.urls:
-        key = target_key(url)
-        if key in done:
-            continue
+    todo = [url for url in channel.urls if target_key(url) not in set(row.done_targets)]
+    last: Attempt | None = None
+    for index, url in enumerate(todo):
         title, body, body_format = render(row, body_kind(url))
         outcome = send([url], title, body, body_format, config.secrets)[0]
-        _record(engine, row, key, outcome.target, outcome.ok, outcome.permanent, outcome.error, now)
-        if outcome.ok:
-            done.add(key)
-        else:
+        if not outcome.ok:
             (permanent if outcome.permanent else transient).append(f"{outcome.target}: {outcome.error}")
-    return _finish(engine, row, now, transient, permanent, permanent=bool(permanent) and not transient)
+        last = (target_key(url), outcome.target, outcome.ok, outcome.permanent, outcome.error)
+        if index < len(todo) - 1:
+            _record(engine, row, last, now)  # committed now: a crash before the next target cannot re-send it
+            last = None
+    return _finish(engine, row, now, transient, permanent, bool(permanent) and not transient, last)
 
 
 def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
@@ -129,32 +150,40 @@ def target_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
 
 
-def _record(
-    engine: Engine,
-    row: OutboxRow,
-    key: str,
-    target: str,
-    ok: bool,
-    permanent: bool,
-    error: str | None,
-    now: datetime,
-) -> None:
+Attempt = tuple[str, str, bool, bool, str | None]  # target key, target (privacy form), ok, permanent, error
+
+
+def _record(engine: Engine, row: OutboxRow, attempt: Attempt, now: datetime) -> None:
     """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send."""
     with session_scope(engine) as session:
-        session.add(
-            DeliveryRow(outbox_id=row.id or 0, target=target, attempted_at=now, ok=ok, permanent=permanent, error=error)
-        )
-        if ok:
-            stored = session.get(OutboxRow, row.id)
-            if stored is not None:
-                stored.done_targets = sorted({*stored.done_targets, key})
-                session.add(stored)
+        _add_attempt(session, row, attempt, now)
+
+
+def _add_attempt(session: Session, row: OutboxRow, attempt: Attempt, now: datetime) -> None:
+    key, target, ok, permanent, error = attempt
+    session.add(
+        DeliveryRow(outbox_id=row.id or 0, target=target, attempted_at=now, ok=ok, permanent=permanent, error=error)
+    )
+    if ok:
+        stored = session.get(OutboxRow, row.id)
+        if stored is not None:
+            stored.done_targets = sorted({*stored.done_targets, key})
+            session.add(stored)
 
 
 def _finish(
-    engine: Engine, row: OutboxRow, now: datetime, transient: list[str], problems: list[str], permanent: bool
+    engine: Engine,
+    row: OutboxRow,
+    now: datetime,
+    transient: list[str],
+    problems: list[str],
+    permanent: bool,
+    attempt: Attempt | None = None,
 ) -> str:
+    """The row's new state, in the same transaction as its last target's outcome (one commit per message)."""
     with session_scope(engine) as session:
+        if attempt is not None:
+            _add_attempt(session, row, attempt, now)
         stored = session.get(OutboxRow, row.id)
         assert stored is not None
         stored.attempts += 1

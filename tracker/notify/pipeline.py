@@ -128,11 +128,16 @@ def queue_alerts(config: Config, session: Session, events: Sequence[EventRow], n
     queued = 0
     for event in events:
         kind = EventKind(event.kind)
-        found = concerns(context.watchlists, kind, event.product, context.line_of(event), context.affected(event))
+        affected = sorted(context.affected(event), key=_worst_first)
+        found = concerns(context.watchlists, kind, event.product, context.line_of(event), affected)
         for channel, group in _by_channel(found).items():
             message = _message(context, event, channel, group, evidence.get(event.id or 0, []))
             queued += _enqueue(session, f"event:{event.id}", channel, "alert", event.id, alert_payload(message), now)
     return queued
+
+
+def _worst_first(exposure: Exposure) -> tuple[int, str]:
+    return (-exposure.severity.rank, exposure.asset.name)
 
 
 def _by_channel(found: Iterable[Concern]) -> dict[str, list[Concern]]:
@@ -146,11 +151,14 @@ def _by_channel(found: Iterable[Concern]) -> dict[str, list[Concern]]:
 def _message(
     context: AlertContext, event: EventRow, channel: str, group: list[Concern], evidence: list[EventEvidenceRow]
 ) -> AlertMessage:
-    exposures: dict[str, Exposure] = {}
-    for concern in group:
-        for exposure in concern.exposures:
-            exposures.setdefault(exposure.asset.name, exposure)
-    ordered = sorted(exposures.values(), key=lambda e: (-e.severity.rank, e.asset.name))
+    if len(group) == 1:
+        ordered = list(group[0].exposures)  # already worst first (queue_alerts sorts once)
+    else:
+        merged: dict[str, Exposure] = {}
+        for concern in group:
+            for exposure in concern.exposures:
+                merged.setdefault(exposure.asset.name, exposure)
+        ordered = sorted(merged.values(), key=_worst_first)
     advice = ordered[0] if ordered else context.target_for_build(event)
     entry = context.catalog.find(Product(event.product), event.build) if event.product and event.build else None
     return AlertMessage(
@@ -225,10 +233,21 @@ def _enqueue(
 
 
 def alert_payload(message: AlertMessage) -> dict[str, Any]:
-    data = asdict(message)
+    """The message as JSON for the outbox (by hand: dataclasses.asdict deep-copies, 10x slower on big fan-outs)."""
+    data = {f: getattr(message, f) for f in _ALERT_FIELDS}
     data["kind"] = message.kind.value
     data["observed_at"] = message.observed_at.isoformat()
+    data["assets"] = [
+        {"name": a.name, "cluster": a.cluster, "vcenter": a.vcenter, "runs": a.runs, "statuses": list(a.statuses)}
+        for a in message.assets
+    ]
+    data["target"] = asdict(message.target) if message.target else None
+    for name in ("sources", "caveats", "replaces"):
+        data[name] = list(data[name])
     return data
+
+
+_ALERT_FIELDS = tuple(AlertMessage.__dataclass_fields__)
 
 
 def alert_from_payload(data: dict[str, Any]) -> AlertMessage:
