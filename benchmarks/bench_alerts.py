@@ -76,19 +76,36 @@ def fill(folder: Path, assets: int, events: int, port: int):  # type: ignore[no-
             catalog.add_entry(entry)
             catalog.mark(entry=entry)
     hosts = [
-        Asset(f"esx{n:05d}.example.net", AssetKind.ESXI, PULLED[n % len(PULLED[:events])],
-              f"VMware ESXi 7.0.3 build-{PULLED[n % len(PULLED[:events])]}", vcenter="vc01", cluster=f"c{n % 200:03d}")
+        Asset(
+            f"esx{n:05d}.example.net",
+            AssetKind.ESXI,
+            PULLED[n % len(PULLED[:events])],
+            f"VMware ESXi 7.0.3 build-{PULLED[n % len(PULLED[:events])]}",
+            vcenter="vc01",
+            cluster=f"c{n % 200:03d}",
+        )
         for n in range(assets)
     ]
     import_inventory(engine, ImportResult(tuple(hosts)), "bench", NOW)
     evidence = (Evidence("esxi-kb", "http://127.0.0.1/kb", "no longer listed", NOW),)
     with session_scope(engine) as session:
         repo.save_catalog(session, catalog)
-        rows = repo.record_changes(session, [
-            Event(EventKind.PULLED, NOW, Confidence.HIGH, evidence, Product.ESXI, build, f"ESXi 7.0 U3 ({build})",
-                  detail=f"build {build} was pulled")
-            for build in PULLED[:events]
-        ])
+        rows = repo.record_changes(
+            session,
+            [
+                Event(
+                    EventKind.PULLED,
+                    NOW,
+                    Confidence.HIGH,
+                    evidence,
+                    Product.ESXI,
+                    build,
+                    f"ESXi 7.0 U3 ({build})",
+                    detail=f"build {build} was pulled",
+                )
+                for build in PULLED[:events]
+            ],
+        )
         ids = [r.id for r in rows]
     return config, engine, ids
 
@@ -128,11 +145,19 @@ def main() -> None:
     rate = report.sent / drain_seconds if drain_seconds else 0.0
     table = [
         ("measurement", "result", "target", "met?"),
-        (f"queue {options.events} event(s) x {options.assets:,} assets, 50 watchlists, 100 channels",
-         f"{queue_seconds:.2f} s, {queued} rows", "< 1 s", "yes" if queue_seconds < 1 else "NO"),
+        (
+            f"queue {options.events} event(s) x {options.assets:,} assets, 50 watchlists, 100 channels",
+            f"{queue_seconds:.2f} s, {queued} rows",
+            "< 1 s",
+            "yes" if queue_seconds < 1 else "NO",
+        ),
         (f"render {len(rows)} messages as Slack and e-mail", f"{render_seconds:.2f} s", "(part of the above)", "-"),
-        (f"drain the outbox to a local receiver ({report.sent} sent, {Receiver.count} received)",
-         f"{rate:.0f} msg/s", ">= 50 msg/s", "yes" if rate >= 50 else "NO"),
+        (
+            f"drain the outbox to a local receiver ({report.sent} sent, {Receiver.count} received)",
+            f"{rate:.0f} msg/s",
+            ">= 50 msg/s",
+            "yes" if rate >= 50 else "NO",
+        ),
     ]
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     for n, row in enumerate(table):
