@@ -355,11 +355,23 @@ def snooze(config: Config, engine: Engine, kind: str, target: str, until: dateti
         if (kind == "asset" and name == target.casefold()) or (kind == "build" and build == target)
     ]
     print_ = fingerprint(matching[0]) if matching and kind == "asset" else ""
+    if kind == "advisory":
+        print_ = _advisory_label(engine, target)
     with session_scope(engine) as session:
         row = SnoozeRow(target_kind=kind, target=target, until=until, reason=reason, fingerprint=print_, created_at=now)
         session.add(row)
         session.flush()
         return row.id or 0
+
+
+def _advisory_label(engine: Engine, advisory_id: str) -> str:
+    """The advisory's label at its current revision (VMSA-2021-0028.1), or "" when it is not known yet."""
+    from tracker.notify.snoozes import advisory_base
+    from tracker.store.advisories import load_advisories
+
+    with session_scope(engine) as session:
+        stored = load_advisories(session).get(advisory_base(advisory_id))
+    return stored.label if stored else ""
 
 
 def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:

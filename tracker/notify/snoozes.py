@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from tracker.domain.exposure import Exposure
+from tracker.domain.exposure import Exposure, Status
 from tracker.store.models import SnoozeRow
 from tracker.store.repo import utc
 
@@ -35,10 +35,20 @@ class Snooze:
             return exposure.asset.name.casefold() == self.target.casefold()
         if self.kind == "build":
             return str(exposure.asset.build) == self.target
-        return self.target in exposure.advisories and set(exposure.advisories) <= {self.target}
+        # An advisory snooze covers a finding that is only that advisory (any revision of it).
+        ids = {advisory_base(a) for a in exposure.advisories}
+        return ids == {advisory_base(self.target)} and set(exposure.statuses) <= {Status.VULNERABLE, Status.BEHIND}
 
     def still_holds(self, exposure: Exposure) -> bool:
+        if self.kind == "advisory":  # the revision it was snoozed at: a revised advisory reopens it
+            return not self.fingerprint or self.fingerprint in exposure.advisories
         return not self.fingerprint or self.fingerprint == fingerprint(exposure)
+
+
+def advisory_base(label: str) -> str:
+    """VMSA-2021-0028.1 -> VMSA-2021-0028."""
+    head, _, tail = label.rpartition(".")
+    return head if head and tail.isdigit() else label
 
 
 class Snoozes:
