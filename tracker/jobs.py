@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from tracker.config import Config, SourceConfig, user_agent
 from tracker.domain.catalog import Catalog, Policy, SourceState
-from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
+from tracker.domain.diff import Change, observe, observe_unchanged, record_failure, settle
 from tracker.domain.events import Event
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
@@ -89,6 +89,7 @@ def poll_once(
         for source in wanted:
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
+        cycle.settle()
     report.queued, report.delivered = notify_once(config, engine, now, report.event_ids)
     return report
 
@@ -127,7 +128,11 @@ class _Cycle:
         if self.progress:
             self.progress(snapshot.id)
         url = self._real_url(snapshot)
-        first = self._fetch(url, Validators(snapshot.etag, snapshot.last_modified))
+        # A multi-document kind's root rarely changes while its parts do (the depot index vs its metadata.zip):
+        # it is always read through, never answered by a 304.
+        conditional = not REGISTRY[snapshot.kind].multi_document
+        validators = Validators(snapshot.etag, snapshot.last_modified) if conditional else Validators()
+        first = self._fetch(url, validators)
         collected = self._collect(snapshot, first)
         answer = first if isinstance(collected, ParseResult) else collected
         if isinstance(answer, FetchError):
@@ -143,6 +148,17 @@ class _Cycle:
             if parsed is not None and REGISTRY[row.kind].role is SourceRole.INDEX:
                 _sync_links(session, row, parsed, self.now)
         self.report.outcomes.append(outcome)
+        self.report.events.extend(c for c in changes if isinstance(c, Event))
+        self.report.event_ids.extend(row.id for row in created if row.id is not None)
+
+    def settle(self) -> None:
+        """Decide, once every source has spoken, what builds gone from availability sources mean."""
+        if self._catalog is None or not self._catalog.vanished:
+            return
+        with session_scope(self.engine) as session:
+            changes = settle(self._catalog, self.now)
+            repo.save_catalog(session, self._catalog)
+            created = repo.record_changes(session, changes)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
         self.report.event_ids.extend(row.id for row in created if row.id is not None)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.domain.catalog import BuildStatus, Catalog, Health, Policy, SourceState
-from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
+from tracker.domain.diff import Change, observe, observe_unchanged, record_failure, settle
 from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult, SourceRole
 from tracker.domain.versions import Build, Product, Release
@@ -285,26 +285,39 @@ def test_a_notice_on_the_first_poll_of_a_page_found_later_is_news():
     assert [k for k, _, _ in events(changes)] == ["pulled", "pulled", "reissued"]
 
 
+def cycle(world: World, *polls: tuple[str, ParseResult]) -> list[Change]:
+    """One poll cycle: each source once, then the end-of-cycle decision on what vanished from availability."""
+    world.day += 1
+    changes = [c for source, result in polls for c in observe(world.catalog, source, result, POLICY, world.now)]
+    return changes + settle(world.catalog, world.now)
+
+
 def test_availability_sources_that_disagree_raise_a_discrepancy_not_a_pull():
     world = World(("downloads", SourceRole.AVAILABILITY), ("depot", SourceRole.AVAILABILITY))
-    world.poll("downloads", kb(U3))
-    world.poll("depot", kb(U3), next_day=False)
-    world.poll("downloads", kb())
-    world.poll("depot", kb(U3), next_day=False)
-    changes = world.poll("downloads", kb())
+    cycle(world, ("downloads", kb(U3)), ("depot", kb(U3)))
+    assert events(cycle(world, ("downloads", kb()), ("depot", kb(U3)))) == []
+    changes = cycle(world, ("downloads", kb()), ("depot", kb(U3)))
     assert events(changes) == [("discrepancy", U3, "medium")]
+    assert "no longer offered by downloads, while depot still offer(s) it" in changes[0].detail  # type: ignore[union-attr]
     assert world.status(U3) is BuildStatus.AVAILABLE
-    world.poll("depot", kb(), next_day=False)
-    world.poll("depot", kb())
+    cycle(world, ("downloads", kb()), ("depot", kb()))
+    changes = cycle(world, ("downloads", kb()), ("depot", kb()))
+    assert events(changes) == [("pulled", U3, "high")]  # gone from both now: they agree
     assert world.status(U3) is BuildStatus.PULLED
-    assert world.catalog.entries[(Product.ESXI, U3)].pull_confidence is Confidence.HIGH
+
+
+def test_two_availability_sources_dropping_a_build_in_the_same_cycle_agree_on_a_high_confidence_pull():
+    world = World(("downloads", SourceRole.AVAILABILITY), ("depot", SourceRole.AVAILABILITY))
+    cycle(world, ("downloads", kb(U3)), ("depot", kb(U3)))
+    cycle(world, ("downloads", kb()), ("depot", kb()))
+    changes = cycle(world, ("downloads", kb()), ("depot", kb()))
+    assert events(changes) == [("pulled", U3, "high")]  # no discrepancy on the way
+    assert {e.source_id for e in changes[0].evidence} == {"downloads", "depot"}  # type: ignore[union-attr]
 
 
 def test_a_kb_that_still_lists_a_build_does_not_contradict_the_availability_sources():
     world = World(("kb", SourceRole.INDEX), ("downloads", SourceRole.AVAILABILITY))
-    world.poll("kb", kb(U3))
-    world.poll("downloads", kb(U3), next_day=False)
-    for _ in range(2):
-        world.poll("downloads", kb())
-        assert events(world.poll("kb", kb(U3), next_day=False)) == []
+    cycle(world, ("kb", kb(U3)), ("downloads", kb(U3)))
+    cycle(world, ("kb", kb(U3)), ("downloads", kb()))
+    assert events(cycle(world, ("kb", kb(U3)), ("downloads", kb()))) == [("pulled", U3, "medium")]
     assert world.status(U3) is BuildStatus.PULLED

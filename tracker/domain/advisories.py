@@ -7,6 +7,7 @@ Advisories present at a source's first poll are recorded silently and still coun
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import urljoin
 
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Confidence, Event, EventKind, Evidence
@@ -83,7 +84,8 @@ def _event(stored: StoredAdvisory, what: str, source_id: str, url: str, now: dat
     record = stored.record
     products = sorted({f.product.value for f in record.fixes})
     detail = f"{stored.label} ({record.severity}) {what}: {record.title}"
-    evidence = Evidence(source_id, record.url or url, (record.excerpt or record.title)[:500], now)
+    link = urljoin(url, record.url) if record.url else url  # a feed may link relatively
+    evidence = Evidence(source_id, link, (record.excerpt or record.title)[:500], now)
     product = Product(products[0]) if len(products) == 1 else None
     return Event(
         EventKind.ADVISORY,

@@ -460,7 +460,7 @@ def _follow(found: list[_Found], url: str, product: Product, fetch: Fetch, skipp
     budget = MAX_FOLLOWED
     merged = []
     for item in found:
-        link = item.record.url
+        link = urljoin(url, item.record.url)  # feeds may link relatively (a local mirror, a test site)
         if budget > 0 and link != url and urlsplit(link).netloc.lower() == host:
             budget -= 1
             page = _page_of(link, item.record.id, product, fetch, skipped)
