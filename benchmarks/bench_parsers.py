@@ -121,7 +121,11 @@ def main() -> None:
                 matrix, url="https://www.vmware.com/security/advisories/VMSA-2022-0004.html", product=esxi
             ),
         ),
-        ("blog feed, 1,000 entries (feed)", 200, lambda: feed.parse(blog, url="https://blogs.example/", product=esxi)),
+        (
+            "blog feed, 1,000 entries (feed: newest 200 read)",
+            200,
+            lambda: feed.parse(blog, url="https://blogs.example/", product=esxi),
+        ),
         (
             f"KB 316595 page, {len(kb) // 1000} KB (kb_build_table)",
             100,

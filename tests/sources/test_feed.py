@@ -7,7 +7,7 @@ import pytest
 from tracker.domain.observations import NoticeKind, ParseResult
 from tracker.domain.versions import Build, Product, Release
 from tracker.sources import REGISTRY
-from tracker.sources.feed import MAX_ENTRIES, parse, read_feed
+from tracker.sources.feed import MAX_ENTRIES, NOTICE_ENTRIES, parse, read_feed
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ESXI = Product.ESXI
@@ -96,4 +96,4 @@ def test_a_huge_atom_feed_is_cut_to_the_first_entries():
     feed = read_feed(document.encode())
     result = parse(document.encode(), url=BLOG, product=ESXI)
     assert (len(feed.entries), feed.truncated, feed.entries[-1].title) == (MAX_ENTRIES, True, "Post 499")
-    assert len(result.notices) == MAX_ENTRIES  # one per entry: each excerpt carries its own link
+    assert len(result.notices) == NOTICE_ENTRIES  # the newest entries only; each excerpt carries its own link

@@ -24,9 +24,10 @@ from tracker.domain.versions import Product
 from tracker.sources.html import clean_text
 from tracker.sources.notices import find_notices
 
-__all__ = ["MAX_ENTRIES", "FeedEntry", "FeedRead", "parse", "plain_text", "read_feed", "xml_refusal"]
+__all__ = ["MAX_ENTRIES", "NOTICE_ENTRIES", "FeedEntry", "FeedRead", "parse", "plain_text", "read_feed", "xml_refusal"]
 
 MAX_ENTRIES = 500  # entries kept per feed, in document order (newest first on every feed we know)
+NOTICE_ENTRIES = 200  # a generic feed's newest entries read for notices: a poller only needs what is recent
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
 _EXTERNAL_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\b(?:SYSTEM|PUBLIC)\b", re.I)
@@ -57,7 +58,7 @@ class FeedRead:
 
 def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
     """Pull and reissue notices from the feed's entries, each excerpt ending with the entry's link."""
-    read = read_feed(content)
+    read = read_feed(content, NOTICE_ENTRIES)
     if read.problem is not None:
         return ParseResult(problem=read.problem)
     found: dict[Notice, None] = {}
@@ -87,29 +88,29 @@ def xml_refusal(content: bytes) -> str | None:
     return None
 
 
-def read_feed(content: bytes) -> FeedRead:
-    """The feed's first MAX_ENTRIES entries, or why the bytes are not a usable feed."""
+def read_feed(content: bytes, limit: int = MAX_ENTRIES) -> FeedRead:
+    """The feed's first `limit` entries, or why the bytes are not a usable feed."""
     refusal = xml_refusal(content)
     if refusal is not None:
         return FeedRead(problem=refusal)
-    trimmed, truncated = _first_entries(content)
+    trimmed, truncated = _first_entries(content, limit)
     parsed = feedparser.parse(trimmed, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception")
         return FeedRead(problem=f"not a feed{f' ({reason})' if reason else ''}"[:200])
     if not parsed.entries:
         return FeedRead(problem="the feed has no entries")
-    entries = tuple(_entry(raw) for raw in parsed.entries[:MAX_ENTRIES])
+    entries = tuple(_entry(raw) for raw in parsed.entries[:limit])
     return FeedRead(entries=entries, truncated=truncated)
 
 
-def _first_entries(content: bytes) -> tuple[bytes, bool]:
-    """The document cut before its (MAX_ENTRIES + 1)th entry and closed again, so feedparser never reads the rest."""
+def _first_entries(content: bytes, limit: int) -> tuple[bytes, bool]:
+    """The document cut before its (limit + 1)th entry and closed again, so feedparser never reads the rest."""
     root = _FEED_ROOT.search(content[:8192])
     if root is None:
         return content, False
     starts = _ENTRY_START.finditer(content, root.end())
-    cut = next((m.start() for i, m in enumerate(starts) if i == MAX_ENTRIES), None)
+    cut = next((m.start() for i, m in enumerate(starts) if i == limit), None)
     if cut is None:
         return content, False
     return content[:cut] + _CLOSERS[root.group(1)], True
