@@ -138,7 +138,6 @@ def poll(
 ) -> None:
     """Run one whole poll cycle now: fetch every source, follow release-notes links, record events."""
     from tracker.config import ConfigError
-    from tracker.jobs import poll_once
 
     config = _config(channels=True)
     if source is not None:
@@ -146,10 +145,21 @@ def poll(
             config.source(source)
         except ConfigError as error:
             _fail(str(error), 2)
-    engine = _engine(config)
     now = _now()
+    prefetched = {}
+    if source is None:  # most cycles find nothing new: record those without loading the ORM (tracker/quickpoll.py)
+        from tracker.quickpoll import summary, try_unchanged_cycle
+
+        quick = try_unchanged_cycle(config, now)
+        if quick.done:
+            summary(quick, as_json, typer.echo)
+            return
+        prefetched = quick.answers
+    engine = _engine(config)
+    from tracker.jobs import poll_once
+
     with _progress(as_json) as progress:
-        report = poll_once(config, engine, now, source, progress)
+        report = poll_once(config, engine, now, source, progress, prefetched)
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)

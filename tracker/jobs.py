@@ -71,7 +71,12 @@ def sync_sources(session: Session, config: Config, now: datetime) -> None:
 
 
 def poll_once(
-    config: Config, engine: Engine, now: datetime, only: str | None = None, progress: Progress | None = None
+    config: Config,
+    engine: Engine,
+    now: datetime,
+    only: str | None = None,
+    progress: Progress | None = None,
+    prefetched: dict[str, Any] | None = None,
 ) -> PollReport:
     """One whole cycle: every configured source (or `only`), then the release notes their rows link to."""
     settings = HttpSettings(
@@ -86,6 +91,7 @@ def poll_once(
     report = PollReport()
     with build_client(settings) as client:
         cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending, baselines)
+        cycle.prefetched = dict(prefetched or {})  # answers tracker/quickpoll.py already fetched this cycle
         for source in wanted:
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
@@ -121,6 +127,7 @@ class _Cycle:
     pending: set[str]  # sources with a vanished row still waiting for confirmation
     baselines: dict[Product, datetime]
     _catalog: Catalog | None = None
+    prefetched: dict[str, Answer] = field(default_factory=dict)
 
     def poll(self, snapshot: SourceRow) -> None:
         """Fetch one source (no transaction is held open while the network answers), then diff and store it in
@@ -132,7 +139,7 @@ class _Cycle:
         # it is always read through, never answered by a 304.
         conditional = not REGISTRY[snapshot.kind].multi_document
         validators = Validators(snapshot.etag, snapshot.last_modified) if conditional else Validators()
-        first = self._fetch(url, validators)
+        first = self.prefetched.pop(snapshot.id, None) or self._fetch(url, validators)
         collected = self._collect(snapshot, first)
         answer = first if isinstance(collected, ParseResult) else collected
         if isinstance(answer, FetchError):

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-HEAD = "0004"
+from tracker.store import SCHEMA_HEAD as HEAD
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
