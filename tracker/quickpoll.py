@@ -120,15 +120,24 @@ def _fetch_all(config: Config, sources: list[_Source]) -> dict[str, Answer]:
     settings = HttpSettings(
         user_agent(config), config.http.timeout, config.http.max_bytes, config.http.politeness_delay
     )
-    answers: dict[str, Answer] = {}
     with build_client(settings) as client:
         fetcher = Fetcher(client, settings)
-        for source in sources:
+
+        def fetch(source: _Source) -> Answer:
             try:
-                answers[source.id] = fetcher.get(source.url, Validators(source.etag, source.last_modified))
+                return fetcher.get(source.url, Validators(source.etag, source.last_modified))
             except FetchError as error:
-                answers[source.id] = error
-    return answers
+                return error
+
+        if config.http.politeness_delay > 0:  # one request at a time, spaced, as the full path does
+            return {source.id: fetch(source) for source in sources}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:  # no gap asked for: a few at once
+            return dict(zip([s.id for s in sources], pool.map(fetch, sources), strict=True))
+
+
+PARALLEL_REQUESTS = 8
 
 
 def _record(db: sqlite3.Connection, answers: dict[str, Answer], now: datetime) -> None:
