@@ -48,12 +48,15 @@ class _Source:
 def try_unchanged_cycle(config: Config, now: datetime) -> QuickResult:
     """Record the cycle here when nothing changed; otherwise hand what was fetched to the full path."""
     path = _sqlite_path(config.database)
-    if path is None or not path.is_file():
+    if path is None:
         return QuickResult(False)
+    if not path.is_file():  # a first poll: fetch the pages at once all the same, the full path parses them
+        return QuickResult(False, answers=_fetch_all(config, _configured(config, {})))
     with sqlite3.connect(path, timeout=10) as db:
         sources = _eligible(db, config, now)
+        known = _rows(db)
     if sources is None:
-        return QuickResult(False)
+        return QuickResult(False, answers=_fetch_all(config, _configured(config, known)))
     answers = _fetch_all(config, sources)
     if not all(isinstance(a, NotModified) for a in answers.values()):
         return QuickResult(False, answers=answers)
@@ -68,17 +71,36 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
+def _rows(db: sqlite3.Connection) -> dict[str, tuple]:  # type: ignore[type-arg]
+    try:
+        return {r[0]: r for r in db.execute(_SOURCES)}
+    except sqlite3.Error:
+        return {}
+
+
+def _configured(config: Config, known: dict[str, tuple]) -> list[_Source]:  # type: ignore[type-arg]
+    """The configured single-document sources with the validators stored for them, for prefetching."""
+    result = []
+    for source in config.sources:
+        if REGISTRY[source.kind].multi_document:
+            continue
+        row = known.get(source.id)
+        same = row is not None and row[2] == config.mask(source.url)
+        result.append(_Source(source.id, source.url, row[8] if same else None, row[9] if same else None))  # type: ignore[index]
+    return result
+
+
+_SOURCES = (
+    "SELECT id, kind, url, product, configured, active, health, last_fetch_at, etag, last_modified,"
+    " parent_id FROM source"
+)
+
+
 def _eligible(db: sqlite3.Connection, config: Config, now: datetime) -> list[_Source] | None:
     try:
         if db.execute("SELECT version_num FROM alembic_version").fetchone() != (SCHEMA_HEAD,):
             return None
-        rows = {
-            r[0]: r
-            for r in db.execute(
-                "SELECT id, kind, url, product, configured, active, health, last_fetch_at, etag, last_modified,"
-                " parent_id FROM source"
-            )
-        }
+        rows = {r[0]: r for r in db.execute(_SOURCES)}
         pending = {r[0] for r in db.execute("SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0")}
         if config.channels and _outbox_due(db, now):
             return None
@@ -137,7 +159,7 @@ def _fetch_all(config: Config, sources: list[_Source]) -> dict[str, Answer]:
             return dict(zip([s.id for s in sources], pool.map(fetch, sources), strict=True))
 
 
-PARALLEL_REQUESTS = 8
+PARALLEL_REQUESTS = 4
 
 
 def _record(db: sqlite3.Connection, answers: dict[str, Answer], now: datetime) -> None:
