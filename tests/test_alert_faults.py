@@ -8,11 +8,11 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.cli import Cli
 from tests.support.receivers import MailReceiver, WebhookReceiver
 from tests.support.site import FixtureSite
 from tests.test_exposure_story import INVENTORY
@@ -24,21 +24,6 @@ from tracker.store.db import make_engine
 
 PULL_DAY = "2021-11-19T08:00:00Z"
 SECRET = "tok-9f8e7d6c5b4a"
-
-
-class Cli:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.outputs: list[str] = []
-
-    def __call__(self, *args: str, now: str, code: int = 0) -> str:
-        result = CliRunner().invoke(app, ["--config", str(self.config), "--now", now, *args])
-        self.outputs.append(result.output)
-        assert result.exit_code == code, result.output
-        return result.stdout
-
-    def json(self, *args: str, now: str) -> Any:
-        return json.loads(self(*args, "--json", now=now))
 
 
 @pytest.fixture

@@ -2,19 +2,16 @@
 (aiosmtpd) and a real webhook receiver on 127.0.0.1 got: one message per event per channel, naming the right hosts
 and the target, none for events no watchlist concerns, none twice."""
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.support.cli import Cli
 from tests.support.receivers import MailReceiver, WebhookReceiver
 from tests.support.site import FixtureSite
 from tests.test_exposure_story import INVENTORY
 from tests.test_story import STAGES
-from tracker.cli import app
 
 U3, U3A, U3B, U3C = 18644231, 18825058, 18905247, 19193900
 
@@ -37,21 +34,6 @@ def write_config(folder: Path, site: FixtureSite, mail: MailReceiver, hook: Webh
         encoding="utf-8",
     )
     return config
-
-
-class Cli:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        self.outputs: list[str] = []
-
-    def __call__(self, *args: str, now: str, code: int = 0) -> str:
-        result = CliRunner().invoke(app, ["--config", str(self.config), "--now", now, *args])
-        self.outputs.append(result.output)
-        assert result.exit_code == code, result.output
-        return result.stdout
-
-    def json(self, *args: str, now: str) -> Any:
-        return json.loads(self(*args, "--json", now=now))
 
 
 @pytest.fixture(scope="module")
