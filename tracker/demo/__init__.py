@@ -208,6 +208,6 @@ def _show_exposure(config: object, engine: object, now: datetime, show: Callable
         )
         runs = item.release.short if item.release else "?"
         show(
-            f"  {item.asset.name:<24} {runs:<10} {','.join(s.value for s in item.statuses):<22} "
+            f"  {item.asset.name:<26} {runs:<20} {','.join(s.value for s in item.statuses):<22} "
             f"{item.severity.value:<9} {target}"
         )
