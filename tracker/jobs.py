@@ -1,6 +1,6 @@
 """Use cases, one screen each, with `now` passed in: poll the sources once."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from tracker.config import Config, SourceConfig, user_agent
-from tracker.domain.catalog import Catalog, Policy, SourceState
+from tracker.domain.catalog import Catalog, Policy
 from tracker.domain.diff import Change, observe, observe_unchanged, record_failure, settle
 from tracker.domain.events import Event
 from tracker.domain.exposure import Assessor, Exposure
@@ -332,10 +332,6 @@ def _sync_links(session: Session, parent: SourceRow, result: ParseResult, now: d
 
 def _child_id(parent_id: str, build: int) -> str:
     return f"{parent_id}:notes:{build}"
-
-
-def source_states(catalog: Catalog) -> Iterable[SourceState]:
-    return sorted(catalog.sources.values(), key=lambda s: s.id)
 
 
 # --- inventory and exposure ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ spelling details only break ties, so the order is total and agrees with ==.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import total_ordering
 
@@ -193,9 +193,6 @@ class Release:
 
     def __str__(self) -> str:
         return self.name
-
-    def with_letter(self, letter: str) -> "Release":
-        return replace(self, letter=letter)
 
 
 def _patch_rank(patch: str) -> int:

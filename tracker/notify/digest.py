@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, concerns
 from tracker.domain.events import EventKind
-from tracker.notify.pipeline import AlertContext, _affected_asset, _enqueue, alert_from_payload, alert_payload
-from tracker.store.models import DigestStateRow, EventRow, OutboxRow, SnoozeRow, SourceRow
+from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, enqueue
+from tracker.store.models import DigestStateRow, EventRow, SnoozeRow, SourceRow
 from tracker.store.repo import utc
 
 WORST_SHOWN = 10
@@ -61,7 +61,7 @@ def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
             continue  # this period's digest was queued already
         digest = compose(config, session, context, channel, start, due_at)
         if not digest.empty or config.digest.send_when_empty:
-            queued += _enqueue(
+            queued += enqueue(
                 session, f"digest:{due_at.isoformat()}", channel, "digest", None, digest_payload(digest), now
             )
         session.merge(DigestStateRow(channel=channel, last_period_end=due_at))
@@ -89,7 +89,7 @@ def compose(
         for status in exposure.statuses:
             counts[status.value] = counts.get(status.value, 0) + 1
     exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
-    worst = tuple(_affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
+    worst = tuple(affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
     return DigestMessage(
         channel, start, end, config.timezone, tuple(messages), counts, worst, _expiring(session, end), _health(session)
     )
@@ -151,7 +151,7 @@ def send_now(config: Config, session: Session, now: datetime) -> int:
     for digest in preview(config, session, now):
         if digest.empty and not config.digest.send_when_empty:
             continue
-        queued += _enqueue(
+        queued += enqueue(
             session, f"digest:{now.isoformat()}", digest.channel, "digest", None, digest_payload(digest), now
         )
         session.merge(DigestStateRow(channel=digest.channel, last_period_end=now))
@@ -177,7 +177,3 @@ def digest_from_payload(data: dict[str, Any]) -> DigestMessage:
         snoozes_expiring=tuple(data["snoozes_expiring"]),
         source_health=tuple((str(h[0]), str(h[1]), str(h[2])) for h in data["source_health"]),
     )
-
-
-def outbox_digests(session: Session) -> list[OutboxRow]:
-    return list(session.exec(select(OutboxRow).where(OutboxRow.kind == "digest")))

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
@@ -232,9 +231,3 @@ def deliveries(session: Session, status: str | None = None) -> list[tuple[Outbox
         for attempt in session.exec(select(DeliveryRow).where(col(DeliveryRow.outbox_id).in_(ids))):
             attempts.setdefault(attempt.outbox_id, []).append(attempt)
     return [(r, attempts.get(r.id or 0, [])) for r in rows]
-
-
-def summary(row: OutboxRow) -> dict[str, Any]:
-    payload = row.payload
-    what = payload.get("detail") or payload.get("title") or row.dedup_key
-    return {"id": row.id, "kind": row.kind, "channel": row.channel, "status": row.status, "what": what}

@@ -132,7 +132,7 @@ def queue_alerts(config: Config, session: Session, events: Sequence[EventRow], n
         found = concerns(context.watchlists, kind, event.product, context.line_of(event), affected)
         for channel, group in _by_channel(found).items():
             message = _message(context, event, channel, group, evidence.get(event.id or 0, []))
-            queued += _enqueue(session, f"event:{event.id}", channel, "alert", event.id, alert_payload(message), now)
+            queued += enqueue(session, f"event:{event.id}", channel, "alert", event.id, alert_payload(message), now)
     return queued
 
 
@@ -174,7 +174,7 @@ def _message(
         evidence_excerpt=evidence[0].excerpt if evidence else "",
         sources=tuple(sorted({e.source_id for e in evidence})),
         watchlist=", ".join(sorted({c.watchlist.name for c in group})),
-        assets=tuple(_affected_asset(e) for e in ordered[:MAX_ASSETS_IN_PAYLOAD]),
+        assets=tuple(affected_asset(e) for e in ordered[:MAX_ASSETS_IN_PAYLOAD]),
         assets_total=len(ordered),
         target=_target(advice),
         hold=advice.hold if advice and not advice.recommended else None,
@@ -184,7 +184,7 @@ def _message(
     )
 
 
-def _affected_asset(exposure: Exposure) -> AffectedAsset:
+def affected_asset(exposure: Exposure) -> AffectedAsset:
     release = exposure.release.short if exposure.release else "?"
     runs = f"{release} ({exposure.asset.build or '?'})"
     return AffectedAsset(
@@ -210,7 +210,7 @@ def _evidence(session: Session, ids: list[int]) -> dict[int, list[EventEvidenceR
     return grouped
 
 
-def _enqueue(
+def enqueue(
     session: Session, key: str, channel: str, kind: str, event_id: int | None, payload: dict[str, Any], now: datetime
 ) -> int:
     """One row per (key, channel): queueing the same event twice (a re-run, a second worker) adds nothing."""

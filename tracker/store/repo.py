@@ -17,7 +17,6 @@ from tracker.store.models import (
     BuildRow,
     EventEvidenceRow,
     EventRow,
-    FetchRow,
     ProductStateRow,
     SightingRow,
     SourceRow,
@@ -318,11 +317,3 @@ def list_builds(session: Session, product: Product | None = None) -> list[BuildR
     if product is not None:
         query = query.where(BuildRow.product == product.value)
     return list(session.exec(query))
-
-
-def record_fetch(session: Session, fetch: FetchRow) -> None:
-    session.add(fetch)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
