@@ -1,14 +1,28 @@
 """The database: engine, sessions, and migrations to the newest schema (Alembic, run in-process).
 
 Start-up matters (a poll of unchanged pages should cost little): the schema revision is read with one query and
-Alembic is imported only when the database is behind.
+Alembic is imported only when the database is behind. An empty database is created from the tables in one
+`create_all` and stamped with the newest revision, as Alembic's cookbook advises ("building an up to date database
+from scratch"): running every migration from the first costs more than a first poll's parsing.
+tests/store/test_migrations.py keeps both paths at the same schema.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
@@ -48,6 +62,36 @@ def migrate(engine: Engine) -> bool:
     """Bring the schema to the newest revision. Returns True when something was applied."""
     if current_revision(engine) == HEAD:
         return False
+    if not inspect(engine).get_table_names():
+        _create(engine)
+    else:
+        run_migrations(engine)
+    return True
+
+
+# Alembic's own table, as Alembic creates it.
+_VERSION = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def _create(engine: Engine) -> None:
+    """An empty database: every table at once, stamped with the newest revision, in one transaction."""
+    from sqlmodel import SQLModel
+
+    from tracker.store import models  # noqa: F401  (registers the tables)
+
+    with engine.begin() as connection:
+        SQLModel.metadata.create_all(connection)
+        _VERSION.create(connection)
+        connection.execute(_VERSION.insert().values(version_num=HEAD))
+
+
+def run_migrations(engine: Engine, target: str = "head") -> None:
+    """Alembic's upgrade to `target`, on this engine, in one transaction."""
     from alembic import command
     from alembic.config import Config
 
@@ -56,8 +100,7 @@ def migrate(engine: Engine) -> bool:
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    return True
+        command.upgrade(config, target)
 
 
 @contextmanager
