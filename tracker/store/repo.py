@@ -158,9 +158,37 @@ def _natural_key(table: Table) -> list[Column[Any]]:
     return [table.c.product, table.c.build] if table is BUILDS else [table.c.source_id, table.c.product, table.c.build]
 
 
-def _write(session: Session, table: Table, rows: list[dict[str, Any]], existing: set[tuple[Any, ...]]) -> None:
-    """Insert the new rows and update the known ones, each as one executemany (Core, no ORM objects)."""
+def _write(session: Session, table: Table, rows: list[dict[str, Any]], builds: Iterable[int]) -> None:
+    """Insert the new rows and update the known ones (never their `first_seen`): one executemany (Core, no ORM
+    objects). SQLite and PostgreSQL upsert (INSERT ... ON CONFLICT DO UPDATE); other databases look up which rows
+    exist first."""
+    if not rows:
+        return
     keys = [c.name for c in _natural_key(table)]
+    upsert = _upsert_for(session.get_bind().dialect.name)
+    if upsert is None:
+        _insert_or_update(session, table, rows, keys, _existing(session, table, builds))
+        return
+    statement = upsert(table)
+    changing = {c: statement.excluded[c] for c in rows[0] if c not in keys and c != "first_seen"}
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changing), rows)
+
+
+def _upsert_for(dialect: str) -> Any:
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    return None
+
+
+def _insert_or_update(
+    session: Session, table: Table, rows: list[dict[str, Any]], keys: list[str], existing: set[tuple[Any, ...]]
+) -> None:
     new = [r for r in rows if tuple(r[k] for k in keys) not in existing]
     old = [r for r in rows if tuple(r[k] for k in keys) in existing]
     if new:
@@ -173,8 +201,7 @@ def _write(session: Session, table: Table, rows: list[dict[str, Any]], existing:
 
 
 def _save_entries(session: Session, entries: list[Entry]) -> None:
-    rows = [_build_values(e) for e in entries]
-    _write(session, BUILDS, rows, _existing(session, BUILDS, (e.build for e in entries)))
+    _write(session, BUILDS, [_build_values(e) for e in entries], (e.build for e in entries))
 
 
 def _build_values(entry: Entry) -> dict[str, Any]:
@@ -212,7 +239,7 @@ def _save_sightings(session: Session, sightings: list[Sighting]) -> None:
         }
         for s in sightings
     ]
-    _write(session, SIGHTINGS, rows, _existing(session, SIGHTINGS, (s.build for s in sightings)))
+    _write(session, SIGHTINGS, rows, (s.build for s in sightings))
 
 
 def _save_source_state(session: Session, state: SourceState) -> None:
