@@ -155,11 +155,17 @@ def poll(
             summary(quick, as_json, typer.echo)
             return
         prefetched = quick.answers
-    engine = _engine(config)
-    from tracker.jobs import poll_once
+    from tracker.preparse import start
 
-    with _progress(as_json) as progress:
-        report = poll_once(config, engine, now, source, progress, prefetched)
+    preparsed = start(config, prefetched)  # many changed pages: parsed on the other cores from now on
+    try:
+        engine = _engine(config)
+        from tracker.jobs import poll_once
+
+        with _progress(as_json) as progress:
+            report = poll_once(config, engine, now, source, progress, prefetched, preparsed)
+    finally:
+        preparsed.close()
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)

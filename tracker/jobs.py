@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -23,6 +23,9 @@ from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 from tracker.store.models import EventRow, FetchRow, SourceRow
+
+if TYPE_CHECKING:
+    from tracker.preparse import Preparsed
 
 
 @dataclass
@@ -77,8 +80,11 @@ def poll_once(
     only: str | None = None,
     progress: Progress | None = None,
     prefetched: dict[str, Any] | None = None,
+    preparsed: "Preparsed | None" = None,
 ) -> PollReport:
-    """One whole cycle: every configured source (or `only`), then the release notes their rows link to."""
+    """One whole cycle: every configured source (or `only`), then the release notes their rows link to.
+    `prefetched`: answers already fetched this cycle (tracker/quickpoll.py); `preparsed`: their parses under way in
+    worker processes (tracker/preparse.py)."""
     settings = HttpSettings(
         user_agent(config), config.http.timeout, config.http.max_bytes, config.http.politeness_delay
     )
@@ -91,7 +97,8 @@ def poll_once(
     report = PollReport()
     with build_client(settings) as client:
         cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending, baselines)
-        cycle.prefetched = dict(prefetched or {})  # answers tracker/quickpoll.py already fetched this cycle
+        cycle.prefetched = dict(prefetched or {})
+        cycle.preparsed = preparsed
         for source in wanted:
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
@@ -128,6 +135,7 @@ class _Cycle:
     baselines: dict[Product, datetime]
     _catalog: Catalog | None = None
     prefetched: dict[str, Answer] = field(default_factory=dict)
+    preparsed: "Preparsed | None" = None
 
     def poll(self, snapshot: SourceRow) -> None:
         """Fetch one source (no transaction is held open while the network answers), then diff and store it in
@@ -141,6 +149,8 @@ class _Cycle:
         validators = Validators(snapshot.etag, snapshot.last_modified) if conditional else Validators()
         first = self.prefetched.pop(snapshot.id, None) or self._fetch(url, validators)
         collected = self._collect(snapshot, first)
+        if self.preparsed is not None and isinstance(first, Document) and not isinstance(collected, ParseResult):
+            collected = self.preparsed.take(snapshot.id) or collected
         answer = first if isinstance(collected, ParseResult) else collected
         if isinstance(answer, FetchError):
             answer = _masked(answer, self.config)

@@ -1,0 +1,94 @@
+"""Pages parsed in worker processes (tracker/preparse.py) give exactly the catalog and events the inline parse gives;
+a pool that breaks costs nothing but time."""
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import Cli
+from tests.support.site import FixtureSite
+from tracker import preparse
+from tracker.config import load_config
+from tracker.http import Document, Validators
+
+STAGES = [
+    ("01-2021-09-20", "2021-09-20T08:00:00Z"),
+    ("03-2021-10-29", "2021-10-29T08:00:00Z"),
+    ("05-2021-11-18", "2021-11-18T08:00:00Z"),
+    ("06-2021-11-19", "2021-11-19T08:00:00Z"),
+    ("08-2021-11-23", "2021-11-23T08:00:00Z"),
+]
+
+
+def _config(site: FixtureSite, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "tracker.yaml"
+    config.write_text(
+        f"database: sqlite:///{folder}/tracker.db\n"
+        "sources:\n"
+        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
+        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
+        "http: {politeness_delay: 0, follow_limit: 500}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _replay(site: FixtureSite, folder: Path) -> tuple[Any, Any]:
+    cli = Cli(_config(site, folder))
+    for stage, now in STAGES:
+        site.stage(stage)
+        cli("poll", now=now)
+    last = STAGES[-1][1]
+    return cli.json("builds", now=last), cli.json("events", now=last)
+
+
+def test_the_story_parsed_in_worker_processes_equals_the_story_parsed_inline(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preparse, "workers", lambda: 0)
+    inline = _replay(site, tmp_path / "inline")
+
+    submitted: list[int] = []
+    start = preparse.start
+
+    def recording_start(config: Any, answers: Any) -> preparse.Preparsed:
+        result = start(config, answers)
+        submitted.append(len(result.futures))
+        return result
+
+    monkeypatch.setattr(preparse, "workers", lambda: 1)
+    monkeypatch.setattr(preparse, "MIN_BYTES", 0)  # the story's pages are small: send them to the pool all the same
+    monkeypatch.setattr(preparse, "start", recording_start)
+    pooled = _replay(site, tmp_path / "pooled")
+
+    assert submitted[0] == 2  # the first cycle sent both KB pages to the pool
+    assert sum(submitted) >= len(STAGES)  # and the later cycles their changed pages
+    assert pooled == inline
+    builds, events = pooled
+    assert any(b["status"] == "pulled" for b in builds)
+    assert [e["kind"] for e in events].count("pulled") >= 2  # the replay reached the pulls of U3b and U3/U3a
+
+
+def test_a_broken_pool_falls_back_to_the_inline_parse() -> None:
+    executor = ProcessPoolExecutor(max_workers=1)
+    try:
+        doomed = executor.submit(os._exit, 1)  # the worker dies: the pool is broken
+        assert preparse.Preparsed(executor, {"esxi-kb": doomed}).take("esxi-kb") is None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def test_a_source_without_a_submitted_page_is_parsed_inline() -> None:
+    assert preparse.Preparsed().take("esxi-kb") is None
+
+
+def test_a_small_cycle_parses_inline(site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparse, "workers", lambda: 4)
+    config = load_config(str(_config(site, tmp_path)))
+    page = Document(site.url("/kb/316595.html"), 200, b"<html>" + b"x" * 100_000, Validators(), 1)
+    small = preparse.start(config, {"esxi-kb": page, "vcenter-kb": page})
+    assert small.executor is None and not small.futures

@@ -1,0 +1,93 @@
+"""Parsing fetched pages in worker processes while the main process gets its database ready and stores.
+
+Parsing is CPU work in Python row loops (the GIL is held), so threads cannot share it; processes can. When a cycle
+fetched many changed pages at once (a first poll of a big config: 50 KB-shaped pages take ~1 s to parse on one
+core), `tracker poll` hands them to `start()` before it even imports SQLAlchemy. The workers parse on the other
+cores while the main process opens and migrates the database, then diffs and stores each page as its result
+arrives, in the config's order. The results are the very `ParseResult`s the inline parse gives (pickled back).
+
+Small cycles, and machines with one core, parse inline: starting a process costs more than it saves there.
+Anything wrong with the pool (a worker killed, a process that cannot start) falls back to the inline parse; an
+exception raised by a parser is raised again, exactly as inline.
+"""
+
+import logging
+import os
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from tracker.config import Config
+from tracker.domain.observations import ParseResult
+from tracker.domain.versions import Product
+from tracker.http import Document
+from tracker.sources import REGISTRY
+
+log = logging.getLogger(__name__)
+
+MIN_BYTES = 2_000_000  # below this much content the inline parse is cheaper than starting a worker
+MAX_WORKERS = 4
+
+
+@dataclass
+class Preparsed:
+    """Parse results on their way, by source id; `take` waits for one."""
+
+    executor: ProcessPoolExecutor | None = None
+    futures: dict[str, Future[ParseResult]] = field(default_factory=dict)
+
+    def take(self, source_id: str) -> ParseResult | None:
+        """The worker's result for the page prefetched for this source, or None: parse it inline (not submitted,
+        or the pool broke)."""
+        future = self.futures.pop(source_id, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except (BrokenProcessPool, OSError) as error:
+            log.warning("parsing in a worker process failed (%s); parsing inline", type(error).__name__)
+            return None
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+        self.futures.clear()
+
+
+def workers() -> int:
+    """Worker processes to use: one core stays with the main process."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(cores - 1, MAX_WORKERS))
+
+
+def start(config: Config, answers: Mapping[str, object]) -> Preparsed:
+    """Submit the changed pages of configured single-document sources, when there is enough to parse."""
+    kinds = {s.id: s for s in config.sources if not REGISTRY[s.kind].multi_document}
+    jobs = [(sid, doc) for sid, doc in answers.items() if sid in kinds and isinstance(doc, Document)]
+    count = workers()
+    if count == 0 or not jobs or sum(len(doc.content) for _, doc in jobs) < MIN_BYTES:
+        return Preparsed()
+    import multiprocessing
+
+    # spawn: a fresh interpreter, safe whatever threads this process has; it starts while we import SQLAlchemy.
+    executor = ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
+    futures = {}
+    try:
+        for sid, doc in jobs:
+            source = kinds[sid]
+            futures[sid] = executor.submit(_parse, source.kind, doc.content, doc.url, source.product)
+    except (BrokenProcessPool, OSError, RuntimeError) as error:
+        log.warning("cannot start parser processes (%s); parsing inline", type(error).__name__)
+        executor.shutdown(wait=False, cancel_futures=True)
+        return Preparsed()
+    return Preparsed(executor, futures)
+
+
+def _parse(kind: str, content: bytes, url: str, product: str) -> ParseResult:
+    """In the worker: exactly the inline parse."""
+    return REGISTRY[kind].parse(content, url=url, product=Product(product))
