@@ -72,6 +72,8 @@ def _config(channels: bool = False) -> "Config":
 
 
 def _check_channels(config: "Config") -> None:
+    if not config.channels:
+        return
     from tracker.config import config_path
     from tracker.notify.channels import privacy, validate
 

@@ -15,7 +15,8 @@ from tracker.domain.events import Event
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
-from tracker.domain.observations import ParseResult, SourceRole
+from tracker.domain.observations import ParseResult
+from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Product
 from tracker.http import Document, Fetcher, FetchError, HttpSettings, NotModified, Validators, build_client
 from tracker.sources import REGISTRY

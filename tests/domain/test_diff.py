@@ -7,7 +7,8 @@ import pytest
 from tracker.domain.catalog import BuildStatus, Catalog, Health, Policy, SourceState
 from tracker.domain.diff import Change, observe, observe_unchanged, record_failure, settle
 from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
-from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult, SourceRole
+from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
+from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product, Release
 
 T0 = datetime(2021, 9, 20, 8, tzinfo=UTC)

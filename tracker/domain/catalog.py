@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tracker.domain.events import Confidence, Evidence
-from tracker.domain.observations import SourceRole
+from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Product, Release
 
 

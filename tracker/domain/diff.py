@@ -19,7 +19,8 @@ from datetime import datetime
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Policy, Sighting, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, EventUpdate, Evidence
-from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult, SourceRole
+from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
+from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product
 
 Change = Event | EventUpdate

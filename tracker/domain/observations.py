@@ -11,20 +11,6 @@ from enum import StrEnum
 from tracker.domain.versions import Build, Product, Release
 
 
-class SourceRole(StrEnum):
-    """How a source's silence is read.
-
-    INDEX: a build table (KB 316595): a vanished row is a pull signal where no availability source covers the
-    product. NOTES: a release-notes page: speaks through notices only. AVAILABILITY: downloads and depots
-    (a later issue): a vanished file or image profile is the main pull signal.
-    """
-
-    INDEX = "index"
-    NOTES = "notes"
-    AVAILABILITY = "availability"
-    ADVISORY = "advisory"  # security advisories: speak of fixes, never of a build's availability
-
-
 class NoticeKind(StrEnum):
     PULLED = "pulled"  # "removed", "pulled", "recalled", "withdrawn", "no longer available for download"
     REPLACED = "replaced"  # "X replaces Y" / "Y is replaced by X": X is the reissue, Y is pulled

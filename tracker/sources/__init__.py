@@ -10,10 +10,13 @@ entry below, one fixture folder.
 
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from tracker.domain.observations import ParseResult, SourceRole
-from tracker.domain.versions import Product
+from tracker.domain.roles import SourceRole
+
+if TYPE_CHECKING:  # the registry itself loads no value types: tracker/quickpoll.py reads it on every poll
+    from tracker.domain.observations import ParseResult
+    from tracker.domain.versions import Product
 
 
 class Fetch(Protocol):
@@ -32,12 +35,12 @@ class SourceKind:
     description: str
     multi_document: bool = False
 
-    def parse(self, content: bytes, *, url: str, product: Product) -> ParseResult:
+    def parse(self, content: bytes, *, url: str, product: "Product") -> "ParseResult":
         parse = import_module(self.module).parse
         result: ParseResult = parse(content, url=url, product=product)
         return result
 
-    def collect(self, content: bytes, *, url: str, product: Product, fetch: Fetch) -> ParseResult:
+    def collect(self, content: bytes, *, url: str, product: "Product", fetch: Fetch) -> "ParseResult":
         collect = import_module(self.module).collect
         result: ParseResult = collect(content, url=url, product=product, fetch=fetch)
         return result

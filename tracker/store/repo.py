@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Sighting, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
-from tracker.domain.observations import SourceRole
+from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Product, Release, VersionError
 from tracker.store.models import (
     BuildRow,
