@@ -74,16 +74,19 @@ def start(config: Config, answers: Mapping[str, object]) -> Preparsed:
         return Preparsed()
     import multiprocessing
 
-    # spawn: a fresh interpreter, safe whatever threads this process has; it starts while we import SQLAlchemy.
-    executor = ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
+    executor = None
     futures = {}
     try:
+        # spawn: a fresh interpreter, safe whatever threads this process has; it boots while we import SQLAlchemy.
+        context = multiprocessing.get_context("spawn")
+        executor = ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=context)
         for sid, doc in jobs:
             source = kinds[sid]
             futures[sid] = executor.submit(_parse, source.kind, doc.content, doc.url, source.product)
-    except (BrokenProcessPool, OSError, RuntimeError) as error:
+    except (BrokenProcessPool, OSError, RuntimeError, ImportError) as error:  # no sem_open, no /dev/shm, ...
         log.warning("cannot start parser processes (%s); parsing inline", type(error).__name__)
-        executor.shutdown(wait=False, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         return Preparsed()
     return Preparsed(executor, futures)
 
