@@ -7,7 +7,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY tracker ./tracker
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install '.[postgres]'
 
 FROM python:3.11-slim
 RUN groupadd --system tracker && useradd --system --gid tracker --home-dir /data --shell /usr/sbin/nologin tracker \

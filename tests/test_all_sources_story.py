@@ -63,15 +63,14 @@ class Tracker:
         return json.loads(self(*args, "--json", now=now))
 
 
-def write_config(folder: Path, site: FixtureSite) -> Path:
+def write_config(folder: Path, site: FixtureSite, database: str) -> Path:
     sources = "".join(
         f"  - {{id: {name}, kind: {kind}, url: '{site.url(path)}', product: {product}}}\n"
         for name, (kind, path, product) in SOURCES.items()
     )
     config = folder / "tracker.yaml"
     config.write_text(
-        f"database: sqlite:///{folder}/tracker.db\nsources:\n{sources}"
-        "http: {politeness_delay: 0, follow_limit: 500, timeout: 5}\n",
+        f"database: '{database}'\nsources:\n{sources}http: {{politeness_delay: 0, follow_limit: 500, timeout: 5}}\n",
         encoding="utf-8",
     )
     return config
@@ -87,13 +86,18 @@ class Story:
         return one(self.events, "pulled", build)
 
 
-@pytest.fixture(scope="module")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
-    """The ten stages, replayed once with all six sources and an inventory of one host per 7.0 build."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def story(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Story]:
+    """The ten stages, replayed once with all six sources and an inventory of one host per 7.0 build; once on the
+    SQLite default and once on PostgreSQL: every test below holds on both."""
     folder = tmp_path_factory.mktemp("all-sources")
+    if request.param == "sqlite":
+        database = f"sqlite:///{folder}/tracker.db"
+    else:
+        database = request.getfixturevalue("postgres_server").create_database("all_sources")
     site = FixtureSite().start()
     try:
-        tracker = Tracker(write_config(folder, site))
+        tracker = Tracker(write_config(folder, site, database))
         (folder / "hosts.csv").write_text(INVENTORY, encoding="utf-8")
         tracker("inventory", "import", str(folder / "hosts.csv"), now=STAGES[0][1])
         replay = Story(tracker)

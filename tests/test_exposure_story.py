@@ -36,13 +36,18 @@ class Cli:
         return {r["asset"]: r for r in rows}
 
 
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, FixtureSite]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def cli(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[tuple[Cli, FixtureSite]]:
+    """The inventory imported once per module, on the SQLite default and on PostgreSQL: every test holds on both."""
     folder = tmp_path_factory.mktemp("exposure")
+    if request.param == "sqlite":
+        database = f"sqlite:///{folder}/tracker.db"
+    else:
+        database = request.getfixturevalue("postgres_server").create_database("exposure")
     site = FixtureSite().start()
     config = folder / "tracker.yaml"
     config.write_text(
-        f"database: sqlite:///{folder}/tracker.db\n"
+        f"database: '{database}'\n"
         "sources:\n"
         f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
         f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"

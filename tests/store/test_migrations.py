@@ -9,36 +9,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
-from tracker.store import (
-    SCHEMA_HEAD,
-    models,
-)
+from tests.support.schema import schema_of
+from tracker.store import SCHEMA_HEAD, models
 from tracker.store.db import current_revision, make_engine, migrate, run_migrations
-
-
-def _schema(engine: Engine) -> dict[str, object]:
-    """Every table's columns (name, type, nullability, default), indexes, unique constraints and foreign keys."""
-    found = inspect(engine)
-    return {
-        table: {
-            "columns": [
-                (c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in found.get_columns(table)
-            ],
-            "primary_key": found.get_pk_constraint(table)["constrained_columns"],
-            "indexes": sorted(
-                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(table)
-            ),
-            "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)),
-            "foreign_keys": sorted(
-                (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
-                for f in found.get_foreign_keys(table)
-            ),
-        }
-        for table in sorted(found.get_table_names())
-    }
 
 
 @pytest.fixture
@@ -58,7 +34,7 @@ def test_a_fresh_database_has_the_schema_the_migrations_build(migrated: Engine, 
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert migrate(fresh) is True
     assert current_revision(fresh) == current_revision(migrated) == SCHEMA_HEAD
-    assert _schema(fresh) == _schema(migrated)
+    assert schema_of(fresh) == schema_of(migrated)
 
 
 def test_a_database_at_an_older_revision_is_migrated_not_recreated(tmp_path: Path) -> None:

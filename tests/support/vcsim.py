@@ -4,7 +4,7 @@
     with start_vcsim(binary, hosts={"esx-01": "7.0.3:18644231"}) as sim:
         read_vcenter("vc01", host=sim.host, port=sim.port, user=sim.user, password=sim.password, verify_tls=False)
 
-It needs Debian's `golang-go` and `golang-github-vmware-govmomi-dev` (scripts/install-vcsim-deps.sh); without
+It needs Debian's `golang-go` and `golang-github-vmware-govmomi-dev` (scripts/install-test-deps.sh); without
 them `build_vcsim` raises VcsimUnavailable naming the packages, and the fixture turns that into a failure.
 """
 
@@ -27,7 +27,7 @@ CACHE = REPO / ".cache" / "vcsim"  # the binary and Go's build cache; gitignored
 GOPATH = Path("/usr/share/gocode")
 GOVMOMI_SIMULATOR = GOPATH / "src" / "github.com" / "vmware" / "govmomi" / "simulator"
 APT_PACKAGES = ("golang-go", "golang-github-vmware-govmomi-dev")
-INSTALL_HINT = f"apt-get install -y {' '.join(APT_PACKAGES)}  (or: bash scripts/install-vcsim-deps.sh)"
+INSTALL_HINT = f"apt-get install -y {' '.join(APT_PACKAGES)}  (or: bash scripts/install-test-deps.sh)"
 
 
 class VcsimUnavailable(RuntimeError):

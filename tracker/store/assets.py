@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, bindparam, delete, insert, select, type_coerce, update
+from sqlalchemy import String, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlmodel import Session
 
 from tracker.domain.inventory import Asset, AssetKind, ImportPlan, Vib
@@ -19,12 +20,12 @@ _COLUMNS = ("name", "kind", "build", "version_text", "vcenter", "datacenter", "c
 
 
 def load_assets(session: Session) -> list[Asset]:
-    # The JSON columns come as text and are decoded only when not empty: most hosts have no tags or VIBs, and
-    # 100,000 json.loads calls would cost more than the rest of the load.
+    # The JSON columns are read as text (a SQL CAST: PostgreSQL's driver would decode JSON itself) and decoded only
+    # when not empty: most hosts have no tags or VIBs, and 100,000 json.loads calls would cost more than the rest.
     query = select(
         *(ASSETS.c[c] for c in _COLUMNS),
-        type_coerce(ASSETS.c.tags, String).label("tags"),
-        type_coerce(ASSETS.c.vibs, String).label("vibs"),
+        sql_cast(ASSETS.c.tags, String).label("tags"),
+        sql_cast(ASSETS.c.vibs, String).label("vibs"),
     ).order_by(ASSETS.c.name_key)
     return [_asset(row) for row in session.execute(query)]
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the vCenter simulator tests need (tests/vcsim/main.go, tests/support/vcsim.py) on Debian:
-# the Go toolchain and govmomi 0.24's sources (its `simulator` package), built offline in GOPATH mode.
+# Installs the servers the tests start, from Debian's packages:
+# - the Go toolchain and govmomi 0.24's sources (its `simulator` package), for the vCenter simulator
+#   (tests/vcsim/main.go, tests/support/vcsim.py), built offline in GOPATH mode;
+# - PostgreSQL's server, for the PostgreSQL tests (tests/support/postgres.py starts its own throwaway cluster).
 # Idempotent: does nothing when both packages are installed; runs `apt-get update` only when installing.
 set -euo pipefail
 
-packages=(golang-go golang-github-vmware-govmomi-dev)
+packages=(golang-go golang-github-vmware-govmomi-dev postgresql)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -12,7 +14,7 @@ for pkg in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-    echo "vcsim deps already installed: ${packages[*]}"
+    echo "test servers already installed: ${packages[*]}"
     exit 0
 fi
 

@@ -1,0 +1,92 @@
+"""PostgreSQL: the tracker accepts any SQLAlchemy URL, and PostgreSQL is the one a team grows into. The schema, the
+story and the clock behave there exactly as on the SQLite default, on a server whose time zone is not UTC."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
+
+from tests.support.cli import Cli
+from tests.support.postgres import SERVER_ZONE, Postgres
+from tests.support.schema import schema_of
+from tests.support.site import FixtureSite
+from tracker.store import SCHEMA_HEAD, models  # noqa: F401  (models: registers the tables)
+from tracker.store.db import current_revision, make_engine, migrate, run_migrations
+
+STAGES = [
+    ("01-2021-09-20", "2021-09-20T08:00:00Z"),
+    ("02-2021-10-06", "2021-10-06T08:00:00Z"),
+    ("03-2021-10-29", "2021-10-29T08:00:00Z"),
+    ("04-2021-11-13", "2021-11-13T08:00:00Z"),
+    ("05-2021-11-18", "2021-11-18T08:00:00Z"),
+    ("06-2021-11-19", "2021-11-19T08:00:00Z"),
+    ("07-2021-11-22", "2021-11-22T08:00:00Z"),
+    ("08-2021-11-23", "2021-11-23T08:00:00Z"),
+    ("09-2022-01-28", "2022-01-28T08:00:00Z"),
+]
+
+
+def test_a_fresh_postgres_database_gets_the_schema_the_migrations_build(postgres_server: Postgres) -> None:
+    fresh = make_engine(postgres_server.create_database("fresh"))
+    migrated = make_engine(postgres_server.create_database("migrated"))
+    assert migrate(fresh) is True
+    run_migrations(migrated)
+    assert current_revision(fresh) == current_revision(migrated) == SCHEMA_HEAD
+    assert schema_of(fresh) == schema_of(migrated)
+    with migrated.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def _config(site: FixtureSite, folder: Path, database: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "tracker.yaml"
+    config.write_text(
+        f"database: {json.dumps(database)}\n"
+        "sources:\n"
+        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
+        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
+        "http: {politeness_delay: 0, follow_limit: 500}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _replay(site: FixtureSite, folder: Path, database: str) -> tuple[Any, Any, Any]:
+    cli = Cli(_config(site, folder, database))
+    for stage, now in STAGES:
+        site.stage(stage)
+        cli("poll", now=now)
+    last = STAGES[-1][1]
+    return cli.json("builds", now=last), cli.json("events", now=last), cli.json("sources", now=last)
+
+
+def test_the_story_on_postgres_equals_the_story_on_sqlite(site: FixtureSite, tmp_path: Path, postgres_url: str) -> None:
+    on_sqlite = _replay(site, tmp_path / "sqlite", f"sqlite:///{tmp_path / 'tracker.db'}")
+    on_postgres = _replay(site, tmp_path / "postgres", postgres_url)
+    assert on_postgres == on_sqlite
+
+    builds, events, _ = on_postgres
+    u3c = next(b for b in builds if b["build"] == 19193900)
+    assert u3c["status"] == "available"
+    reissued = [e for e in events if e["kind"] == "reissued" and e["build"] == 19193900]
+    assert len(reissued) == 1 and sorted(reissued[0]["replaces"]) == [18644231, 18825058, 18905247]
+
+
+def test_times_are_the_same_instants_whatever_the_servers_time_zone(
+    site: FixtureSite, tmp_path: Path, postgres_url: str
+) -> None:
+    engine: Engine = make_engine(postgres_url)
+    cli = Cli(_config(site, tmp_path, postgres_url))
+    site.stage(STAGES[0][0])
+    cli("poll", now="2021-09-20T08:00:00Z")
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW timezone")).scalar() == SERVER_ZONE  # nothing below is luck
+        stored = connection.execute(text('SELECT started_at FROM "fetch" ORDER BY id LIMIT 1')).scalar()
+    assert stored == datetime(2021, 9, 20, 8, tzinfo=UTC)
+    sources = cli.json("sources", now="2021-09-20T09:00:00Z")
+    assert {s["last_success"] for s in sources} == {"2021-09-20T08:00:00Z"}
