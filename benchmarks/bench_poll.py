@@ -323,7 +323,8 @@ def print_report(r: Results, repeats: int) -> None:
         f"\nparsing all {PAGES} pages in-process takes {parsing:.2f} s of the first poll's {r.first.median:.2f} s;"
         f"\nserver counters, our unchanged polls: {_counts_text(r.ours_counts)}"
         f"\nserver counters, urlwatch's unchanged runs: {_counts_text(r.urlwatch_counts)}"
-        f"\nurlwatch fetches with 10 threads in parallel; tracker polls its sources one after another."
+        f"\nurlwatch fetches with 10 threads in parallel; tracker fetches up to 4 pages at once when no politeness gap"
+        f"\nis configured, and parses many changed pages (2 MB or more) in worker processes (tracker/preparse.py)."
     )
 
 
