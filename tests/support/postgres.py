@@ -99,7 +99,20 @@ def start_postgres() -> Iterator[Postgres]:
             os.chown(path, uid, gid)
     user = "postgres" if prefix else pwd.getpwuid(os.geteuid()).pw_name
     _run(
-        [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8", "--no-sync"],
+        [
+            *prefix,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
         "initdb",
     )
     port = _free_port()
