@@ -59,19 +59,24 @@ def test_two_workers_at_once_send_each_message_exactly_once(database: str, site:
         hook.come_up()
 
         config = load_config(str(config_file))
-        start = threading.Barrier(2)
-        reports = []
+        start = threading.Barrier(2, timeout=30)
+        reports, errors = [], []
 
         def worker() -> None:
-            engine = make_engine(config.database)  # its own engine and connections, as another process has
-            start.wait()
-            reports.append(work_outbox(config, engine, clock(LATER)))
+            try:
+                engine = make_engine(config.database)  # its own engine and connections, as another process has
+                start.wait()
+                reports.append(work_outbox(config, engine, clock(LATER)))
+            except BaseException as error:  # reported below: a worker that failed must fail the test
+                errors.append(error)
 
-        workers = [threading.Thread(target=worker) for _ in range(2)]
+        workers = [threading.Thread(target=worker, daemon=True) for _ in range(2)]
         for thread in workers:
             thread.start()
         for thread in workers:
             thread.join(120)
+        assert not any(thread.is_alive() for thread in workers)
+        assert errors == [] and len(reports) == 2
 
         posts = hook.wait_for(3 * CHANNELS)
         per_channel = Counter(post.path for post in posts)

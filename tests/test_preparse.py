@@ -60,13 +60,23 @@ def test_the_story_parsed_in_worker_processes_equals_the_story_parsed_inline(
         submitted.append(len(result.futures))
         return result
 
+    from_workers: list[str] = []
+    take = preparse.Preparsed.take
+
+    def recording_take(self: preparse.Preparsed, source_id: str) -> Any:
+        result = take(self, source_id)
+        if result is not None:
+            from_workers.append(source_id)
+        return result
+
     monkeypatch.setattr(preparse, "workers", lambda: 1)
     monkeypatch.setattr(preparse, "MIN_BYTES", 0)  # the story's pages are small: send them to the pool all the same
     monkeypatch.setattr(preparse, "start", recording_start)
+    monkeypatch.setattr(preparse.Preparsed, "take", recording_take)
     pooled = _replay(site, tmp_path / "pooled")
 
     assert submitted[0] == 2  # the first cycle sent both KB pages to the pool
-    assert sum(submitted) >= len(STAGES)  # and the later cycles their changed pages
+    assert len(from_workers) == sum(submitted) >= len(STAGES)  # and every page sent was parsed by a worker
     assert pooled == inline
     builds, events = pooled
     assert any(b["status"] == "pulled" for b in builds)
@@ -92,3 +102,27 @@ def test_a_small_cycle_parses_inline(site: FixtureSite, tmp_path: Path, monkeypa
     page = Document(site.url("/kb/316595.html"), 200, b"<html>" + b"x" * 100_000, Validators(), 1)
     small = preparse.start(config, {"esxi-kb": page, "vcenter-kb": page})
     assert small.executor is None and not small.futures
+
+
+@pytest.mark.parametrize(
+    ("files", "cpus"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no limit
+        ({"cpu.max": "150000 100000\n"}, 1.5),  # docker run --cpus 1.5
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # cgroup v1, no limit
+        ({"cpu/cpu.cfs_quota_us": "100000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.0),
+        ({}, None),  # no cgroup files: unknown
+    ],
+)
+def test_a_containers_cpu_quota_is_read_from_its_cgroup(
+    tmp_path: Path, files: dict[str, str], cpus: float | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert preparse._cpu_quota(tmp_path) == cpus
+
+
+def test_a_one_cpu_container_parses_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preparse, "_cpu_quota", lambda: 1.0)
+    assert preparse.workers() == 0

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 # `import httpx` also imports httpx's own command line (click, rich, pygments: ~90 ms, a seventh of a poll of
 # unchanged pages) whenever those are installed, and apprise and typer install them. The tracker never runs that
-# command line: a None in sys.modules makes its import fail at once, and httpx falls back to a stub `main`.
+# command line: a None in sys.modules makes its import fail at once, and httpx falls back to a stub `main`. This
+# module is the only one that imports httpx, so it runs before httpx is first imported.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import httpx  # noqa: E402
 

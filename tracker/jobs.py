@@ -150,7 +150,7 @@ class _Cycle:
         validators = Validators(snapshot.etag, snapshot.last_modified) if conditional else Validators()
         first = self.prefetched.pop(snapshot.id, None) or self._fetch(url, validators)
         collected = self._collect(snapshot, first)
-        if self.preparsed is not None and isinstance(first, Document) and not isinstance(collected, ParseResult):
+        if isinstance(collected, Document) and self.preparsed is not None:  # parsed in a worker already?
             collected = self.preparsed.take(snapshot.id) or collected
         answer = first if isinstance(collected, ParseResult) else collected
         if isinstance(answer, FetchError):

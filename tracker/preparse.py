@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tracker.config import Config
 from tracker.domain.observations import ParseResult
@@ -57,12 +58,31 @@ class Preparsed:
 
 
 def workers() -> int:
-    """Worker processes to use: one core stays with the main process."""
+    """Worker processes to use: one core stays with the main process. Cores are those this process may run on,
+    capped by a container's CPU quota (a `--cpus 1` container on a big host has one core to give, not 64)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    quota = _cpu_quota()
+    if quota is not None:
+        cores = min(cores, max(1, int(quota)))
     return max(0, min(cores - 1, MAX_WORKERS))
+
+
+def _cpu_quota(cgroup: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs the cgroup may use (cgroup v2 `cpu.max`, or v1's CFS quota), or None when unlimited or unknown."""
+    try:
+        if (cgroup / "cpu.max").exists():
+            quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        else:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        if quota in ("max", "-1"):
+            return None
+        return int(quota) / int(period)
+    except (OSError, ValueError):
+        return None
 
 
 def start(config: Config, answers: Mapping[str, object]) -> Preparsed:

@@ -94,3 +94,22 @@ def test_builds_are_inserted_then_updated_in_place_keeping_when_they_were_first_
         catalog = repo.load_catalog(session)
     assert catalog.entries[(Product.ESXI, U3B[0])].status.value == "pulled"
     assert catalog.sighting("esxi-kb", (Product.ESXI, U3A[0])) is not None
+
+
+def test_saving_never_rewrites_when_a_build_or_sighting_was_first_seen(engine: Engine) -> None:
+    first = datetime(2021, 11, 13, 8, tzinfo=UTC)
+    _poll(engine, _page(U2A, U2C, U2D, U3, U3A, U3B), first)
+    with session_scope(engine) as session:
+        catalog = repo.load_catalog(session)
+        entry = catalog.entries[(Product.ESXI, U3[0])]
+        sighting = catalog.sighting("esxi-kb", (Product.ESXI, U3[0]))
+        assert sighting is not None
+        entry.first_seen = sighting.first_seen = datetime(2022, 1, 1, tzinfo=UTC)  # a later value, saved again
+        entry.release_name = "ESXi 7.0 Update 3 (renamed)"
+        catalog.mark(entry=entry, sighting=sighting)
+        repo.save_catalog(session, catalog)
+    with engine.connect() as connection:
+        build = connection.execute(text("SELECT release_name, first_seen FROM build WHERE build = :b"), {"b": U3[0]})
+        seen = connection.execute(text("SELECT first_seen FROM sighting WHERE build = :b"), {"b": U3[0]})
+        assert tuple(build.one()) == ("ESXi 7.0 Update 3 (renamed)", "2021-11-13 08:00:00.000000")  # the rest is
+        assert seen.scalar_one() == "2021-11-13 08:00:00.000000"  # updated, first_seen kept

@@ -87,50 +87,34 @@ def _run(command: list[str], what: str) -> None:
 
 @contextmanager
 def start_postgres() -> Iterator[Postgres]:
-    """initdb a cluster in a new folder under the system's temporary folder (pytest's own is private to root, and
-    the server may run as `postgres`), start it on a free port (TCP on 127.0.0.1 only); stop and remove it after."""
+    """initdb a cluster in a new temporary folder, start it on a free port (TCP on 127.0.0.1 only); stop it and
+    remove the folder after, also when it fails to start. As root the folder is made in /tmp: pytest's own
+    temporary folders (and a TMPDIR under /root) are private to root, and the server runs as `postgres`."""
     bin_dir = _bin_dir()
     prefix, uid, gid = _as_server_user()
-    folder = Path(tempfile.mkdtemp(prefix="tracker-postgres-"))
-    data, sockets = folder / "data", folder / "sockets"
-    sockets.mkdir(exist_ok=True)
-    if uid is not None and gid is not None:
-        for path in (folder, sockets):
-            os.chown(path, uid, gid)
-    user = "postgres" if prefix else pwd.getpwuid(os.geteuid()).pw_name
-    _run(
-        [
-            *prefix,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            user,
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ],
-        "initdb",
-    )
-    port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets}"
-        f" -c timezone={SERVER_ZONE} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    log = folder / "server.log"
-    _run(
-        [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"],
-        "pg_ctl start",
-    )
+    folder = Path(tempfile.mkdtemp(prefix="tracker-postgres-", dir="/tmp" if prefix else None))
+    data, sockets, log = folder / "data", folder / "sockets", folder / "server.log"
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
     try:
+        sockets.mkdir()
+        if uid is not None and gid is not None:
+            for path in (folder, sockets):
+                os.chown(path, uid, gid)
+        user = "postgres" if prefix else pwd.getpwuid(os.geteuid()).pw_name
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C"]
+        _run([*prefix, *initdb, "--no-sync"], "initdb")
+        port = _free_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets}"
+            f" -c timezone={SERVER_ZONE} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        try:
+            _run([*pg_ctl, "-l", str(log), "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
+        except PostgresUnavailable as error:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no server log)"
+            raise PostgresUnavailable(f"{error}\nserver log:\n{tail}") from None
         yield Postgres("127.0.0.1", port, user)
     finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
+        if (data / "postmaster.pid").exists():  # running, or left half-started: stop it either way
+            subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     MetaData,
     PrimaryKeyConstraint,
@@ -62,9 +63,7 @@ def migrate(engine: Engine) -> bool:
     """Bring the schema to the newest revision. Returns True when something was applied."""
     if current_revision(engine) == HEAD:
         return False
-    if not inspect(engine).get_table_names():
-        _create(engine)
-    else:
+    if not _create_if_empty(engine):
         run_migrations(engine)
     return True
 
@@ -76,18 +75,41 @@ _VERSION = Table(
     Column("version_num", String(32), nullable=False),
     PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
+_CREATE_LOCK = 0x74726B72  # PostgreSQL advisory lock key ("trkr"): one creator at a time
 
 
-def _create(engine: Engine) -> None:
-    """An empty database: every table at once, stamped with the newest revision, in one transaction."""
+def _create_if_empty(engine: Engine) -> bool:
+    """An empty database gets every table at once, stamped with the newest revision, in one transaction; False
+    when the database is not empty (it migrates instead). On SQLite the driver would commit each CREATE TABLE by
+    itself, so the transaction is begun by hand; BEGIN IMMEDIATE (SQLite) or an advisory lock (PostgreSQL) makes a
+    second process starting at the same moment wait, then find the tables there."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                created = _create_tables(connection)
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+            return created
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_LOCK})
+        return _create_tables(connection)
+
+
+def _create_tables(connection: Connection) -> bool:
     from sqlmodel import SQLModel
 
     from tracker.store import models  # noqa: F401  (registers the tables)
 
-    with engine.begin() as connection:
-        SQLModel.metadata.create_all(connection)
-        _VERSION.create(connection)
-        connection.execute(_VERSION.insert().values(version_num=HEAD))
+    if inspect(connection).get_table_names():
+        return False
+    SQLModel.metadata.create_all(connection)
+    _VERSION.create(connection)
+    connection.execute(_VERSION.insert().values(version_num=HEAD))
+    return True
 
 
 def run_migrations(engine: Engine, target: str = "head") -> None:

@@ -161,7 +161,7 @@ def _natural_key(table: Table) -> list[Column[Any]]:
 def _write(session: Session, table: Table, rows: list[dict[str, Any]], builds: Iterable[int]) -> None:
     """Insert the new rows and update the known ones (never their `first_seen`): one executemany (Core, no ORM
     objects). SQLite and PostgreSQL upsert (INSERT ... ON CONFLICT DO UPDATE); other databases look up which rows
-    exist first."""
+    exist first, by their build numbers (`builds`)."""
     if not rows:
         return
     keys = [c.name for c in _natural_key(table)]

@@ -17,6 +17,8 @@ depends_on = ${repr(depends_on)}
 
 
 def upgrade() -> None:
+    # Schema only: a fresh database is created from the tables (tracker/store/db.py) and never runs this. A step
+    # that writes data must also run there; tests/store/test_migrations.py asks for that.
     ${upgrades if upgrades else "pass"}
 
 
