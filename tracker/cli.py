@@ -165,12 +165,26 @@ def poll(
         from tracker.jobs import poll_once
 
         with _progress(as_json) as progress:
-            report = poll_once(config, engine, now, source, progress, prefetched, preparsed)
+            report = poll_once(config, engine, now, source, progress, prefetched, preparsed, POLL_WAIT, _waiting)
     finally:
         preparsed.close()
+    if report.blocked_by is not None:
+        _fail(f"another poll cycle is still running ({_held(report.blocked_by)}); nothing was polled", 1)
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)
+
+
+POLL_WAIT = 300.0  # seconds `tracker poll` waits for a poll cycle another process runs (the service's)
+
+
+def _waiting(held: Any) -> None:
+    typer.echo(f"tracker: waiting for another poll cycle to finish ({_held(held)}) ...", err=True)
+
+
+def _held(held: Any) -> str:
+    since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
+    return f"held by {held.holder}{since}"
 
 
 def _progress(quiet: bool) -> Any:

@@ -1,8 +1,10 @@
 """Use cases, one screen each, with `now` passed in: poll the sources once."""
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -20,13 +22,15 @@ from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Product
 from tracker.http import Document, Fetcher, FetchError, HttpSettings, NotModified, Validators, build_client
 from tracker.sources import REGISTRY
-from tracker.store import repo
+from tracker.store import leases, repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 from tracker.store.models import EventRow, FetchRow, SourceRow
 
 if TYPE_CHECKING:
     from tracker.preparse import Preparsed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class PollReport:
     event_ids: list[int] = field(default_factory=list)
     queued: int = 0  # alerts queued for the new events
     delivered: Any = None  # the outbox work done at the end of the cycle
+    blocked_by: "leases.Held | None" = None  # another cycle held the poll lease: this one did nothing
 
 
 Progress = Callable[[str], None]
@@ -82,10 +87,46 @@ def poll_once(
     progress: Progress | None = None,
     prefetched: dict[str, Any] | None = None,
     preparsed: "Preparsed | None" = None,
+    wait: float = 0.0,
+    on_wait: Callable[[leases.Held], None] | None = None,
 ) -> PollReport:
     """One whole cycle: every configured source (or `only`), then the release notes their rows link to.
     `prefetched`: answers already fetched this cycle (tracker/quickpoll.py); `preparsed`: their parses under way in
-    worker processes (tracker/preparse.py)."""
+    worker processes (tracker/preparse.py). One cycle runs at a time (the `poll` lease, tracker/store/leases.py):
+    while another holds it this one waits up to `wait` seconds (`on_wait` hears who), then gives up and reports
+    `blocked_by`."""
+    holder = leases.holder_id()
+    report = PollReport()
+    held = leases.try_acquire(engine, POLL_LEASE, holder, LEASE_TTL)
+    if held is not None:
+        if on_wait is not None and wait > 0:
+            on_wait(held)
+        report.blocked_by = leases.acquire(engine, POLL_LEASE, holder, LEASE_TTL, wait)
+        if report.blocked_by is not None:
+            return report
+        prefetched = preparsed = None  # fetched before the other cycle ended: fetch again
+    try:
+        _poll_cycle(config, engine, now, only, progress, prefetched, preparsed, report, holder)
+    finally:
+        leases.release(engine, POLL_LEASE, holder)
+    return report
+
+
+POLL_LEASE = "poll"
+LEASE_TTL = timedelta(minutes=15)  # renewed as the cycle goes; a holder that died frees it after this
+
+
+def _poll_cycle(
+    config: Config,
+    engine: Engine,
+    now: datetime,
+    only: str | None,
+    progress: Progress | None,
+    prefetched: dict[str, Any] | None,
+    preparsed: "Preparsed | None",
+    report: PollReport,
+    holder: str,
+) -> None:
     settings = HttpSettings(
         user_agent(config), config.http.timeout, config.http.max_bytes, config.http.politeness_delay
     )
@@ -95,17 +136,16 @@ def poll_once(
         pending = repo.sources_with_pending_misses(session)
         baselines = repo.load_baselines(session)
         rows = {r.id: r for r in session.exec(select(SourceRow).where(col(SourceRow.id).in_([s.id for s in wanted])))}
-    report = PollReport()
     with build_client(settings) as client:
         cycle = _Cycle(config, engine, Fetcher(client, settings), now, report, progress, pending, baselines)
         cycle.prefetched = dict(prefetched or {})
         cycle.preparsed = preparsed
+        cycle.holder = holder
         for source in wanted:
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
         cycle.settle()
     report.queued, report.delivered = notify_once(config, engine, now, report.event_ids)
-    return report
 
 
 def notify_once(config: Config, engine: Engine, now: datetime, event_ids: list[int]) -> tuple[int, Any]:
@@ -137,6 +177,8 @@ class _Cycle:
     _catalog: Catalog | None = None
     prefetched: dict[str, Answer] = field(default_factory=dict)
     preparsed: "Preparsed | None" = None
+    holder: str = ""  # of the poll lease, renewed as the cycle goes
+    _renewed: float = field(default_factory=time.monotonic)
 
     def poll(self, snapshot: SourceRow) -> None:
         """Fetch one source (no transaction is held open while the network answers), then diff and store it in
@@ -168,6 +210,15 @@ class _Cycle:
         self.report.outcomes.append(outcome)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
         self.report.event_ids.extend(row.id for row in created if row.id is not None)
+        self._renew_lease()
+
+    def _renew_lease(self) -> None:
+        """Keep the poll lease while the cycle runs long (a third of its time to live at most between renewals)."""
+        if not self.holder or time.monotonic() - self._renewed < LEASE_TTL.total_seconds() / 3:
+            return
+        self._renewed = time.monotonic()
+        if not leases.renew(self.engine, POLL_LEASE, self.holder, LEASE_TTL):
+            log.warning("the poll lease expired during this cycle and another process took it")
 
     def settle(self) -> None:
         """Decide, once every source has spoken, what builds gone from availability sources mean."""

@@ -7,7 +7,7 @@ standard library's sqlite3, and only when it can prove the cycle is such a cycle
 
 - the database is a SQLite file at the newest schema revision, and every source of the cycle is known, healthy,
   configured as the config says, single-document, fetched before and has no vanished row waiting for confirmation;
-- no delivery is due in the outbox;
+- no delivery is due in the outbox, and no other process is running a poll cycle (the `poll` lease);
 - every page answers 304.
 
 Anything else returns the answers fetched so far to the full path (tracker/jobs.py), which uses them instead of
@@ -104,6 +104,8 @@ def _eligible(db: sqlite3.Connection, config: Config, now: datetime) -> list[_So
         pending = {r[0] for r in db.execute("SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0")}
         if config.channels and _outbox_due(db, now):
             return None
+        if _lease_held(db):
+            return None
     except sqlite3.Error:
         return None
     return _cycle_sources(config, rows, pending)
@@ -127,6 +129,13 @@ def _cycle_sources(config: Config, rows: dict[str, tuple], pending: set[str]) ->
         if row[6] != "ok" or row[7] is None or item.id in pending:
             return None
     return result
+
+
+def _lease_held(db: sqlite3.Connection) -> bool:
+    """Another process runs a poll cycle (tracker/store/leases.py; the real clock, as leases use): the full path
+    waits for it."""
+    query = "SELECT 1 FROM lease WHERE name = 'poll' AND holder IS NOT NULL AND expires_at > ?"
+    return db.execute(query, (_text(datetime.now(UTC)),)).fetchone() is not None
 
 
 def _outbox_due(db: sqlite3.Connection, now: datetime) -> bool:

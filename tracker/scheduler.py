@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from tracker.config import Config
 
 Log = Callable[[str], None]
+POLL_WAIT = 600.0  # seconds a due poll waits for the cycle running before it; then it is skipped until next time
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
@@ -26,7 +27,11 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
     scheduler = BlockingScheduler(timezone=config.timezone)
 
     def poll(source_id: str) -> None:
-        report = poll_once(config, engine, clock(), source_id)
+        # Sources due together run one after another (the poll lease): each waits for the one before it.
+        report = poll_once(config, engine, clock(), source_id, wait=POLL_WAIT)
+        if report.blocked_by is not None:
+            log(f"poll {source_id}: skipped, another poll cycle still runs ({report.blocked_by.holder})")
+            return
         outcomes = ", ".join(f"{o.source_id} {o.outcome}" for o in report.outcomes[:3])
         log(f"poll {source_id}: {outcomes}; {len(report.events)} event(s), {report.queued} alert(s) queued")
 

@@ -1,3 +1,3 @@
 """Storage: SQLModel tables, sessions and migrations, repository functions."""
 
-SCHEMA_HEAD = "0004"  # the newest Alembic revision; tracker/quickpoll.py reads it without importing SQLAlchemy
+SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/quickpoll.py reads it without importing SQLAlchemy

@@ -123,6 +123,18 @@ class ProductStateRow(SQLModel, table=True):
     baselined_at: datetime
 
 
+class LeaseRow(SQLModel, table=True):
+    """A lease one process holds while it works (`poll`: one poll cycle at a time, across processes and hosts);
+    a holder that died loses it when it expires (tracker/store/leases.py)."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True)
+    holder: str | None = None  # host:pid:token of the process holding it, None when free
+    acquired_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
 class AssetRow(SQLModel, table=True):
     """An ESXi host or a vCenter of the admins' inventory; (kind, name_key) keeps re-imports from duplicating."""
 

@@ -1,0 +1,144 @@
+"""One poll cycle at a time, across processes: two cycles at once would both announce the same new build (each
+reads the catalog before the other writes). The second waits for the first (the `poll` lease), a `tracker poll`
+beside a running cycle says so, and the lease of a process that died expires."""
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.support.site import FixtureSite
+from tracker import cli as cli_module
+from tracker.cli import app
+from tracker.config import clock, load_config
+from tracker.jobs import PollReport, poll_once
+from tracker.store import leases
+from tracker.store.db import make_engine, migrate
+
+BASELINE = [("01-2021-09-20", "2021-09-20T08:00:00Z"), ("02-2021-10-06", "2021-10-06T08:00:00Z")]
+U3A_DAY = ("03-2021-10-29", "2021-10-29T08:00:00Z")  # ESXi 7.0 U3a and vCenter 7.0 U3a appear
+OTHER = "vc-admin-01:4242:0badc0de"
+
+
+def _setup(site: FixtureSite, folder: Path, database: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "tracker.yaml"
+    config.write_text(
+        f"database: '{database}'\n"
+        "sources:\n"
+        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
+        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
+        "http: {politeness_delay: 0, follow_limit: 500}\n",
+        encoding="utf-8",
+    )
+    for stage, now in BASELINE:
+        site.stage(stage)
+        assert CliRunner().invoke(app, ["--config", str(config), "--now", now, "poll"]).exit_code == 0
+    return config
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/tracker.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _new_builds(database: str) -> list[int]:
+    from sqlalchemy import text
+
+    with make_engine(database).connect() as connection:
+        return sorted(connection.execute(text("SELECT build FROM event WHERE kind = 'new'")).scalars())
+
+
+def test_two_cycles_at_once_run_one_after_the_other_and_announce_each_build_once(
+    database: str, site: FixtureSite, tmp_path: Path
+) -> None:
+    config = load_config(str(_setup(site, tmp_path, database)))
+    site.stage(U3A_DAY[0])
+    start = threading.Barrier(2, timeout=30)
+    reports: list[PollReport] = []
+    errors: list[BaseException] = []
+
+    def cycle() -> None:
+        try:
+            engine = make_engine(config.database)  # its own engine, as another process has
+            start.wait()
+            reports.append(poll_once(config, engine, clock(U3A_DAY[1]), wait=60))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=cycle, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == [] and len(reports) == 2
+    assert all(r.blocked_by is None for r in reports)  # the second waited, then ran
+    assert sorted(len(r.events) for r in reports) == [0, 2]  # the second found nothing new left to say
+    assert _new_builds(database).count(18825058) == 1  # ESXi 7.0 U3a, announced once
+
+
+def test_tracker_poll_beside_a_running_cycle_waits_then_says_so(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")
+    engine = make_engine(load_config(str(config)).database)
+    assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None  # the service's cycle
+    fetches = _count(tmp_path, "fetch")
+    monkeypatch.setattr(cli_module, "POLL_WAIT", 1.0)
+
+    result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll"])
+
+    assert result.exit_code == 1
+    assert "waiting for another poll cycle to finish (held by vc-admin-01:4242:0badc0de, since" in result.stderr
+    assert "another poll cycle is still running (held by vc-admin-01:4242:0badc0de" in result.stderr
+    assert _count(tmp_path, "fetch") == fetches  # nothing polled, not even by the quiet-cycle path
+
+    leases.release(engine, "poll", OTHER)
+    result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll"])
+    assert result.exit_code == 0, result.output
+    assert _count(tmp_path, "fetch") > fetches
+
+
+def test_the_lease_of_a_process_that_died_expires(site: FixtureSite, tmp_path: Path) -> None:
+    config = _setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")
+    engine = make_engine(load_config(str(config)).database)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15), now=lambda: an_hour_ago)  # ... then it died
+    site.stage(U3A_DAY[0])
+    result = CliRunner().invoke(app, ["--config", str(config), "--now", U3A_DAY[1], "poll", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"kind": "new"' in result.stdout
+    assert _lease(tmp_path) == (None, None)  # and the cycle freed it at its end
+
+
+def test_a_lease_is_taken_again_by_its_holder_and_refused_to_others(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/tracker.db")
+    migrate(engine)
+    ttl = timedelta(minutes=15)
+    assert leases.try_acquire(engine, "poll", "a:1:x", ttl) is None
+    assert leases.try_acquire(engine, "poll", "a:1:x", ttl) is None  # re-entrant for its holder
+    held = leases.try_acquire(engine, "poll", "b:2:y", ttl)
+    assert held is not None and held.holder == "a:1:x"
+    assert leases.renew(engine, "poll", "a:1:x", ttl) and not leases.renew(engine, "poll", "b:2:y", ttl)
+    leases.release(engine, "poll", "b:2:y")  # not its lease: nothing happens
+    assert leases.try_acquire(engine, "poll", "b:2:y", ttl) is not None
+    leases.release(engine, "poll", "a:1:x")
+    assert leases.try_acquire(engine, "poll", "b:2:y", ttl) is None
+
+
+def _count(folder: Path, table: str) -> int:
+    with sqlite3.connect(folder / "tracker.db") as db:
+        count: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return count
+
+
+def _lease(folder: Path) -> Any:
+    with sqlite3.connect(folder / "tracker.db") as db:
+        return db.execute("SELECT holder, expires_at FROM lease WHERE name = 'poll'").fetchone()
