@@ -98,3 +98,15 @@ def test_the_migrations_change_the_schema_only() -> None:
         if found:
             with_data_steps[script.name] = found
     assert with_data_steps == {}
+
+
+def test_a_migration_that_fails_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    run_migrations(engine, "0001")
+    with engine.begin() as connection:  # in the way of 0004, after 0002 and 0003 would have run
+        connection.execute(text("CREATE TABLE advisory (id VARCHAR PRIMARY KEY)"))
+    before = schema_of(engine)
+    with pytest.raises(Exception, match="advisory"):
+        migrate(engine)
+    assert current_revision(engine) == "0001"
+    assert schema_of(engine) == before  # 0002's and 0003's tables were rolled back with the rest

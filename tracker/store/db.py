@@ -80,23 +80,30 @@ _CREATE_LOCK = 0x74726B72  # PostgreSQL advisory lock key ("trkr"): one creator 
 
 def _create_if_empty(engine: Engine) -> bool:
     """An empty database gets every table at once, stamped with the newest revision, in one transaction; False
-    when the database is not empty (it migrates instead). On SQLite the driver would commit each CREATE TABLE by
-    itself, so the transaction is begun by hand; BEGIN IMMEDIATE (SQLite) or an advisory lock (PostgreSQL) makes a
-    second process starting at the same moment wait, then find the tables there."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                created = _create_tables(connection)
-            except BaseException:
-                connection.exec_driver_sql("ROLLBACK")
-                raise
-            connection.exec_driver_sql("COMMIT")
-            return created
-    with engine.begin() as connection:
+    when the database is not empty (it migrates instead). A second process starting at the same moment waits
+    (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), then finds the tables there."""
+    with ddl_transaction(engine) as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_LOCK})
         return _create_tables(connection)
+
+
+@contextmanager
+def ddl_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that schema changes join too. SQLite's driver commits each CREATE, DROP or ALTER by itself,
+    so there the transaction is begun by hand (BEGIN IMMEDIATE: a second writer waits for it)."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
 
 
 def _create_tables(connection: Connection) -> bool:
@@ -120,7 +127,7 @@ def run_migrations(engine: Engine, target: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with ddl_transaction(engine) as connection:  # all of it or nothing: no half-migrated database after a crash
         config.attributes["connection"] = connection
         command.upgrade(config, target)
 
