@@ -3,6 +3,7 @@
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,12 @@ def postgres_url(postgres_server: Postgres, request: pytest.FixtureRequest) -> s
 
 
 _databases = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test runs twice: on a SQLite file, and on a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/tracker.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,32 +1,22 @@
 """Two workers draining one outbox at the same moment (two `tracker run` replicas, or a `tracker poll` beside the
 service) send every message exactly once: claims are atomic on SQLite and on PostgreSQL."""
 
-import threading
 from collections import Counter
 from pathlib import Path
-
-import pytest
 
 from tests.support.cli import Cli
 from tests.support.receivers import WebhookReceiver
 from tests.support.site import FixtureSite
+from tests.support.together import together
 from tests.test_exposure_story import INVENTORY
 from tests.test_story import STAGES
 from tracker.config import clock, load_config
-from tracker.notify.outbox import work_outbox
+from tracker.notify.outbox import WorkReport, work_outbox
 from tracker.store.db import make_engine
 
 CHANNELS = 40
 PULL_DAY = "2021-11-19T08:00:00Z"
 LATER = "2021-11-19T08:05:00Z"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/tracker.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def test_two_workers_at_once_send_each_message_exactly_once(database: str, site: FixtureSite, tmp_path: Path) -> None:
@@ -59,25 +49,13 @@ def test_two_workers_at_once_send_each_message_exactly_once(database: str, site:
         hook.come_up()
 
         config = load_config(str(config_file))
-        start = threading.Barrier(2, timeout=30)
-        reports, errors = [], []
 
-        def worker() -> None:
-            try:
-                engine = make_engine(config.database)  # its own engine and connections, as another process has
-                start.wait()
-                reports.append(work_outbox(config, engine, clock(LATER)))
-            except BaseException as error:  # reported below: a worker that failed must fail the test
-                errors.append(error)
+        def worker() -> WorkReport:
+            engine = make_engine(config.database)  # its own engine and connections, as another process has
+            return work_outbox(config, engine, clock(LATER))
 
-        workers = [threading.Thread(target=worker, daemon=True) for _ in range(2)]
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join(120)
-        assert not any(thread.is_alive() for thread in workers)
-        assert errors == [] and len(reports) == 2
-
+        reports = together([worker, worker])
+        assert len(reports) == 2
         posts = hook.wait_for(3 * CHANNELS)
         per_channel = Counter(post.path for post in posts)
         assert per_channel == {f"/hook/{n:02d}": 3 for n in range(CHANNELS)}

@@ -3,7 +3,6 @@ reads the catalog before the other writes). The second waits for the first (the 
 beside a running cycle says so, and the lease of a process that died expires."""
 
 import sqlite3
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
+from tests.support.together import together
 from tracker import cli as cli_module
 from tracker.cli import app
 from tracker.config import clock, load_config
@@ -25,28 +26,11 @@ OTHER = "vc-admin-01:4242:0badc0de"
 
 
 def _setup(site: FixtureSite, folder: Path, database: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "tracker.yaml"
-    config.write_text(
-        f"database: '{database}'\n"
-        "sources:\n"
-        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
-        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
-        "http: {politeness_delay: 0, follow_limit: 500}\n",
-        encoding="utf-8",
-    )
+    config = kb_config(site, folder, database)
     for stage, now in BASELINE:
         site.stage(stage)
         assert CliRunner().invoke(app, ["--config", str(config), "--now", now, "poll"]).exit_code == 0
     return config
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/tracker.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def _new_builds(database: str) -> list[int]:
@@ -61,24 +45,12 @@ def test_two_cycles_at_once_run_one_after_the_other_and_announce_each_build_once
 ) -> None:
     config = load_config(str(_setup(site, tmp_path, database)))
     site.stage(U3A_DAY[0])
-    start = threading.Barrier(2, timeout=30)
-    reports: list[PollReport] = []
-    errors: list[BaseException] = []
 
-    def cycle() -> None:
-        try:
-            engine = make_engine(config.database)  # its own engine, as another process has
-            start.wait()
-            reports.append(poll_once(config, engine, clock(U3A_DAY[1]), wait=60))
-        except BaseException as error:
-            errors.append(error)
+    def cycle() -> PollReport:
+        engine = make_engine(config.database)  # its own engine, as another process has
+        return poll_once(config, engine, clock(U3A_DAY[1]), wait=60)
 
-    threads = [threading.Thread(target=cycle, daemon=True) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert errors == [] and len(reports) == 2
+    reports = together([cycle, cycle])
     assert all(r.blocked_by is None for r in reports)  # the second waited, then ran
     assert sorted(len(r.events) for r in reports) == [0, 2]  # the second found nothing new left to say
     assert _new_builds(database).count(18825058) == 1  # ESXi 7.0 U3a, announced once

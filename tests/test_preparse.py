@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.cli import Cli
+from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tracker import preparse
 from tracker.config import load_config
@@ -23,22 +24,8 @@ STAGES = [
 ]
 
 
-def _config(site: FixtureSite, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "tracker.yaml"
-    config.write_text(
-        f"database: sqlite:///{folder}/tracker.db\n"
-        "sources:\n"
-        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
-        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
-        "http: {politeness_delay: 0, follow_limit: 500}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
 def _replay(site: FixtureSite, folder: Path) -> tuple[Any, Any]:
-    cli = Cli(_config(site, folder))
+    cli = Cli(kb_config(site, folder))
     for stage, now in STAGES:
         site.stage(stage)
         cli("poll", now=now)
@@ -98,7 +85,7 @@ def test_a_source_without_a_submitted_page_is_parsed_inline() -> None:
 
 def test_a_small_cycle_parses_inline(site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preparse, "workers", lambda: 4)
-    config = load_config(str(_config(site, tmp_path)))
+    config = load_config(str(kb_config(site, tmp_path)))
     page = Document(site.url("/kb/316595.html"), 200, b"<html>" + b"x" * 100_000, Validators(), 1)
     small = preparse.start(config, {"esxi-kb": page, "vcenter-kb": page})
     assert small.executor is None and not small.futures

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tracker.cli import app
 from tracker.config import clock, load_config
@@ -18,16 +19,7 @@ QUIET = "2021-10-06T09:00:00Z"
 
 
 def setup(site: FixtureSite, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "tracker.yaml"
-    config.write_text(
-        f"database: sqlite:///{folder}/tracker.db\n"
-        "sources:\n"
-        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
-        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
-        "http: {politeness_delay: 0, follow_limit: 500}\n",
-        encoding="utf-8",
-    )
+    config = kb_config(site, folder)
     for stage, now in (("01-2021-09-20", "2021-09-20T08:00:00Z"), ("02-2021-10-06", "2021-10-06T08:00:00Z")):
         site.stage(stage)
         assert CliRunner().invoke(app, ["--config", str(config), "--now", now, "poll"]).exit_code == 0

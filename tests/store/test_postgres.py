@@ -1,7 +1,6 @@
 """PostgreSQL: the tracker accepts any SQLAlchemy URL, and PostgreSQL is the one a team grows into. The schema, the
 story and the clock behave there exactly as on the SQLite default, on a server whose time zone is not UTC."""
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,23 +11,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from tests.support.cli import Cli
+from tests.support.configs import kb_config
 from tests.support.postgres import SERVER_ZONE, Postgres
 from tests.support.schema import schema_of
 from tests.support.site import FixtureSite
+from tests.test_story import STAGES
 from tracker.store import SCHEMA_HEAD, models  # noqa: F401  (models: registers the tables)
 from tracker.store.db import current_revision, make_engine, migrate, run_migrations
-
-STAGES = [
-    ("01-2021-09-20", "2021-09-20T08:00:00Z"),
-    ("02-2021-10-06", "2021-10-06T08:00:00Z"),
-    ("03-2021-10-29", "2021-10-29T08:00:00Z"),
-    ("04-2021-11-13", "2021-11-13T08:00:00Z"),
-    ("05-2021-11-18", "2021-11-18T08:00:00Z"),
-    ("06-2021-11-19", "2021-11-19T08:00:00Z"),
-    ("07-2021-11-22", "2021-11-22T08:00:00Z"),
-    ("08-2021-11-23", "2021-11-23T08:00:00Z"),
-    ("09-2022-01-28", "2022-01-28T08:00:00Z"),
-]
 
 
 def test_a_fresh_postgres_database_gets_the_schema_the_migrations_build(postgres_server: Postgres) -> None:
@@ -42,22 +31,8 @@ def test_a_fresh_postgres_database_gets_the_schema_the_migrations_build(postgres
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
 
 
-def _config(site: FixtureSite, folder: Path, database: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "tracker.yaml"
-    config.write_text(
-        f"database: {json.dumps(database)}\n"
-        "sources:\n"
-        f"  - {{id: esxi-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
-        f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{site.url('/kb/326316.html')}', product: vcenter}}\n"
-        "http: {politeness_delay: 0, follow_limit: 500}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
 def _replay(site: FixtureSite, folder: Path, database: str) -> tuple[Any, Any, Any]:
-    cli = Cli(_config(site, folder, database))
+    cli = Cli(kb_config(site, folder, database))
     for stage, now in STAGES:
         site.stage(stage)
         cli("poll", now=now)
@@ -81,7 +56,7 @@ def test_times_are_the_same_instants_whatever_the_servers_time_zone(
     site: FixtureSite, tmp_path: Path, postgres_url: str
 ) -> None:
     engine: Engine = make_engine(postgres_url)
-    cli = Cli(_config(site, tmp_path, postgres_url))
+    cli = Cli(kb_config(site, tmp_path, postgres_url))
     site.stage(STAGES[0][0])
     cli("poll", now="2021-09-20T08:00:00Z")
     with engine.connect() as connection:
