@@ -16,7 +16,7 @@ from tests.support.together import together
 from tracker import cli as cli_module
 from tracker.cli import app
 from tracker.config import clock, load_config
-from tracker.jobs import PollReport, poll_once
+from tracker.polling import PollReport, poll_once
 from tracker.store import leases
 from tracker.store.db import make_engine, migrate
 

@@ -11,7 +11,7 @@ from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tracker.cli import app
 from tracker.config import clock, load_config
-from tracker.jobs import poll_once
+from tracker.polling import poll_once
 from tracker.quickpoll import try_unchanged_cycle
 from tracker.store.db import make_engine
 

@@ -123,7 +123,7 @@ def _safe_url(url: str) -> str:
 @app.command()
 def init() -> None:
     """Create the database (or bring its schema up to date) and register the configured sources."""
-    from tracker.jobs import sync_sources
+    from tracker.polling import sync_sources
     from tracker.store.db import session_scope
 
     config = _config()
@@ -162,7 +162,7 @@ def poll(
     preparsed = start(config, prefetched)  # many changed pages: parsed on the other cores from now on
     try:
         engine = _engine(config)
-        from tracker.jobs import poll_once
+        from tracker.polling import poll_once
 
         with _progress(as_json) as progress:
             report = poll_once(config, engine, now, source, progress, prefetched, preparsed, POLL_WAIT, _waiting)
@@ -254,7 +254,7 @@ def sources(
     """Source health: state, last success, last error, rows seen."""
     from sqlmodel import select
 
-    from tracker.jobs import sync_sources
+    from tracker.polling import sync_sources
     from tracker.store.db import session_scope
     from tracker.store.models import SourceRow
     from tracker.views import sources_view

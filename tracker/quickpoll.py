@@ -10,7 +10,7 @@ standard library's sqlite3, and only when it can prove the cycle is such a cycle
 - no delivery is due in the outbox, and no other process is running a poll cycle (the `poll` lease);
 - every page answers 304.
 
-Anything else returns the answers fetched so far to the full path (tracker/jobs.py), which uses them instead of
+Anything else returns the answers fetched so far to the full path (tracker/polling.py), which uses them instead of
 fetching again. The rows written here are exactly those the full path writes for a 304 (tests/test_quickpoll.py
 compares both).
 """

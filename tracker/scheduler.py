@@ -22,7 +22,8 @@ POLL_WAIT = 600.0  # seconds a due poll waits for the cycle running before it; t
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
-    from tracker.jobs import digest_tick, outbox_tick, poll_once
+    from tracker.jobs import digest_tick, outbox_tick
+    from tracker.polling import poll_once
 
     scheduler = BlockingScheduler(timezone=config.timezone)
 

@@ -13,7 +13,7 @@ from tracker.domain.events import Event
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
-from tracker.jobs import PollReport
+from tracker.polling import PollReport
 from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
 from tracker.store.repo import utc
 

@@ -158,7 +158,8 @@ def run_demo(show: Callable[[str], None]) -> None:
     """Replay the story and print what a person would see."""
     from tracker.config import clock, load_config
     from tracker.inventory.files import read_inventory
-    from tracker.jobs import digest_now, import_inventory, poll_once
+    from tracker.jobs import digest_now, import_inventory
+    from tracker.polling import poll_once
     from tracker.store.db import make_engine, migrate
 
     with (
