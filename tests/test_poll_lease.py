@@ -7,13 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tests.support.together import together
-from tracker import cli as cli_module
 from tracker.cli import app
 from tracker.config import clock, load_config
 from tracker.polling import PollReport, poll_once
@@ -56,26 +54,26 @@ def test_two_cycles_at_once_run_one_after_the_other_and_announce_each_build_once
     assert _new_builds(database).count(18825058) == 1  # ESXi 7.0 U3a, announced once
 
 
-def test_tracker_poll_beside_a_running_cycle_waits_then_says_so(
-    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tracker_poll_beside_a_running_cycle_waits_then_says_so(site: FixtureSite, tmp_path: Path) -> None:
     config = _setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")
     engine = make_engine(load_config(str(config)).database)
     assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None  # the service's cycle
     fetches = _count(tmp_path, "fetch")
-    monkeypatch.setattr(cli_module, "POLL_WAIT", 1.0)
-
-    result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll"])
+    result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll", "--wait", "1"])
 
     assert result.exit_code == 1
     assert "waiting for another poll cycle to finish (held by vc-admin-01:4242:0badc0de, since" in result.stderr
     assert "another poll cycle is still running (held by vc-admin-01:4242:0badc0de" in result.stderr
     assert _count(tmp_path, "fetch") == fetches  # nothing polled, not even by the quiet-cycle path
+    shown = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "sources"])
+    assert "a poll cycle is running now (held by vc-admin-01:4242:0badc0de, since" in shown.stdout
 
     leases.release(engine, "poll", OTHER)
     result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll"])
     assert result.exit_code == 0, result.output
     assert _count(tmp_path, "fetch") > fetches
+    shown = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "sources"])
+    assert "poll cycle is running" not in shown.stdout
 
 
 def test_the_lease_of_a_process_that_died_expires(site: FixtureSite, tmp_path: Path) -> None:

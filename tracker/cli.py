@@ -137,8 +137,17 @@ def init() -> None:
 def poll(
     source: Annotated[str | None, typer.Option("--source", help="Poll only this source id.")] = None,
     as_json: JsonOpt = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for a poll cycle another process is running (the service's); then exit 1.",
+        ),
+    ] = 300.0,
 ) -> None:
-    """Run one whole poll cycle now: fetch every source, follow release-notes links, record events."""
+    """Run one whole poll cycle now: fetch every source, follow release-notes links, record events. One cycle runs
+    at a time: beside a running one, this waits (--wait), then says which process holds it."""
     from tracker.config import ConfigError
 
     config = _config(channels=True)
@@ -165,7 +174,7 @@ def poll(
         from tracker.polling import poll_once
 
         with _progress(as_json) as progress:
-            report = poll_once(config, engine, now, source, progress, prefetched, preparsed, POLL_WAIT, _waiting)
+            report = poll_once(config, engine, now, source, progress, prefetched, preparsed, wait, _waiting)
     finally:
         preparsed.close()
     if report.blocked_by is not None:
@@ -173,9 +182,6 @@ def poll(
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)
-
-
-POLL_WAIT = 300.0  # seconds `tracker poll` waits for a poll cycle another process runs (the service's)
 
 
 def _waiting(held: Any) -> None:
@@ -254,7 +260,8 @@ def sources(
     """Source health: state, last success, last error, rows seen."""
     from sqlmodel import select
 
-    from tracker.polling import sync_sources
+    from tracker.polling import POLL_LEASE, sync_sources
+    from tracker.store import leases
     from tracker.store.db import session_scope
     from tracker.store.models import SourceRow
     from tracker.views import sources_view
@@ -265,7 +272,8 @@ def sources(
         sync_sources(session, config, _now())
     with session_scope(engine) as session:
         rows = list(session.exec(select(SourceRow)))
-    sources_view(rows, show_all, as_json)
+    held = leases.current(engine, POLL_LEASE)
+    sources_view(rows, show_all, as_json, _held(held) if held else None)
 
 
 # --- inventory and exposure ------------------------------------------------------------------------------------

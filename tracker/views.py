@@ -222,7 +222,8 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool) -> None:
+def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool, running: str | None = None) -> None:
+    """The sources' health; `running` says which process is polling right now, if one is."""
     shown = [r for r in rows if r.configured or show_all]
     data: list[dict[str, Any]] = [
         {
@@ -265,6 +266,8 @@ def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool) -> No
         console.print(
             f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok); --all lists them"
         )
+    if running:
+        console.print(f"a poll cycle is running now ({_e(running)})")
 
 
 # --- inventory -------------------------------------------------------------------------------------------------

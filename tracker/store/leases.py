@@ -105,6 +105,15 @@ def release(engine: Engine, name: str, holder: str) -> None:
         )
 
 
+def current(engine: Engine, name: str, now: Clock = _real_now) -> Held | None:
+    """Who holds the lease now (not expired), or None."""
+    with Session(engine) as session:
+        row = session.get(LeaseRow, name)
+    if row is None or row.holder is None or row.expires_at is None or row.expires_at <= now():
+        return None
+    return Held(row.holder, row.acquired_at, row.expires_at)
+
+
 def _ensure_row(engine: Engine, name: str) -> None:
     with Session(engine) as session:
         if session.get(LeaseRow, name) is not None:
