@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from tests.support.schema import schema_of
+from tests.support.together import together
 from tracker.store import SCHEMA_HEAD, db, models
 from tracker.store.db import current_revision, make_engine, migrate, run_migrations
 
@@ -110,3 +111,18 @@ def test_a_migration_that_fails_leaves_the_database_as_it_was(tmp_path: Path) ->
         migrate(engine)
     assert current_revision(engine) == "0001"
     assert schema_of(engine) == before  # 0002's and 0003's tables were rolled back with the rest
+
+
+@pytest.mark.parametrize("start", ["empty", "0004"])
+def test_processes_starting_together_bring_the_schema_up_once(database: str, start: str) -> None:
+    """Two replicas restarting after an upgrade, or the service and a cron `tracker poll`: one migrates, the others
+    wait for it and find the schema done."""
+    if start != "empty":
+        run_migrations(make_engine(database), start)
+
+    def starting() -> str | None:
+        engine = make_engine(database)  # its own engine, as another process has
+        migrate(engine)
+        return current_revision(engine)
+
+    assert together([starting, starting, starting]) == [SCHEMA_HEAD] * 3

@@ -75,35 +75,44 @@ _VERSION = Table(
     Column("version_num", String(32), nullable=False),
     PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
-_CREATE_LOCK = 0x74726B72  # PostgreSQL advisory lock key ("trkr"): one creator at a time
+_SCHEMA_LOCK = 0x74726B72  # PostgreSQL advisory lock key ("trkr"): one process changes the schema at a time
 
 
 def _create_if_empty(engine: Engine) -> bool:
     """An empty database gets every table at once, stamped with the newest revision, in one transaction; False
-    when the database is not empty (it migrates instead). A second process starting at the same moment waits
-    (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), then finds the tables there."""
+    when the database is not empty (it migrates instead)."""
     with ddl_transaction(engine) as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_LOCK})
         return _create_tables(connection)
 
 
 @contextmanager
 def ddl_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction that schema changes join too. SQLite's driver commits each CREATE, DROP or ALTER by itself,
-    so there the transaction is begun by hand (BEGIN IMMEDIATE: a second writer waits for it)."""
+    """One transaction that schema changes join too, one process at a time: a second process starting at the same
+    moment waits, then finds the schema done. On PostgreSQL an advisory lock; on SQLite, whose driver commits each
+    CREATE, DROP or ALTER by itself, a transaction begun by hand (BEGIN IMMEDIATE). Foreign keys are checked at the
+    end there, not per statement, so a migration may rebuild a referenced table (Alembic's batch mode)."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             yield connection
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: before BEGIN
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield connection
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the schema change leaves rows whose foreign keys point nowhere: {broken[:5]}")
         except BaseException:
-            connection.exec_driver_sql("ROLLBACK")
+            if connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                connection.exec_driver_sql("ROLLBACK")
             raise
-        connection.exec_driver_sql("COMMIT")
+        else:
+            connection.exec_driver_sql("COMMIT")
+        finally:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def _create_tables(connection: Connection) -> bool:
