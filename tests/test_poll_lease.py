@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tests.support.together import together
+from tracker import polling, quickpoll
 from tracker.cli import app
 from tracker.config import clock, load_config
 from tracker.polling import PollReport, poll_once
@@ -59,12 +61,14 @@ def test_tracker_poll_beside_a_running_cycle_waits_then_says_so(site: FixtureSit
     engine = make_engine(load_config(str(config)).database)
     assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None  # the service's cycle
     fetches = _count(tmp_path, "fetch")
+    site.reset_log()
     result = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "poll", "--wait", "1"])
 
     assert result.exit_code == 1
     assert "waiting for another poll cycle to finish (held by vc-admin-01:4242:0badc0de, since" in result.stderr
     assert "another poll cycle is still running (held by vc-admin-01:4242:0badc0de" in result.stderr
-    assert _count(tmp_path, "fetch") == fetches  # nothing polled, not even by the quiet-cycle path
+    assert _count(tmp_path, "fetch") == fetches  # nothing polled, not even by the quiet-cycle path,
+    assert site.requests == []  # and nothing fetched
     shown = CliRunner().invoke(app, ["--config", str(config), "--now", "2021-10-07T08:00:00Z", "sources"])
     assert "a poll cycle is running now (held by vc-admin-01:4242:0badc0de, since" in shown.stdout
 
@@ -112,3 +116,44 @@ def _count(folder: Path, table: str) -> int:
 def _lease(folder: Path) -> Any:
     with sqlite3.connect(folder / "tracker.db") as db:
         return db.execute("SELECT holder, expires_at FROM lease WHERE name = 'poll'").fetchone()
+
+
+def test_a_cycle_begun_elsewhere_while_the_quiet_path_fetched_keeps_it_from_recording(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = _setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")
+    config = load_config(str(config_file))
+    engine = make_engine(config.database)
+    fetch_all = quickpoll._fetch_all
+
+    def fetch_while_another_cycle_starts(*args: Any) -> Any:
+        answers = fetch_all(*args)
+        assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None
+        return answers
+
+    monkeypatch.setattr(quickpoll, "_fetch_all", fetch_while_another_cycle_starts)
+    fetches = _count(tmp_path, "fetch")
+    result = quickpoll.try_unchanged_cycle(config, clock("2021-10-07T08:00:00Z"))
+    assert not result.done and result.answers == {}  # the full path will wait for that cycle, then fetch
+    assert _count(tmp_path, "fetch") == fetches
+
+
+def test_a_cycle_that_outlived_its_lease_stops_before_writing_more(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(str(_setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")))
+    engine = make_engine(config.database)
+    monkeypatch.setattr(polling, "LEASE_TTL", timedelta(0))  # every lease is over at once: another may take it
+    first_source = polling._Cycle.poll
+
+    def poll_then_lose_the_lease(cycle: Any, snapshot: Any) -> None:
+        first_source(cycle, snapshot)
+        assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None  # taken meanwhile
+
+    monkeypatch.setattr(polling._Cycle, "poll", poll_then_lose_the_lease)
+    site.stage(U3A_DAY[0])
+    fetches = _count(tmp_path, "fetch")
+    with pytest.raises(leases.LeaseLost, match="another process took it"):
+        poll_once(config, engine, clock(U3A_DAY[1]))
+    assert _count(tmp_path, "fetch") == fetches + 1  # the first source only
+    assert _lease(tmp_path)[0] == OTHER  # and the new holder keeps its lease

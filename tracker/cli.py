@@ -170,11 +170,15 @@ def poll(
 
     preparsed = start(config, prefetched)  # many changed pages: parsed on the other cores from now on
     try:
-        engine = _engine(config)
+        engine = _engine(config)  # SQLAlchemy is imported only now, while the pages are parsed
         from tracker.polling import poll_once
+        from tracker.store.leases import LeaseLost
 
-        with _progress(as_json) as progress:
-            report = poll_once(config, engine, now, source, progress, prefetched, preparsed, wait, _waiting)
+        try:
+            with _progress(as_json) as progress:
+                report = poll_once(config, engine, now, source, progress, prefetched, preparsed, wait, _waiting)
+        except LeaseLost as error:
+            _fail(str(error), 1)
     finally:
         preparsed.close()
     if report.blocked_by is not None:

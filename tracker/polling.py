@@ -107,8 +107,20 @@ def poll_once(
     try:
         _poll_cycle(config, engine, now, only, progress, prefetched, preparsed, report, holder)
     finally:
-        leases.release(engine, POLL_LEASE, holder)
+        _release(engine, holder)
+    if config.channels:  # delivery holds no lease: the outbox claims each message itself
+        from tracker.notify.outbox import work_outbox
+
+        report.delivered = work_outbox(config, engine, now)
     return report
+
+
+def _release(engine: Engine, holder: str) -> None:
+    """Free the lease; a failure to do so is logged, not raised over the cycle's own error (it expires anyway)."""
+    try:
+        leases.release(engine, POLL_LEASE, holder)
+    except Exception as error:
+        log.warning("could not free the poll lease (%s); it expires by itself", type(error).__name__)
 
 
 POLL_LEASE = "poll"
@@ -144,20 +156,19 @@ def _poll_cycle(
             cycle.poll(rows[source.id])
             cycle.follow_links(source)
         cycle.settle()
-    report.queued, report.delivered = notify_once(config, engine, now, report.event_ids)
+        cycle.renew_lease(force=True)
+    report.queued = queue_alerts_for(config, engine, now, report.event_ids)
 
 
-def notify_once(config: Config, engine: Engine, now: datetime, event_ids: list[int]) -> tuple[int, Any]:
-    """Queue the alerts for new events (one transaction), then deliver whatever the outbox has due."""
-    from tracker.notify.outbox import work_outbox
+def queue_alerts_for(config: Config, engine: Engine, now: datetime, event_ids: list[int]) -> int:
+    """Queue the alerts for new events, in one transaction."""
     from tracker.notify.pipeline import queue_alerts
 
-    queued = 0
-    if event_ids:
-        with session_scope(engine) as session:
-            events = list(session.exec(select(EventRow).where(col(EventRow.id).in_(event_ids))))
-            queued = queue_alerts(config, session, events, now)
-    return queued, work_outbox(config, engine, now) if config.channels else None
+    if not event_ids:
+        return 0
+    with session_scope(engine) as session:
+        events = list(session.exec(select(EventRow).where(col(EventRow.id).in_(event_ids))))
+        return queue_alerts(config, session, events, now)
 
 
 Answer = Document | NotModified | FetchError
@@ -196,6 +207,7 @@ class _Cycle:
         answer = first if isinstance(collected, ParseResult) else collected
         if isinstance(answer, FetchError):
             answer = _masked(answer, self.config)
+        self.renew_lease()
         with session_scope(self.engine) as session:
             row = session.get(SourceRow, snapshot.id)
             assert row is not None
@@ -209,20 +221,24 @@ class _Cycle:
         self.report.outcomes.append(outcome)
         self.report.events.extend(c for c in changes if isinstance(c, Event))
         self.report.event_ids.extend(row.id for row in created if row.id is not None)
-        self._renew_lease()
 
-    def _renew_lease(self) -> None:
-        """Keep the poll lease while the cycle runs long (a third of its time to live at most between renewals)."""
-        if not self.holder or time.monotonic() - self._renewed < LEASE_TTL.total_seconds() / 3:
+    def renew_lease(self, force: bool = False) -> None:
+        """Keep the poll lease before writing (every third of its time to live at least); when another process took
+        it meanwhile, stop: it reads a catalog this cycle is about to change."""
+        if not self.holder or (not force and time.monotonic() - self._renewed < LEASE_TTL.total_seconds() / 3):
             return
         self._renewed = time.monotonic()
         if not leases.renew(self.engine, POLL_LEASE, self.holder, LEASE_TTL):
-            log.warning("the poll lease expired during this cycle and another process took it")
+            raise leases.LeaseLost(
+                f"the poll lease ran out during this cycle (longer than {LEASE_TTL}) and another process took it;"
+                " this cycle stopped before writing more"
+            )
 
     def settle(self) -> None:
         """Decide, once every source has spoken, what builds gone from availability sources mean."""
         if self._catalog is None or not self._catalog.vanished:
             return
+        self.renew_lease(force=True)
         with session_scope(self.engine) as session:
             changes = settle(self._catalog, self.now)
             repo.save_catalog(session, self._catalog)

@@ -7,7 +7,8 @@ standard library's sqlite3, and only when it can prove the cycle is such a cycle
 
 - the database is a SQLite file at the newest schema revision, and every source of the cycle is known, healthy,
   configured as the config says, single-document, fetched before and has no vanished row waiting for confirmation;
-- no delivery is due in the outbox, and no other process is running a poll cycle (the `poll` lease);
+- no delivery is due in the outbox, and no other process is running a poll cycle (the `poll` lease, checked again
+  in the transaction that records the cycle);
 - every page answers 304.
 
 Anything else returns the answers fetched so far to the full path (tracker/polling.py), which uses them instead of
@@ -53,6 +54,8 @@ def try_unchanged_cycle(config: Config, now: datetime) -> QuickResult:
     if not path.is_file():  # a first poll: fetch the pages at once all the same, the full path parses them
         return QuickResult(False, answers=_fetch_all(config, _configured(config, {})))
     with sqlite3.connect(path, timeout=10) as db:
+        if _lease_held(db):  # another process runs a cycle: the full path waits for it, then fetches itself
+            return QuickResult(False)
         sources = _eligible(db, config, now)
         known = _rows(db)
     if sources is None:
@@ -60,8 +63,12 @@ def try_unchanged_cycle(config: Config, now: datetime) -> QuickResult:
     answers = _fetch_all(config, sources)
     if not all(isinstance(a, NotModified) for a in answers.values()):
         return QuickResult(False, answers=answers)
-    with sqlite3.connect(path, timeout=10) as db:
-        _record(db, answers, now)
+    db = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        if not _record(db, answers, now):
+            return QuickResult(False)
+    finally:
+        db.close()
     return QuickResult(True, [s.id for s in sources])
 
 
@@ -104,8 +111,6 @@ def _eligible(db: sqlite3.Connection, config: Config, now: datetime) -> list[_So
         pending = {r[0] for r in db.execute("SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0")}
         if config.channels and _outbox_due(db, now):
             return None
-        if _lease_held(db):
-            return None
     except sqlite3.Error:
         return None
     return _cycle_sources(config, rows, pending)
@@ -132,10 +137,12 @@ def _cycle_sources(config: Config, rows: dict[str, tuple], pending: set[str]) ->
 
 
 def _lease_held(db: sqlite3.Connection) -> bool:
-    """Another process runs a poll cycle (tracker/store/leases.py; the real clock, as leases use): the full path
-    waits for it."""
+    """Another process runs a poll cycle (tracker/store/leases.py; the real clock, as leases use)."""
     query = "SELECT 1 FROM lease WHERE name = 'poll' AND holder IS NOT NULL AND expires_at > ?"
-    return db.execute(query, (_text(datetime.now(UTC)),)).fetchone() is not None
+    try:
+        return db.execute(query, (_text(datetime.now(UTC)),)).fetchone() is not None
+    except sqlite3.Error:  # an older schema without leases: the full path migrates it
+        return False
 
 
 def _outbox_due(db: sqlite3.Connection, now: datetime) -> bool:
@@ -171,9 +178,23 @@ def _fetch_all(config: Config, sources: list[_Source]) -> dict[str, Answer]:
 PARALLEL_REQUESTS = 4
 
 
-def _record(db: sqlite3.Connection, answers: dict[str, Answer], now: datetime) -> None:
-    """What the full path writes for a healthy source answering 304, for every source, in one transaction."""
-    stamp = _text(now)
+def _record(db: sqlite3.Connection, answers: dict[str, Answer], now: datetime) -> bool:
+    """What the full path writes for a healthy source answering 304, for every source, in one transaction; False
+    (nothing written) when another process began a poll cycle while the pages were fetched."""
+    db.execute("BEGIN IMMEDIATE")
+    if _lease_held(db):
+        db.execute("ROLLBACK")
+        return False
+    try:
+        _write_not_modified(db, answers, _text(now))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return True
+
+
+def _write_not_modified(db: sqlite3.Connection, answers: dict[str, Answer], stamp: str) -> None:
     for source_id, answer in answers.items():
         elapsed = answer.elapsed_ms if isinstance(answer, NotModified) else 0
         db.execute(

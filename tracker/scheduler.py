@@ -1,5 +1,7 @@
 """`tracker run`: APScheduler wiring only, no logic. Each source is polled on its own interval with jitter; the
-outbox is worked every minute; digests are checked every minute against their cron schedule.
+outbox is worked every minute; digests are checked every minute against their cron schedule. Polls run one at a
+time on their own executor (one poll cycle at a time anyway: the `poll` lease), so a poll waiting for another
+process's cycle never holds up the outbox or the digests.
 
 Digest state lives in the database (tracker/notify/digest.py), not in the scheduler's memory: a restart neither
 re-sends nor skips a due digest. SIGTERM and SIGINT let the running step finish, then stop the scheduler. Run one
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
@@ -18,18 +21,23 @@ from sqlalchemy import Engine
 from tracker.config import Config
 
 Log = Callable[[str], None]
-POLL_WAIT = 600.0  # seconds a due poll waits for the cycle running before it; then it is skipped until next time
+POLL_WAIT = 60.0  # seconds a due poll waits for another process's cycle; then it is skipped until next time
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
     from tracker.jobs import digest_tick, outbox_tick
     from tracker.polling import poll_once
+    from tracker.store.leases import LeaseLost
 
-    scheduler = BlockingScheduler(timezone=config.timezone)
+    executors = {"default": ThreadPoolExecutor(4), "polls": ThreadPoolExecutor(1)}
+    scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
 
     def poll(source_id: str) -> None:
-        # Sources due together run one after another (the poll lease): each waits for the one before it.
-        report = poll_once(config, engine, clock(), source_id, wait=POLL_WAIT)
+        try:
+            report = poll_once(config, engine, clock(), source_id, wait=POLL_WAIT)
+        except LeaseLost as error:
+            log(f"poll {source_id}: {error}")
+            return
         if report.blocked_by is not None:
             log(f"poll {source_id}: skipped, another poll cycle still runs ({report.blocked_by.holder})")
             return
@@ -43,6 +51,7 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
             trigger,
             args=[source.id],
             id=f"poll:{source.id}",
+            executor="polls",
             next_run_time=clock(),
             max_instances=1,
             coalesce=True,

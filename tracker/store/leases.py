@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -25,7 +25,18 @@ from tracker.store.models import LeaseRow
 Clock = Callable[[], datetime]
 
 
-def _real_now() -> datetime:
+class LeaseLost(RuntimeError):
+    """The lease expired while its holder worked (it ran longer than the time to live) and another process may hold
+    it now: the holder must stop before it writes anything more."""
+
+
+def _moment(session: Session, now: Clock | None) -> datetime:
+    """`now()` when given (tests); else the database server's clock on PostgreSQL, this host's elsewhere."""
+    if now is not None:
+        return now()
+    if session.get_bind().dialect.name == "postgresql":
+        moment: datetime = session.execute(select(func.now())).scalar_one()
+        return moment
     return datetime.now(UTC)
 
 
@@ -43,11 +54,11 @@ class Held:
     expires_at: datetime | None
 
 
-def try_acquire(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clock = _real_now) -> Held | None:
+def try_acquire(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clock | None = None) -> Held | None:
     """Take the lease when it is free, expired or ours already. None when taken; else who holds it."""
     _ensure_row(engine, name)
-    moment = now()
     with session_scope(engine) as session:
+        moment = _moment(session, now)
         taken = session.execute(
             update(LeaseRow)
             .where(col(LeaseRow.name) == name)
@@ -73,7 +84,7 @@ def acquire(
     holder: str,
     ttl: timedelta,
     wait: float,
-    now: Clock = _real_now,
+    now: Clock | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Held | None:
     """`try_acquire`, trying again every second for up to `wait` seconds."""
@@ -85,13 +96,14 @@ def acquire(
     return held
 
 
-def renew(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clock = _real_now) -> bool:
-    """Push the expiry on; False when the lease is no longer ours (it expired and somebody took it)."""
+def renew(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clock | None = None) -> bool:
+    """Push the expiry on; False when the lease is no longer ours (it expired and another process took it)."""
     with session_scope(engine) as session:
+        moment = _moment(session, now)
         renewed = session.execute(
             update(LeaseRow)
             .where(col(LeaseRow.name) == name, col(LeaseRow.holder) == holder)
-            .values(expires_at=now() + ttl)
+            .values(expires_at=moment + ttl)
         )
         return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -105,11 +117,12 @@ def release(engine: Engine, name: str, holder: str) -> None:
         )
 
 
-def current(engine: Engine, name: str, now: Clock = _real_now) -> Held | None:
+def current(engine: Engine, name: str, now: Clock | None = None) -> Held | None:
     """Who holds the lease now (not expired), or None."""
     with Session(engine) as session:
+        moment = _moment(session, now)
         row = session.get(LeaseRow, name)
-    if row is None or row.holder is None or row.expires_at is None or row.expires_at <= now():
+    if row is None or row.holder is None or row.expires_at is None or row.expires_at <= moment:
         return None
     return Held(row.holder, row.acquired_at, row.expires_at)
 
