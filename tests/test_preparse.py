@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.cli import Cli
-from tests.support.configs import kb_config
+from tests.support.configs import kb_config, replay
 from tests.support.site import FixtureSite
 from tracker import preparse
 from tracker.config import load_config
@@ -25,10 +24,7 @@ STAGES = [
 
 
 def _replay(site: FixtureSite, folder: Path) -> tuple[Any, Any]:
-    cli = Cli(kb_config(site, folder))
-    for stage, now in STAGES:
-        site.stage(stage)
-        cli("poll", now=now)
+    cli = replay(site, folder, STAGES)
     last = STAGES[-1][1]
     return cli.json("builds", now=last), cli.json("events", now=last)
 

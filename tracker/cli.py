@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.config import Config
+    from tracker.store.leases import Held
 
 app = typer.Typer(
     name="tracker",
@@ -188,11 +189,11 @@ def poll(
     poll_summary(report, as_json)
 
 
-def _waiting(held: Any) -> None:
+def _waiting(held: "Held") -> None:
     typer.echo(f"tracker: waiting for another poll cycle to finish ({_held(held)}) ...", err=True)
 
 
-def _held(held: Any) -> str:
+def _held(held: "Held") -> str:
     since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
     return f"held by {held.holder}{since}"
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from tests.support.cli import Cli
-from tests.support.configs import kb_config
+from tests.support.configs import kb_config, replay
 from tests.support.postgres import SERVER_ZONE, Postgres
 from tests.support.schema import schema_of
 from tests.support.site import FixtureSite
@@ -32,10 +32,7 @@ def test_a_fresh_postgres_database_gets_the_schema_the_migrations_build(postgres
 
 
 def _replay(site: FixtureSite, folder: Path, database: str) -> tuple[Any, Any, Any]:
-    cli = Cli(kb_config(site, folder, database))
-    for stage, now in STAGES:
-        site.stage(stage)
-        cli("poll", now=now)
+    cli = replay(site, folder, STAGES, database)
     last = STAGES[-1][1]
     return cli.json("builds", now=last), cli.json("events", now=last), cli.json("sources", now=last)
 

@@ -2,8 +2,12 @@
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.support.site import FixtureSite
+
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
 
 
 def kb_config(site: FixtureSite, folder: Path, database: str | None = None) -> Path:
@@ -20,3 +24,14 @@ def kb_config(site: FixtureSite, folder: Path, database: str | None = None) -> P
         encoding="utf-8",
     )
     return config
+
+
+def replay(site: FixtureSite, folder: Path, stages: list[tuple[str, str]], database: str | None = None) -> "Cli":
+    """`tracker poll` at each (stage, --now) of the story on `kb_config`; the CLI, to read the result with."""
+    from tests.support.cli import Cli
+
+    cli = Cli(kb_config(site, folder, database))
+    for stage, now in stages:
+        site.stage(stage)
+        cli("poll", now=now)
+    return cli
