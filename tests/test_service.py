@@ -32,7 +32,7 @@ def test_the_service_polls_at_start_and_stops_cleanly_on_sigterm(site: FixtureSi
             assert service.stderr is not None
             for line in service.stderr:
                 lines.append(line)
-                if line.startswith("poll esxi-kb:"):
+                if line.startswith("poll: "):
                     polled.set()
 
         reader = threading.Thread(target=read, daemon=True)
@@ -46,6 +46,6 @@ def test_the_service_polls_at_start_and_stops_cleanly_on_sigterm(site: FixtureSi
                 service.kill()
         reader.join(5)
     text = "".join(lines)
-    assert "poll esxi-kb: esxi-kb parsed" in text
+    assert "poll: 1 page(s): 1 parsed; 0 event(s)" in text
     assert "received signal 15: finishing the current step, then stopping" in text
     assert "Traceback" not in text

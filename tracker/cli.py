@@ -124,8 +124,8 @@ def _safe_url(url: str) -> str:
 @app.command()
 def init() -> None:
     """Create the database (or bring its schema up to date) and register the configured sources."""
-    from tracker.polling import sync_sources
     from tracker.store.db import session_scope
+    from tracker.store.sources import sync_sources
 
     config = _config()
     engine = _engine(config)
@@ -158,35 +158,37 @@ def poll(
         except ConfigError as error:
             _fail(str(error), 2)
     now = _now()
-    prefetched = {}
-    if source is None:  # most cycles find nothing new: record those without loading the ORM (tracker/quickpoll.py)
-        from tracker.quickpoll import summary, try_unchanged_cycle
+    engine = _Lazy(config)
+    from tracker.cycle import Hooks, Request, run_cycle
+    from tracker.store.leases import LeaseLost
 
-        quick = try_unchanged_cycle(config, now)
-        if quick.done:
-            summary(quick, as_json, typer.echo)
-            return
-        prefetched = quick.answers
-    from tracker.preparse import start
-
-    preparsed = start(config, prefetched)  # many changed pages: parsed on the other cores from now on
     try:
-        engine = _engine(config)  # SQLAlchemy is imported only now, while the pages are parsed
-        from tracker.polling import poll_once
-        from tracker.store.leases import LeaseLost
-
-        try:
-            with _progress(as_json) as progress:
-                report = poll_once(config, engine, now, source, progress, prefetched, preparsed, wait, _waiting)
-        except LeaseLost as error:
-            _fail(str(error), 1)
-    finally:
-        preparsed.close()
+        with _progress(as_json) as progress:
+            report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, _waiting, wait))
+    except LeaseLost as error:
+        _fail(str(error), 1)
     if report.blocked_by is not None:
         _fail(f"another poll cycle is still running ({_held(report.blocked_by)}); nothing was polled", 1)
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)
+    if config.channels:  # delivery holds no lease: the outbox claims each message itself
+        from tracker.jobs import deliver_due
+
+        deliver_due(config, engine, now)
+
+
+class _Lazy:
+    """The database, opened (and migrated) on first use: a cycle of unchanged pages never needs SQLAlchemy."""
+
+    def __init__(self, config: "Config") -> None:
+        self.config = config
+        self.engine: Engine | None = None
+
+    def __call__(self) -> "Engine":
+        if self.engine is None:
+            self.engine = _engine(self.config)
+        return self.engine
 
 
 def _waiting(held: "Held") -> None:
@@ -265,16 +267,13 @@ def sources(
     """Source health: state, last success, last error, rows seen."""
     from sqlmodel import select
 
-    from tracker.polling import POLL_LEASE, sync_sources
-    from tracker.store import leases
+    from tracker.store import POLL_LEASE, leases
     from tracker.store.db import session_scope
     from tracker.store.models import SourceRow
     from tracker.views import sources_view
 
     config = _config()
     engine = _engine(config)
-    with session_scope(engine) as session:
-        sync_sources(session, config, _now())
     with session_scope(engine) as session:
         rows = list(session.exec(select(SourceRow)))
     held = leases.current(engine, POLL_LEASE)
@@ -409,14 +408,30 @@ def exposure(
 
 
 @app.command()
-def run() -> None:
-    """Run the service: poll each source on its own interval until stopped (SIGTERM finishes the current step)."""
+def run(
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Run one tick and exit: the due sources in one cycle, the outbox, the digests (for cron; with --now,"
+            " a source is due when never polled or when its interval has elapsed since its last poll).",
+        ),
+    ] = False,
+) -> None:
+    """Run the service: every tick, poll the sources that are due in one cycle, deliver the outbox and send due
+    digests, until stopped (SIGTERM finishes the current step)."""
     from datetime import UTC
-
-    from tracker.scheduler import run_service
 
     config = _config(channels=True)
     engine = _engine(config)
+    if once:
+        from tracker.jobs import service_tick
+
+        for line in service_tick(config, engine, _now()):
+            typer.echo(line, err=True)
+        return
+    from tracker.scheduler import run_service
+
     fixed = STATE.now
 
     def clock() -> datetime:

@@ -6,7 +6,7 @@ This is the only module that reads environment variables (`TRACKER_CONFIG`, `TRA
 
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +61,22 @@ class HttpConfig(_Strict):
     politeness_delay: float = Field(default=1.0, ge=0)  # seconds between two requests to one host
     follow_limit: int = Field(default=20, ge=0)  # release-notes pages fetched per KB source per poll
     user_agent: str | None = None
+
+
+class ServiceConfig(_Strict):
+    """`tracker run`: how often it looks for due sources, and how long a dead cycle's lease keeps others out."""
+
+    tick: int = Field(default=60, ge=1)  # seconds between two looks for due sources (and the outbox, the digests)
+    lease_ttl_seconds: int = Field(default=300, ge=10, alias="lease_ttl")  # renewed every third of it while held
+
+    @field_validator("tick", "lease_ttl_seconds", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int:
+        return parse_interval(value)
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.lease_ttl_seconds)
 
 
 class DigestConfig(_Strict):
@@ -149,6 +165,7 @@ class Config(_Strict):
     sources: tuple[SourceConfig, ...] = ()
     policy: PolicyConfig = PolicyConfig()
     http: HttpConfig = HttpConfig()
+    service: ServiceConfig = ServiceConfig()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     watchlists: tuple[WatchlistConfig, ...] = ()
     digest: DigestConfig = DigestConfig()

@@ -2,21 +2,19 @@
 outbox. The poll cycle has its own module: tracker/polling.py."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.cycle.report import PollReport
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
 from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +115,53 @@ def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
         return "digest: nothing due"
     report = work_outbox(config, engine, now)
     return f"digest: {queued} queued, {report.sent} sent"
+
+
+# --- the service -------------------------------------------------------------------------------------------------
+def deliver_due(config: Config, open_db: Callable[[], Engine], now: datetime) -> str:
+    """Deliver what the outbox has due; a SQLite outbox with nothing due is told without loading the ORM."""
+    from datetime import timedelta
+
+    from tracker.store import fastpath
+
+    path = fastpath.sqlite_path(config.database)
+    if path is not None and path.is_file() and not fastpath.outbox_due(path, now, now - timedelta(minutes=10)):
+        return "outbox: nothing due"
+    return outbox_tick(config, open_db(), now)
+
+
+def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
+    """The service's poll: one cycle over the sources that are due (tracker/cycle), as `tracker poll` runs it."""
+    from tracker.cycle import Hooks, Request, run_cycle
+    from tracker.store.leases import LeaseLost
+
+    try:
+        report = run_cycle(config, lambda: engine, Request(now, due_only=True), Hooks(wait=POLL_WAIT))
+    except LeaseLost as error:
+        return f"poll: {error}"
+    return cycle_line(report)
+
+
+POLL_WAIT = 60.0  # seconds the service's cycle waits for another process's; then it tries again next tick
+
+
+def cycle_line(report: PollReport) -> str:
+    """One log line per cycle: what each source did, and what failed, with the reason."""
+    if report.blocked_by is not None:
+        return f"poll: skipped, another poll cycle still runs ({report.blocked_by.holder})"
+    if not report.outcomes:
+        return "poll: no source due"
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    problems = "".join(f"; {o.source_id} {o.outcome}: {o.error}" for o in report.outcomes if o.error)
+    return (
+        f"poll: {len(report.outcomes)} page(s): {parts}{problems}; "
+        f"{len(report.events)} event(s), {report.queued} alert(s) queued"
+    )
+
+
+def service_tick(config: Config, engine: Engine, now: datetime) -> list[str]:
+    """`tracker run --once`: the due sources in one cycle, then the outbox, then the digests."""
+    return [poll_tick(config, engine, now), outbox_tick(config, engine, now), digest_tick(config, engine, now)]

@@ -1,11 +1,13 @@
-"""`tracker run`: APScheduler wiring only, no logic. Each source is polled on its own interval with jitter; the
-outbox is worked every minute; digests are checked every minute against their cron schedule. Polls run one at a
-time on their own executor (one poll cycle at a time anyway: the `poll` lease), so a poll waiting for another
-process's cycle never holds up the outbox or the digests.
+"""`tracker run`: APScheduler wiring only, no logic. Every tick (config `service.tick`, a minute by default) the
+sources that are due are polled together in one cycle, through the same engine as `tracker poll`
+(tracker/jobs.py `poll_tick`); the outbox is worked and digests are checked every tick too, on their own executor,
+so a poll waiting for another process's cycle never holds up deliveries. `tracker run --once` runs one tick of
+each in turn (`jobs.service_tick`) and exits.
 
 Digest state lives in the database (tracker/notify/digest.py), not in the scheduler's memory: a restart neither
 re-sends nor skips a due digest. SIGTERM and SIGINT let the running step finish, then stop the scheduler. Run one
-scheduler per database (STACK.md: APScheduler job stores must not be shared).
+scheduler per database (STACK.md: APScheduler job stores must not be shared); replicas are safe all the same, as
+one poll cycle runs at a time (the `poll` lease) and the outbox claims each message.
 """
 
 import signal
@@ -21,59 +23,29 @@ from sqlalchemy import Engine
 from tracker.config import Config
 
 Log = Callable[[str], None]
-POLL_WAIT = 60.0  # seconds a due poll waits for another process's cycle; then it is skipped until next time
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
-    from tracker.jobs import digest_tick, outbox_tick
-    from tracker.polling import poll_once
-    from tracker.store.leases import LeaseLost
+    from tracker.jobs import digest_tick, outbox_tick, poll_tick
 
     executors = {"default": ThreadPoolExecutor(4), "polls": ThreadPoolExecutor(1)}
     scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
-
-    def poll(source_id: str) -> None:
-        try:
-            report = poll_once(config, engine, clock(), source_id, wait=POLL_WAIT)
-        except LeaseLost as error:
-            log(f"poll {source_id}: {error}")
-            return
-        if report.blocked_by is not None:
-            log(f"poll {source_id}: skipped, another poll cycle still runs ({report.blocked_by.holder})")
-            return
-        outcomes = ", ".join(f"{o.source_id} {o.outcome}" for o in report.outcomes[:3])
-        log(f"poll {source_id}: {outcomes}; {len(report.events)} event(s), {report.queued} alert(s) queued")
-
-    for source in config.sources:
-        trigger = IntervalTrigger(seconds=source.interval, jitter=min(60, source.interval // 10))
+    tick = IntervalTrigger(seconds=config.service.tick)
+    jobs: list[tuple[str, Callable[[Config, Engine, datetime], str], str]] = [
+        ("poll", poll_tick, "polls"),
+        ("outbox", outbox_tick, "default"),
+        ("digest", digest_tick, "default"),
+    ]
+    for name, job, executor in jobs:
         scheduler.add_job(
-            poll,
-            trigger,
-            args=[source.id],
-            id=f"poll:{source.id}",
-            executor="polls",
+            lambda job=job: log(job(config, engine, clock())),
+            tick,
+            id=name,
+            executor=executor,
             next_run_time=clock(),
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=source.interval,
         )
-    every_minute = IntervalTrigger(minutes=1)
-    scheduler.add_job(
-        lambda: log(outbox_tick(config, engine, clock())),
-        every_minute,
-        id="outbox",
-        next_run_time=clock(),
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        lambda: log(digest_tick(config, engine, clock())),
-        every_minute,
-        id="digest",
-        next_run_time=clock(),
-        max_instances=1,
-        coalesce=True,
-    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log(f"received signal {signum}: finishing the current step, then stopping")
@@ -81,5 +53,8 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log(f"polling {len(config.sources)} source(s); outbox and digests every minute; stop with Ctrl-C or SIGTERM")
+    log(
+        f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources, the outbox and"
+        f" digests checked every {config.service.tick} s; stop with Ctrl-C or SIGTERM"
+    )
     scheduler.start()

@@ -8,12 +8,12 @@ from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
+from tracker.cycle.report import PollReport
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Event
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
-from tracker.polling import PollReport
 from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
 from tracker.store.repo import utc
 

@@ -157,9 +157,9 @@ def config_text(base: str, console: str, folder: Path) -> str:
 def run_demo(show: Callable[[str], None]) -> None:
     """Replay the story and print what a person would see."""
     from tracker.config import clock, load_config
+    from tracker.cycle import Request, run_cycle
     from tracker.inventory.files import read_inventory
-    from tracker.jobs import digest_now, import_inventory
-    from tracker.polling import poll_once
+    from tracker.jobs import digest_now, import_inventory, outbox_tick
     from tracker.store.db import make_engine, migrate
 
     with (
@@ -179,7 +179,8 @@ def run_demo(show: Callable[[str], None]) -> None:
         for name, now, what in STAGES:
             stage(name)
             show(f"\n=== {now[:10]}: {what}")
-            report = poll_once(config, engine, clock(now))
+            report = run_cycle(config, lambda: engine, Request(clock(now)))
+            outbox_tick(config, engine, clock(now))  # the alerts reach the console channel
             show(_poll_line(report))
         show(f"\n=== {DIGEST[:10]} 08:00 Europe/Berlin: the daily digest")
         show(digest_now(config, engine, clock(DIGEST), send=True))

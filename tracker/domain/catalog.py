@@ -119,7 +119,7 @@ class Catalog:
     dirty_sources: set[str] = field(default_factory=set)
     touched: dict[str, datetime] = field(default_factory=dict)
     new_baselines: set[Product] = field(default_factory=set)
-    # Builds gone from an availability source during this cycle, with the evidence: decided by diff.settle once
+    # Builds gone from an availability source during this cycle, with the evidence: decided by corroboration.settle once
     # every source of the cycle has spoken (two sources dropping a build in one cycle agree; they do not disagree).
     vanished: list[tuple[BuildKey, Evidence]] = field(default_factory=list)
     _by_source: dict[str, dict[BuildKey, Sighting]] = field(default_factory=dict)

@@ -268,53 +268,6 @@ def _vanished_from_availability(poll: _Poll, entry: Entry, polls: int) -> None:
     poll.catalog.vanished.append((entry.key, poll.evidence(words)))
 
 
-def settle(catalog: Catalog, now: datetime) -> list[Change]:
-    """At the end of a cycle, decide what the builds gone from availability sources mean: gone from every one
-    that offered them -> pulled (medium from one source, high when two agree); still offered by another ->
-    a discrepancy naming both sides, and no pull."""
-    gathered: dict[tuple[Product, int], list[Evidence]] = {}
-    for key, said in catalog.vanished:
-        gathered.setdefault(key, []).append(said)
-    catalog.vanished.clear()
-    changes: list[Change] = []
-    for key, evidence in gathered.items():
-        entry = catalog.entries.get(key)
-        if entry is not None and entry.status is BuildStatus.AVAILABLE:
-            changes.append(_settle_one(catalog, entry, tuple(evidence), now))
-    return changes
-
-
-def _settle_one(catalog: Catalog, entry: Entry, evidence: tuple[Evidence, ...], now: datetime) -> Change:
-    sources = catalog.sources
-    offering = [
-        s
-        for s in catalog.sightings_for(entry.key)
-        if s.source_id in sources and sources[s.source_id].role is SourceRole.AVAILABILITY
-    ]
-    still = sorted(s.source_id for s in offering if not s.gone)
-    gone = sorted(s.source_id for s in offering if s.gone)
-    name = f"{entry.release_name} ({entry.build})"
-    if still:
-        detail = f"{name} is no longer offered by {', '.join(gone)}, while {', '.join(still)} still offer(s) it"
-        return Event(
-            EventKind.DISCREPANCY,
-            now,
-            Confidence.MEDIUM,
-            evidence,
-            entry.product,
-            entry.build,
-            entry.release_name,
-            detail=detail,
-        )
-    confidence = Confidence.HIGH if len(gone) >= 2 else Confidence.MEDIUM
-    entry.status, entry.pull_confidence = BuildStatus.PULLED, confidence
-    catalog.mark(entry=entry)
-    detail = f"{name} was pulled: no longer offered by {', '.join(gone)}"
-    return Event(
-        EventKind.PULLED, now, confidence, evidence, entry.product, entry.build, entry.release_name, detail=detail
-    )
-
-
 def _add_evidence_if_pulled(poll: _Poll, entry: Entry, words: str) -> None:
     if entry.status is BuildStatus.PULLED:
         poll.changes.append(EventUpdate(EventKind.PULLED, entry.product, entry.build, (poll.evidence(words),)))

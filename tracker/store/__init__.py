@@ -1,3 +1,4 @@
 """Storage: SQLModel tables, sessions and migrations, repository functions."""
 
-SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/quickpoll.py reads it without importing SQLAlchemy
+SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
+POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)

@@ -1,10 +1,11 @@
-"""Parsing fetched pages in worker processes while the main process gets its database ready and stores.
+"""The parse stage: pages are parsed inline, or, when a cycle fetched many changed pages, in worker processes
+while the main process gets its database ready and decides.
 
 Parsing is CPU work in Python row loops (the GIL is held), so threads cannot share it; processes can. When a cycle
 fetched many changed pages at once (a first poll of a big config: 50 KB-shaped pages take ~1 s to parse on one
-core), `tracker poll` hands them to `start()` before it even imports SQLAlchemy. The workers parse on the other
+core), the cycle hands them to `start()` before it even imports SQLAlchemy. The workers parse on the other
 cores while the main process opens and migrates the database, then diffs and stores each page as its result
-arrives, in the config's order. The results are the very `ParseResult`s the inline parse gives (pickled back).
+arrives, in the cycle's order. The results are the very `ParseResult`s the inline parse gives (pickled back).
 
 Small cycles, and machines with one core, parse inline: starting a process costs more than it saves there.
 Anything wrong with the pool (a worker killed, a process that cannot start) falls back to the inline parse; an
@@ -13,13 +14,13 @@ exception raised by a parser is raised again, exactly as inline.
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tracker.config import Config
+from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
 from tracker.http import Document
@@ -85,9 +86,9 @@ def _cpu_quota(cgroup: Path = Path("/sys/fs/cgroup")) -> float | None:
         return None
 
 
-def start(config: Config, answers: Mapping[str, object]) -> Preparsed:
-    """Submit the changed pages of configured single-document sources, when there is enough to parse."""
-    kinds = {s.id: s for s in config.sources if not REGISTRY[s.kind].multi_document}
+def start(pages: Iterable[Planned], answers: Mapping[str, object]) -> Preparsed:
+    """Submit the changed single-document pages, when there is enough to parse."""
+    kinds = {p.id: p for p in pages if not p.multi_document}
     jobs = [(sid, doc) for sid, doc in answers.items() if sid in kinds and isinstance(doc, Document)]
     count = workers()
     if count == 0 or not jobs or sum(len(doc.content) for _, doc in jobs) < MIN_BYTES:
@@ -101,8 +102,8 @@ def start(config: Config, answers: Mapping[str, object]) -> Preparsed:
         context = multiprocessing.get_context("spawn")
         executor = ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=context)
         for sid, doc in jobs:
-            source = kinds[sid]
-            futures[sid] = executor.submit(_parse, source.kind, doc.content, doc.url, source.product)
+            page = kinds[sid]
+            futures[sid] = executor.submit(_parse, page.kind, doc.content, doc.url, page.product)
     except (BrokenProcessPool, OSError, RuntimeError, ImportError) as error:  # no sem_open, no /dev/shm, ...
         log.warning("cannot start parser processes (%s); parsing inline", type(error).__name__)
         if executor is not None:

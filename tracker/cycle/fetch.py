@@ -1,0 +1,67 @@
+"""The fetch stage: the planned pages through the one HTTP seam (tracker/http.py). Single-document pages are
+fetched a few at once when no politeness gap is configured (one at a time, spaced, otherwise); a multi-document
+kind (the depot, paged advisory listings) reads its further documents now, so every answer is in hand before the
+database is touched. A failure is an answer, not an exception."""
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from tracker.cycle.plan import Planned
+from tracker.domain.observations import ParseResult
+from tracker.domain.versions import Product
+from tracker.http import Document, Fetcher, FetchError, NotModified
+from tracker.sources import REGISTRY
+
+
+@dataclass(frozen=True)
+class Collected:
+    """A multi-document kind's root document and what its parts, read with it, said."""
+
+    root: Document
+    result: ParseResult
+
+
+Answer = Document | NotModified | FetchError | Collected
+PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
+
+
+@dataclass(frozen=True)
+class FetchStage:
+    fetcher: Fetcher
+    parallel: bool  # no politeness gap asked for
+
+    def fetch(self, pages: Iterable[Planned]) -> dict[str, Answer]:
+        planned = list(pages)
+        if not self.parallel or len(planned) < 2:
+            return {page.id: self.one(page) for page in planned}
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+            return dict(zip([p.id for p in planned], pool.map(self.one, planned), strict=True))
+
+    def one(self, page: Planned) -> Answer:
+        try:
+            answer = self.fetcher.get(page.url, page.validators)
+        except FetchError as error:
+            return error
+        if not page.multi_document or not isinstance(answer, Document):
+            return answer
+        try:
+            kind = REGISTRY[page.kind]
+            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self))
+        except FetchError as error:
+            return error
+        return Collected(answer, result)
+
+
+@dataclass(frozen=True)
+class _KindFetch:
+    """The further documents a multi-document kind asks for (tracker.sources.Fetch), through the cycle's polite,
+    size-capped fetcher."""
+
+    stage: FetchStage
+
+    def get(self, url: str) -> bytes:
+        return self.stage.fetcher.content(url)
+
+    def post_json(self, url: str, body: dict[str, object]) -> bytes:
+        return self.stage.fetcher.post_json(url, body)

@@ -1,0 +1,33 @@
+"""What a poll cycle reports to its caller (the CLI prints it, the service logs it)."""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tracker.domain.decide import FetchOutcome
+from tracker.domain.events import Event
+
+if TYPE_CHECKING:
+    from tracker.store.leases import Held
+
+
+@dataclass
+class SourceOutcome:
+    source_id: str
+    outcome: str  # a FetchOutcome
+    rows: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)  # where, text, reason
+    error: str | None = None
+
+
+@dataclass
+class PollReport:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+    queued: int = 0  # alerts queued for the new events
+    blocked_by: "Held | None" = None  # another cycle held the poll lease: this one did nothing
+
+
+def unchanged_report(source_ids: list[str]) -> PollReport:
+    """A cycle where every page answered 304, recorded by the store's fast path."""
+    return PollReport([SourceOutcome(sid, FetchOutcome.NOT_MODIFIED.value) for sid in source_ids])

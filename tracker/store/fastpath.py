@@ -1,0 +1,136 @@
+"""The store's standard-library path for SQLite files: read what a cycle plans with, and record a cycle where
+every page answered 304, without importing SQLAlchemy (which alone costs more than such a whole cycle).
+
+Most polls find nothing new. Such a cycle needs no parser, no diff and no ORM: for each source it records a
+`not_modified` fetch, marks the source healthy and seen, and refreshes the `last_seen` of the rows it lists. The
+rows written are exactly those the ORM path writes for a 304 (tests/store/test_fastpath.py compares whole rows);
+the table, lease and status names are the ORM's own (tracker/store/models.py, leases.py).
+"""
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tracker.store import POLL_LEASE, SCHEMA_HEAD
+from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource, notes_facts
+
+LOCK_TIMEOUT = 10  # seconds to wait for another writer
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain SQLite URL; None for any other database (or an in-memory one, or one with options)."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:") or "?" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///")).expanduser()
+
+
+_SOURCES = (
+    "SELECT id, kind, url, product, configured, active, health, last_fetch_at, etag, last_modified, parent_id"
+    " FROM source"
+)
+_BUILDS = 'SELECT product, build, line, "update", release_date, status, replaced_by, pull_notices FROM build'
+_PENDING = "SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0"
+
+
+def snapshot(path: Path) -> Snapshot | None:
+    """What the cycle plans with; None when the file is not at the newest schema (the ORM path migrates it)."""
+    try:
+        with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
+            if db.execute("SELECT version_num FROM alembic_version").fetchone() != (SCHEMA_HEAD,):
+                return None
+            sources = {row[0]: _source(row) for row in db.execute(_SOURCES)}
+            pending = frozenset(r[0] for r in db.execute(_PENDING))
+            builds = [(*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)]
+    except sqlite3.Error:
+        return None
+    return Snapshot(sources, pending, notes_facts(builds))
+
+
+def _source(row: tuple) -> StoredSource:  # type: ignore[type-arg]
+    return StoredSource(
+        id=row[0],
+        kind=row[1],
+        url=row[2],
+        product=row[3],
+        configured=bool(row[4]),
+        active=bool(row[5]),
+        health=row[6],
+        last_fetch_at=_moment(row[7]),
+        etag=row[8],
+        last_modified=row[9],
+        parent_id=row[10],
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.strptime(text, SQLITE_TIME).replace(tzinfo=UTC) if text else None
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_TIME)
+
+
+def lease_held(path: Path) -> bool:
+    """Another process runs a poll cycle (the real clock, as leases use)."""
+    try:
+        with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
+            return _lease_held(db)
+    except sqlite3.Error:
+        return False
+
+
+def _lease_held(db: sqlite3.Connection) -> bool:
+    query = "SELECT 1 FROM lease WHERE name = ? AND holder IS NOT NULL AND expires_at > ?"
+    try:
+        return db.execute(query, (POLL_LEASE, _text(datetime.now(UTC)))).fetchone() is not None
+    except sqlite3.Error:  # an older schema without leases: the ORM path migrates it
+        return False
+
+
+def outbox_due(path: Path, now: datetime, stale_before: datetime) -> bool:
+    """A message waits to be sent (or a sender's claim went stale): the ORM's outbox worker has work."""
+    query = (
+        "SELECT 1 FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
+        " OR (status = 'sending' AND claimed_at < ?) LIMIT 1"
+    )
+    try:
+        with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
+            return db.execute(query, (_text(now), _text(stale_before))).fetchone() is not None
+    except sqlite3.Error:
+        return True  # cannot tell: let the outbox worker look
+
+
+def record_unchanged(path: Path, elapsed_ms: dict[str, int], now: datetime) -> bool:
+    """What the ORM path writes for healthy sources answering 304, in one transaction; False (nothing written)
+    when another process began a poll cycle while the pages were fetched."""
+    db = sqlite3.connect(path, timeout=LOCK_TIMEOUT, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        if _lease_held(db):
+            db.execute("ROLLBACK")
+            return False
+        try:
+            _write_not_modified(db, elapsed_ms, _text(now))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return True
+    finally:
+        db.close()
+
+
+def _write_not_modified(db: sqlite3.Connection, elapsed_ms: dict[str, int], stamp: str) -> None:
+    for source_id, elapsed in elapsed_ms.items():
+        db.execute(
+            "INSERT INTO fetch (source_id, started_at, outcome, http_status, elapsed_ms, bytes, rows, error, skipped)"
+            " VALUES (?, ?, 'not_modified', 304, ?, 0, 0, NULL, ?)",
+            (source_id, stamp, elapsed, json.dumps([])),
+        )
+        db.execute(
+            "UPDATE source SET last_fetch_at = ?, last_success_at = ?, baselined = 1, health = 'ok',"
+            " failures = 0 WHERE id = ?",
+            (stamp, stamp, source_id),
+        )
+        db.execute("UPDATE sighting SET last_seen = ? WHERE source_id = ? AND misses = 0", (stamp, source_id))

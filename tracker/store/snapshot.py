@@ -1,0 +1,56 @@
+"""What a poll cycle reads before it fetches anything: the stored sources with their validators, the sources with
+a vanished row waiting for confirmation, and the facts that tier followed release notes. Plain values, produced by
+the ORM (tracker/store/sources.py) or, for a SQLite file, by the standard library alone (tracker/store/fastpath.py):
+the same values either way (tests/store/test_snapshot.py). This module imports no SQLAlchemy."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tracker.domain.tiers import NotesFacts
+from tracker.domain.versions import Product
+
+# How the store writes times into SQLite: naive UTC with microseconds (SQLAlchemy's SQLite DateTime format).
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@dataclass(frozen=True)
+class StoredSource:
+    id: str
+    kind: str
+    url: str  # as stored: a secret from ${VAR} is masked
+    product: str
+    configured: bool
+    active: bool
+    health: str
+    last_fetch_at: datetime | None
+    etag: str | None
+    last_modified: str | None
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    sources: dict[str, StoredSource] = field(default_factory=dict)
+    pending: frozenset[str] = frozenset()  # sources missing a row, not yet confirmed gone
+    notes: tuple[NotesFacts, ...] = ()
+
+    def children(self, parent_id: str) -> list[StoredSource]:
+        """The active release-notes pages followed from a KB source, in id order."""
+        return sorted((s for s in self.sources.values() if s.parent_id == parent_id and s.active), key=lambda s: s.id)
+
+
+def notes_facts(
+    rows: list[tuple[str, int, str | None, int | None, str | None, str, int | None, bool]],
+) -> tuple[NotesFacts, ...]:
+    """Tiering facts from build rows (product, build, line, update, release_date, status, replaced_by, notices)."""
+    replacements = {row[6] for row in rows if row[6] is not None}
+    return tuple(
+        NotesFacts(
+            product=Product(product),
+            build=build,
+            update_line=(line, update) if line is not None and update is not None else None,
+            released=released,
+            involved=status != "available" or replaced_by is not None or build in replacements or notices,
+        )
+        for product, build, line, update, released, status, replaced_by, notices in rows
+    )

@@ -1,0 +1,69 @@
+"""Sources in the store: the configured ones kept in step with the config, the release notes found through KB rows,
+and the snapshot a poll cycle plans with (the same values tracker/store/fastpath.py reads without the ORM)."""
+
+from datetime import datetime
+
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, select
+
+from tracker.config import Config
+from tracker.sources import REGISTRY
+from tracker.store.models import BuildRow, SourceRow
+from tracker.store.repo import _opt_utc, sources_with_pending_misses
+from tracker.store.snapshot import Snapshot, StoredSource, notes_facts
+
+
+def sync_sources(session: Session, config: Config, now: datetime) -> None:
+    """Make the source table match the config: new sources added, changed ones updated, removed ones retired."""
+    configured = {s.id: s for s in config.sources}
+    for row in session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True))):
+        wanted = configured.pop(row.id, None)
+        row.active = wanted is not None
+        if wanted is not None:
+            # The stored URL is what people see (sources, evidence): a download token from ${VAR} is masked.
+            row.kind, row.url, row.product = wanted.kind, config.mask(wanted.url), wanted.product
+            row.role = REGISTRY[wanted.kind].role.value
+        session.add(row)
+    for source in configured.values():
+        role = REGISTRY[source.kind].role.value
+        url = config.mask(source.url)
+        session.add(
+            SourceRow(id=source.id, kind=source.kind, url=url, product=source.product, role=role, created_at=now)
+        )
+
+
+def snapshot(session: Session) -> Snapshot:
+    """What a cycle plans with."""
+    sources = {row.id: _stored(row) for row in session.exec(select(SourceRow))}
+    columns = [
+        BuildRow.product,
+        BuildRow.build,
+        BuildRow.line,
+        BuildRow.update,
+        BuildRow.release_date,
+        BuildRow.status,
+        BuildRow.replaced_by,
+        BuildRow.pull_notices,
+    ]
+    builds = [(*r[:7], bool(r[7])) for r in session.execute(core_select(*[col(c) for c in columns]))]
+    return Snapshot(sources, frozenset(sources_with_pending_misses(session)), notes_facts(builds))
+
+
+def _stored(row: SourceRow) -> StoredSource:
+    return StoredSource(
+        id=row.id,
+        kind=row.kind,
+        url=row.url,
+        product=row.product,
+        configured=row.configured,
+        active=row.active,
+        health=row.health,
+        last_fetch_at=_opt_utc(row.last_fetch_at),
+        etag=row.etag,
+        last_modified=row.last_modified,
+        parent_id=row.parent_id,
+    )
+
+
+def sources_by_id(session: Session, ids: list[str]) -> dict[str, SourceRow]:
+    return {r.id: r for r in session.exec(select(SourceRow).where(col(SourceRow.id).in_(ids)))}
