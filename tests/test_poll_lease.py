@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
 from tests.support.together import together
-from tracker import polling, quickpoll
 from tracker.cli import app
-from tracker.config import clock, load_config
-from tracker.polling import PollReport, poll_once
+from tracker.config import Config, clock, load_config
+from tracker.cycle import Hooks, PollReport, Request, run_cycle
+from tracker.cycle import engine as cycle_engine
+from tracker.cycle.fetch import FetchStage
 from tracker.store import leases
 from tracker.store.db import make_engine, migrate
 
@@ -31,6 +32,10 @@ def _setup(site: FixtureSite, folder: Path, database: str) -> Path:
         site.stage(stage)
         assert CliRunner().invoke(app, ["--config", str(config), "--now", now, "poll"]).exit_code == 0
     return config
+
+
+def _poll(config: Config, engine: Any, now: str, wait: float = 0) -> PollReport:
+    return run_cycle(config, lambda: engine, Request(clock(now)), Hooks(wait=wait))
 
 
 def _new_builds(database: str) -> list[int]:
@@ -48,7 +53,7 @@ def test_two_cycles_at_once_run_one_after_the_other_and_announce_each_build_once
 
     def cycle() -> PollReport:
         engine = make_engine(config.database)  # its own engine, as another process has
-        return poll_once(config, engine, clock(U3A_DAY[1]), wait=60)
+        return _poll(config, engine, U3A_DAY[1], wait=60)
 
     reports = together([cycle, cycle])
     assert all(r.blocked_by is None for r in reports)  # the second waited, then ran
@@ -124,36 +129,37 @@ def test_a_cycle_begun_elsewhere_while_the_quiet_path_fetched_keeps_it_from_reco
     config_file = _setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")
     config = load_config(str(config_file))
     engine = make_engine(config.database)
-    fetch_all = quickpoll._fetch_all
+    fetch = FetchStage.fetch
 
-    def fetch_while_another_cycle_starts(*args: Any) -> Any:
-        answers = fetch_all(*args)
+    def fetch_while_another_cycle_starts(stage: FetchStage, pages: Any) -> Any:
+        answers = fetch(stage, pages)
         assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None
         return answers
 
-    monkeypatch.setattr(quickpoll, "_fetch_all", fetch_while_another_cycle_starts)
+    monkeypatch.setattr(FetchStage, "fetch", fetch_while_another_cycle_starts)
     fetches = _count(tmp_path, "fetch")
-    result = quickpoll.try_unchanged_cycle(config, clock("2021-10-07T08:00:00Z"))
-    assert not result.done and result.answers == {}  # the full path will wait for that cycle, then fetch
-    assert _count(tmp_path, "fetch") == fetches
+    report = _poll(config, engine, "2021-10-07T08:00:00Z")
+    assert report.blocked_by is not None and report.blocked_by.holder == OTHER  # every page answered 304, but
+    assert _count(tmp_path, "fetch") == fetches  # the quiet path wrote nothing, and the full path waited
 
 
-def test_a_cycle_that_outlived_its_lease_stops_before_writing_more(
+def test_a_cycle_that_outlived_its_lease_stops_before_writing_anything(
     site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = load_config(str(_setup(site, tmp_path, f"sqlite:///{tmp_path}/tracker.db")))
     engine = make_engine(config.database)
-    monkeypatch.setattr(polling, "LEASE_TTL", timedelta(0))  # every lease is over at once: another may take it
-    first_source = polling._Cycle.poll
+    decide = cycle_engine._Cycle._decide
 
-    def poll_then_lose_the_lease(cycle: Any, snapshot: Any) -> None:
-        first_source(cycle, snapshot)
-        assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None  # taken meanwhile
+    def decide_then_lose_the_lease(cycle: Any, page: Any, answer: Any) -> Any:
+        result = decide(cycle, page, answer)
+        with sqlite3.connect(tmp_path / "tracker.db") as db:  # it ran out meanwhile, and another process took it
+            db.execute("UPDATE lease SET holder = ? WHERE name = 'poll'", (OTHER,))
+        return result
 
-    monkeypatch.setattr(polling._Cycle, "poll", poll_then_lose_the_lease)
+    monkeypatch.setattr(cycle_engine._Cycle, "_decide", decide_then_lose_the_lease)
     site.stage(U3A_DAY[0])
-    fetches = _count(tmp_path, "fetch")
+    fetches, events = _count(tmp_path, "fetch"), _count(tmp_path, "event")
     with pytest.raises(leases.LeaseLost, match="another process took it"):
-        poll_once(config, engine, clock(U3A_DAY[1]))
-    assert _count(tmp_path, "fetch") == fetches + 1  # the first source only
+        _poll(config, engine, U3A_DAY[1])
+    assert (_count(tmp_path, "fetch"), _count(tmp_path, "event")) == (fetches, events)  # nothing written
     assert _lease(tmp_path)[0] == OTHER  # and the new holder keeps its lease

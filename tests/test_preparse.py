@@ -1,4 +1,4 @@
-"""Pages parsed in worker processes (tracker/preparse.py) give exactly the catalog and events the inline parse gives;
+"""Pages parsed in worker processes (tracker/cycle/parse.py) give exactly the catalog and events the inline parse gives;
 a pool that breaks costs nothing but time."""
 
 import os
@@ -10,7 +10,8 @@ import pytest
 
 from tests.support.configs import kb_config, replay
 from tests.support.site import FixtureSite
-from tracker import preparse
+from tracker.cycle import parse as preparse
+from tracker.cycle.plan import Planned
 from tracker.config import load_config
 from tracker.http import Document, Validators
 
@@ -38,8 +39,8 @@ def test_the_story_parsed_in_worker_processes_equals_the_story_parsed_inline(
     submitted: list[int] = []
     start = preparse.start
 
-    def recording_start(config: Any, answers: Any) -> preparse.Preparsed:
-        result = start(config, answers)
+    def recording_start(pages: Any, answers: Any) -> preparse.Preparsed:
+        result = start(pages, answers)
         submitted.append(len(result.futures))
         return result
 
@@ -83,7 +84,8 @@ def test_a_small_cycle_parses_inline(site: FixtureSite, tmp_path: Path, monkeypa
     monkeypatch.setattr(preparse, "workers", lambda: 4)
     config = load_config(str(kb_config(site, tmp_path)))
     page = Document(site.url("/kb/316595.html"), 200, b"<html>" + b"x" * 100_000, Validators(), 1)
-    small = preparse.start(config, {"esxi-kb": page, "vcenter-kb": page})
+    pages = [Planned(s.id, s.kind, s.url, s.product) for s in config.sources]
+    small = preparse.start(pages, {"esxi-kb": page, "vcenter-kb": page})
     assert small.executor is None and not small.futures
 
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from tracker.config import Config, user_agent
 from tracker.cycle.fetch import Answer, Collected, FetchStage
-from tracker.cycle.parse import Preparsed, start
+from tracker.cycle import parse as parse_stage
+from tracker.cycle.parse import Preparsed
 from tracker.cycle.plan import Planned, Request, child_id, follows, plan, planned_source, quiet_possible
 from tracker.cycle.report import PollReport, SourceOutcome, unchanged_report
 from tracker.domain.catalog import Policy, SourceState
@@ -81,7 +82,9 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
         if not another and _recorded_unchanged(config, path, snapshot, pages, answers, request.now):
             return unchanged_report([p.id for p in pages])
-        pool = start(pages, answers)  # many changed pages: parsed on the other cores while the database opens
+        pool = parse_stage.start(
+            pages, answers
+        )  # many changed pages: parsed on the other cores while the database opens
         try:
             engine = engine or open_db()
             return _locked_cycle(config, engine, _Inputs(stage, request, pages, answers, pool), hooks)
@@ -244,7 +247,7 @@ class _Cycle:
             return Unchanged()
         if isinstance(answer, Collected):
             return answer.result
-        parsed = self.inputs.pool.take(page.id) if page.parent_id is None else None
+        parsed = self.inputs.pool.take(page.id)
         kind = REGISTRY[page.kind]
         return parsed or kind.parse(answer.content, url=answer.url, product=Product(page.product))
 
@@ -286,6 +289,7 @@ class _Cycle:
                 continue  # its row is no longer listed: no longer followed
             if links is not None and links[page.id].url != page.url:
                 page = Planned(page.id, page.kind, links[page.id].url, page.product, parent_id=parent.id)
+                self.inputs.pool.discard(page.id)  # its row links elsewhere now: fetched again, whole
                 self._decide(page, None)
                 continue
             self._decide(page, self.inputs.answers.get(page.id))

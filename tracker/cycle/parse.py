@@ -51,6 +51,12 @@ class Preparsed:
             log.warning("parsing in a worker process failed (%s); parsing inline", type(error).__name__)
             return None
 
+    def discard(self, source_id: str) -> None:
+        """Forget the page submitted for this source (it is fetched again from another URL)."""
+        future = self.futures.pop(source_id, None)
+        if future is not None:
+            future.cancel()
+
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)

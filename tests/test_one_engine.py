@@ -1,0 +1,116 @@
+"""One poll engine: the service (`tracker run --once`, one tick) decides exactly what `tracker poll` decides.
+
+The 7.0 U3 story and the all-sources story are replayed both ways and give the same whole event lists. Replayed one
+source at a time (`tracker poll --source ID`, as a service whose sources fall due at different times would), the
+depot and the download page that drop the U3 builds in the same days still agree on one high-confidence pull: the
+cycle fetches the product's other availability source on demand, with a conditional request, before it settles.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import Cli
+from tests.support.configs import kb_config
+from tests.support.site import FixtureSite
+from tests.test_all_sources_story import SOURCES
+from tests.test_all_sources_story import STAGES as ALL_STAGES
+from tests.test_all_sources_story import write_config
+from tests.test_story import STAGES as KB_STAGES
+
+U3, U3A, U3B = 18644231, 18825058, 18905247
+AVAILABILITY = {"esxi-downloads": "/downloads/esxi-70.html", "esxi-depot": "/depot/vmw-depot-index.xml"}
+
+
+def replay(site: FixtureSite, cli: Cli, stages: list[tuple[str, str]], *command: str) -> list[dict[str, Any]]:
+    for stage, now in stages:
+        site.stage(stage)
+        cli(*command, now=now)
+    events: list[dict[str, Any]] = cli.json("events", now=stages[-1][1])
+    return events
+
+
+@pytest.mark.parametrize("story", ["kb-tables", "all-sources"])
+def test_the_service_replays_each_story_into_exactly_the_events_tracker_poll_gives(
+    site: FixtureSite, tmp_path: Path, story: str
+) -> None:
+    def config(folder: Path) -> Path:
+        folder.mkdir()
+        if story == "kb-tables":
+            return kb_config(site, folder)
+        return write_config(folder, site, f"sqlite:///{folder}/tracker.db")
+
+    stages = KB_STAGES if story == "kb-tables" else ALL_STAGES
+    by_poll = replay(site, Cli(config(tmp_path / "poll")), stages, "poll")
+    by_service = replay(site, Cli(config(tmp_path / "service")), stages, "run", "--once")
+    assert len(by_poll) > 10
+    assert by_service == by_poll
+
+
+def test_the_service_polls_only_the_sources_that_are_due(site: FixtureSite, tmp_path: Path) -> None:
+    folder = tmp_path / "due"
+    folder.mkdir()
+    cli = Cli(write_config(folder, site, f"sqlite:///{folder}/tracker.db"))
+    site.stage(ALL_STAGES[0][0])
+    cli("run", "--once", now="2021-09-20T08:00:00Z")  # never polled: all due
+    site.reset_log()
+    cli("run", "--once", now="2021-09-20T08:30:00Z")  # every interval is an hour: none due
+    assert site.requests == []
+    cli("run", "--once", now="2021-09-20T09:00:00Z")
+    assert {hit.path for hit in site.requests} >= {"/kb/316595.html", "/downloads/esxi-70.html"}
+
+
+def availability_config(site: FixtureSite, folder: Path) -> Path:
+    """Only the download page and the depot: pulls are theirs to tell (no KB row, no notice)."""
+    sources = "".join(
+        f"  - {{id: {name}, kind: {SOURCES[name][0]}, url: '{site.url(path)}', product: esxi}}\n"
+        for name, path in AVAILABILITY.items()
+    )
+    config = folder / "tracker.yaml"
+    config.write_text(
+        f"database: 'sqlite:///{folder}/tracker.db'\nsources:\n{sources}http: {{politeness_delay: 0, timeout: 5}}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_one_source_at_a_time_still_corroborates_the_pull_on_demand(site: FixtureSite, tmp_path: Path) -> None:
+    cli = Cli(availability_config(site, tmp_path))
+    on_demand: list[tuple[str, str, Any]] = []  # (stage, source polled, the sibling's request)
+    for stage, now in ALL_STAGES:
+        site.stage(stage)
+        for source in AVAILABILITY:
+            site.reset_log()
+            cli("poll", "--source", source, now=now)
+            sibling = next(s for s in AVAILABILITY if s != source)
+            on_demand += [(stage, source, h) for h in site.requests if h.path == AVAILABILITY[sibling]]
+    events = cli.json("events", now=ALL_STAGES[-1][1])
+    assert [e for e in events if e["kind"] == "discrepancy"] == []
+    pulled = {e["build"]: e for e in events if e["kind"] == "pulled"}
+    assert set(pulled) == {U3, U3A, U3B}
+    for build in (U3, U3A, U3B):  # one alert each, both sources agreeing
+        assert pulled[build]["confidence"] == "high", pulled[build]
+        assert _sources(pulled[build]) == set(AVAILABILITY)
+    assert on_demand, "the sibling was never fetched in the cycle of the source that dropped a build"
+    pull_days = {e["observed_at"][:10] for e in pulled.values()}
+    assert {stage[3:] for stage, _, _ in on_demand} == pull_days  # only in the cycles where a build left
+
+
+def test_the_sibling_asked_on_demand_is_asked_with_a_conditional_request(site: FixtureSite, tmp_path: Path) -> None:
+    cli = Cli(availability_config(site, tmp_path))
+    for stage, now in ALL_STAGES[:5]:
+        site.stage(stage)
+        cli("poll", now=now)
+    site.stage("06-2021-11-19")  # U3b leaves both; the depot speaks first, and asks the download page
+    site.reset_log()
+    cli("poll", "--source", "esxi-depot", now="2021-11-19T08:00:00Z")
+    asked = [h for h in site.requests if h.path == AVAILABILITY["esxi-downloads"]]
+    assert len(asked) == 1
+    assert {"if-none-match", "if-modified-since"} & {k.lower() for k in asked[0].headers}
+    pulled = [e for e in cli.json("events", now="2021-11-19T08:00:00Z") if e["kind"] == "pulled"]
+    assert [(e["build"], e["confidence"]) for e in pulled] == [(U3B, "high")]
+
+
+def _sources(event: dict[str, Any]) -> set[str]:
+    return {e["source"] for e in event["evidence"]}
