@@ -14,9 +14,8 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
-from tests.test_all_sources_story import SOURCES
+from tests.test_all_sources_story import SOURCES, write_config
 from tests.test_all_sources_story import STAGES as ALL_STAGES
-from tests.test_all_sources_story import write_config
 from tests.test_story import STAGES as KB_STAGES
 
 U3, U3A, U3B = 18644231, 18825058, 18905247

@@ -10,9 +10,9 @@ import pytest
 
 from tests.support.configs import kb_config, replay
 from tests.support.site import FixtureSite
+from tracker.config import load_config
 from tracker.cycle import parse as preparse
 from tracker.cycle.plan import Planned
-from tracker.config import load_config
 from tracker.http import Document, Validators
 
 STAGES = [

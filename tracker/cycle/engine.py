@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.config import Config, user_agent
-from tracker.cycle.fetch import Answer, Collected, FetchStage
 from tracker.cycle import parse as parse_stage
+from tracker.cycle.fetch import Answer, Collected, FetchStage
 from tracker.cycle.parse import Preparsed
 from tracker.cycle.plan import Planned, Request, child_id, follows, plan, planned_source, quiet_possible
 from tracker.cycle.report import PollReport, SourceOutcome, unchanged_report
