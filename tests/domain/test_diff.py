@@ -323,3 +323,20 @@ def test_a_kb_that_still_lists_a_build_does_not_contradict_the_availability_sour
     cycle(world, ("kb", kb(U3)), ("downloads", kb()))
     assert events(cycle(world, ("kb", kb(U3)), ("downloads", kb()))) == [("pulled", U3, "medium")]
     assert world.status(U3) is BuildStatus.PULLED
+
+
+def test_a_sibling_that_dropped_the_build_a_cycle_later_agrees_rather_than_disagrees():
+    world = World(("downloads", SourceRole.AVAILABILITY), ("depot", SourceRole.AVAILABILITY))
+    cycle(world, ("downloads", kb(U3)), ("depot", kb(U3)))
+    cycle(world, ("downloads", kb()), ("depot", kb(U3)))
+    changes = cycle(world, ("downloads", kb()), ("depot", kb()))  # the depot spoke this cycle: it no longer offers
+    assert events(changes) == [("pulled", U3, "high")]
+    assert "no longer offered by depot, downloads" in changes[0].detail  # type: ignore[union-attr]
+
+
+def test_a_sibling_that_did_not_speak_this_cycle_neither_confirms_nor_contradicts():
+    world = World(("downloads", SourceRole.AVAILABILITY), ("depot", SourceRole.AVAILABILITY))
+    cycle(world, ("downloads", kb(U3)), ("depot", kb(U3)))
+    cycle(world, ("downloads", kb()))
+    changes = cycle(world, ("downloads", kb()))  # the depot could not be fetched: its old sighting says nothing
+    assert events(changes) == [("pulled", U3, "medium")]
