@@ -113,3 +113,24 @@ def test_the_sibling_asked_on_demand_is_asked_with_a_conditional_request(site: F
 
 def _sources(event: dict[str, Any]) -> set[str]:
     return {e["source"] for e in event["evidence"]}
+
+
+def test_followed_release_notes_are_fetched_by_tier_so_a_cycle_stays_bounded(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    cli = Cli(kb_config(site, tmp_path))
+    replay(site, cli, KB_STAGES, "poll")  # ends 2022-01-28; the notes of 6.7 and early 7.0 builds are long quiet
+
+    def notes_fetched(now: str) -> int:
+        site.reset_log()
+        cli("poll", now=now)
+        return sum(1 for hit in site.requests if hit.path.startswith("/notes/"))
+
+    followed = [s for s in cli.json("sources", "--all", now="2022-01-28T09:00:00Z") if not s["configured"]]
+    hourly, daily, weekly = (
+        notes_fetched("2022-01-28T09:00:00Z"),
+        notes_fetched("2022-01-29T09:00:00Z"),
+        notes_fetched("2022-02-04T09:00:00Z"),
+    )
+    assert 0 < hourly < daily < weekly <= len(followed)
+    assert hourly <= len(followed) // 4  # most pages rest
