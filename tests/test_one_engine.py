@@ -115,9 +115,7 @@ def _sources(event: dict[str, Any]) -> set[str]:
     return {e["source"] for e in event["evidence"]}
 
 
-def test_followed_release_notes_are_fetched_by_tier_so_a_cycle_stays_bounded(
-    site: FixtureSite, tmp_path: Path
-) -> None:
+def test_followed_release_notes_are_fetched_by_tier_so_a_cycle_stays_bounded(site: FixtureSite, tmp_path: Path) -> None:
     cli = Cli(kb_config(site, tmp_path))
     replay(site, cli, KB_STAGES, "poll")  # ends 2022-01-28; the notes of 6.7 and early 7.0 builds are long quiet
 

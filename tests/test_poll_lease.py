@@ -16,7 +16,7 @@ from tests.support.together import together
 from tracker.cli import app
 from tracker.config import Config, clock, load_config
 from tracker.cycle import Hooks, PollReport, Request, run_cycle
-from tracker.cycle import engine as cycle_engine
+from tracker.cycle import full as cycle_engine
 from tracker.cycle.fetch import FetchStage
 from tracker.store import leases
 from tracker.store.db import make_engine, migrate

@@ -160,7 +160,7 @@ def poll(
     now = _now()
     engine = _Lazy(config)
     from tracker.cycle import Hooks, Request, run_cycle
-    from tracker.store.leases import LeaseLost
+    from tracker.store import LeaseLost
 
     try:
         with _progress(as_json) as progress:

@@ -1,12 +1,14 @@
 """What the CLI prints: rich tables for people, JSON with stable keys for scripts, and the poll progress."""
 
+from __future__ import annotations
+
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.cycle.report import PollReport
 from tracker.domain.catalog import Catalog
@@ -14,8 +16,13 @@ from tracker.domain.events import Event
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
-from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
-from tracker.store.repo import utc
+
+if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
+    from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -63,7 +70,7 @@ class Progress:
         self.enabled = enabled
         self.count = 0
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
@@ -279,7 +286,7 @@ class _RowProgress:
         self._progress: Any = None
         self._task: Any = None
 
-    def __enter__(self) -> "_RowProgress":
+    def __enter__(self) -> _RowProgress:
         if self.enabled:
             from rich.console import Console
             from rich.progress import Progress as Bar

@@ -2,3 +2,8 @@
 
 SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
 POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)
+
+
+class LeaseLost(RuntimeError):
+    """The lease expired while its holder worked (it ran longer than the time to live) and another process may hold
+    it now: the holder must stop before it writes anything more."""

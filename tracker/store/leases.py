@@ -19,15 +19,12 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from tracker.store import LeaseLost
 from tracker.store.db import session_scope
 from tracker.store.models import LeaseRow
 
 Clock = Callable[[], datetime]
-
-
-class LeaseLost(RuntimeError):
-    """The lease expired while its holder worked (it ran longer than the time to live) and another process may hold
-    it now: the holder must stop before it writes anything more."""
+__all__ = ["Held", "LeaseLost", "acquire", "current", "holder_id", "release", "renew", "try_acquire"]
 
 
 def _moment(session: Session, now: Clock | None) -> datetime:

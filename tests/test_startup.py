@@ -1,0 +1,53 @@
+"""Start-up stays light: `tracker --help` and a poll cycle where every page answered 304 load none of the heavy
+libraries (SQLAlchemy alone costs more than such a whole cycle). Modules that must load lazily say so where they
+import; this guards it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.configs import kb_config
+from tests.support.site import FixtureSite
+from tests.test_story import STAGES
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "apprise", "jinja2", "bs4", "feedparser", "openpyxl", "pyVmomi")
+PROBE = """
+import json, sys
+from tracker.cli import main
+sys.argv = ["tracker", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as done:
+    code = done.code
+heavy = sorted({m.split(".")[0] for m in sys.modules} & set(json.loads(sys.argv[-1])))
+print("LOADED=" + json.dumps(heavy), file=sys.stderr)
+"""
+
+
+def loaded(*args: str) -> list[str]:
+    """The heavy top-level packages a `tracker` command imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("json.loads(sys.argv[-1])", repr(list(HEAVY))), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = next(line for line in result.stderr.splitlines() if line.startswith("LOADED="))
+    heavy: list[str] = json.loads(line.removeprefix("LOADED="))
+    return heavy
+
+
+def test_tracker_help_loads_no_heavy_library():
+    assert loaded("--help") == []
+
+
+def test_a_cycle_of_unchanged_pages_loads_neither_the_orm_nor_a_parser(site: FixtureSite, tmp_path: Path):
+    config = kb_config(site, tmp_path)
+    for stage, now in STAGES[:2]:
+        site.stage(stage)
+        subprocess.run(
+            [sys.executable, "-m", "tracker.cli", "--config", str(config), "--now", now, "poll"], check=True, timeout=60
+        )
+    assert loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "poll") == []
+    assert "sqlalchemy" in loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "builds")  # the probe sees
