@@ -132,3 +132,24 @@ def test_followed_release_notes_are_fetched_by_tier_so_a_cycle_stays_bounded(sit
     )
     assert 0 < hourly < daily < weekly <= len(followed)
     assert hourly <= len(followed) // 4  # most pages rest
+
+
+def test_tracker_sources_shows_each_pages_tier_and_next_poll_and_writes_nothing(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    config = kb_config(site, tmp_path)
+    cli = Cli(config)
+    replay(site, cli, KB_STAGES, "poll")
+    extra = f"  - {{id: extra-kb, kind: kb_build_table, url: '{site.url('/kb/316595.html')}', product: esxi}}\n"
+    config.write_text(config.read_text(encoding="utf-8").replace("http: {", extra + "http: {"), encoding="utf-8")
+    before = (tmp_path / "tracker.db").read_bytes()
+    now = "2022-01-28T08:30:00Z"
+    table = cli("sources", now=now)
+    rows = {row["id"]: row for row in cli.json("sources", "--all", now=now)}
+    assert (tmp_path / "tracker.db").read_bytes() == before  # read only
+    assert "extra-kb" in table and "never polled" in table and "every-cycle" in table and "weekly" in table
+    assert rows["extra-kb"]["health"] == "unknown" and rows["extra-kb"]["next_poll"] == "2022-01-28T08:30:00Z"
+    assert rows["esxi-kb"]["next_poll"] == "2022-01-28T09:00:00Z"  # an hour after its last poll
+    notes = [r for r in rows.values() if not r["configured"] and r["active"]]
+    assert {r["tier"] for r in notes} == {"every-cycle", "daily", "weekly"}
+    assert all(r["next_poll"] is None for r in notes if r["tier"] == "every-cycle")  # with their KB table

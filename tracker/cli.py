@@ -264,20 +264,21 @@ def sources(
     show_all: Annotated[bool, typer.Option("--all", help="Also list release notes followed from KB rows.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Source health: state, last success, last error, rows seen."""
-    from sqlmodel import select
-
+    """Source health: state, last success, last error, rows seen, next poll; followed release notes by tier."""
+    from tracker.cycle.plan import schedules
     from tracker.store import POLL_LEASE, leases
     from tracker.store.db import session_scope
-    from tracker.store.models import SourceRow
+    from tracker.store.sources import snapshot, source_rows
     from tracker.views import sources_view
 
     config = _config()
     engine = _engine(config)
-    with session_scope(engine) as session:
-        rows = list(session.exec(select(SourceRow)))
+    with session_scope(engine) as session:  # read only: a source new in the config is shown, not stored
+        rows, stored = source_rows(session), snapshot(session)
     held = leases.current(engine, POLL_LEASE)
-    sources_view(rows, show_all, as_json, _held(held) if held else None)
+    unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
+    planned = schedules(config, stored, _now())
+    sources_view(rows, planned, unsynced, show_all, as_json, _held(held) if held else None)
 
 
 # --- inventory and exposure ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
+    from tracker.cycle.plan import Schedule
     from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
 
 
@@ -229,40 +230,31 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool, running: str | None = None) -> None:
-    """The sources' health; `running` says which process is polling right now, if one is."""
+def sources_view(
+    rows: Sequence[SourceRow],
+    planned: dict[str, Schedule],
+    unsynced: Sequence[tuple[str, str, str]],
+    show_all: bool,
+    as_json: bool,
+    running: str | None = None,
+) -> None:
+    """The sources' health and schedule; `unsynced`: configured sources not polled yet (id, kind, product);
+    `running` says which process is polling right now, if one is."""
     shown = [r for r in rows if r.configured or show_all]
-    data: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "product": r.product,
-            "url": r.url,
-            "configured": r.configured,
-            "active": r.active,
-            "health": r.health,
-            "failures": r.failures,
-            "last_success": _iso(r.last_success_at),
-            "last_error": r.last_error,
-            "last_error_at": _iso(r.last_error_at),
-            "rows_seen": r.rows_seen,
-        }
-        for r in sorted(shown, key=lambda r: (not r.configured, r.id))
-    ]
+    data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
+    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in unsynced]
     if as_json:
         _echo_json(data)
         return
-    table = _table("sources", ["id", "kind", "health", "last success", "rows", "last error"])
+    table = _table("sources", ["id", "kind", "health", "last success", "rows", "next poll", "last error"])
     for item in data:
-        health = {"ok": "[green]ok[/]", "anomaly": "[yellow]anomaly[/]", "failing": "[red]failing[/]"}[item["health"]]
-        if not item["active"]:
-            health += " (retired)"
         table.add_row(
             _e(item["id"]),
             item["kind"],
-            health,
+            _health_cell(item),
             _short(item["last_success"]) or "never",
             str(item["rows_seen"]),
+            _next_cell(item),
             _e(item["last_error"] or ""),
         )
     console = _console()
@@ -270,11 +262,77 @@ def sources_view(rows: Sequence[SourceRow], show_all: bool, as_json: bool, runni
     followed = [r for r in rows if not r.configured and r.active]
     if followed and not show_all:
         bad = sum(1 for r in followed if r.health != "ok")
+        tiers = _tier_counts(followed, planned)
         console.print(
-            f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok); --all lists them"
+            f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok; fetched {tiers});"
+            " --all lists them"
         )
     if running:
         console.print(f"a poll cycle is running now ({_e(running)})")
+
+
+def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "kind": r.kind,
+        "product": r.product,
+        "url": r.url,
+        "configured": r.configured,
+        "active": r.active,
+        "health": r.health,
+        "failures": r.failures,
+        "last_success": _iso(r.last_success_at),
+        "last_error": r.last_error,
+        "last_error_at": _iso(r.last_error_at),
+        "rows_seen": r.rows_seen,
+        "tier": schedule.tier.value if schedule and schedule.tier else None,
+        "next_poll": _iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
+    }
+
+
+def _unsynced_item(source_id: str, kind: str, product: str, schedule: Schedule | None) -> dict[str, Any]:
+    empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
+    next_poll = _iso(schedule.next_poll) if schedule and schedule.next_poll else None
+    return {
+        **empty,
+        "id": source_id,
+        "kind": kind,
+        "product": product,
+        "configured": True,
+        "active": True,
+        "health": "unknown",
+        "failures": 0,
+        "rows_seen": 0,
+        "next_poll": next_poll,
+    }
+
+
+def _health_cell(item: dict[str, Any]) -> str:
+    health = {
+        "ok": "[green]ok[/]",
+        "anomaly": "[yellow]anomaly[/]",
+        "failing": "[red]failing[/]",
+        "unknown": "[dim]never polled[/]",
+    }[item["health"]]
+    return health if item["active"] else health + " (retired)"
+
+
+def _next_cell(item: dict[str, Any]) -> str:
+    if not item["active"]:
+        return ""
+    if item["tier"] is not None:
+        when = _short(item["next_poll"]) or "with its KB table"
+        return f"{when} ({item['tier']})"
+    return _short(item["next_poll"]) or "now"
+
+
+def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) -> str:
+    counts: dict[str, int] = {}
+    for row in followed:
+        schedule = planned.get(row.id)
+        tier = schedule.tier.value if schedule and schedule.tier else "every-cycle"
+        counts[tier] = counts.get(tier, 0) + 1
+    return ", ".join(f"{n} {tier}" for tier, n in sorted(counts.items()))
 
 
 # --- inventory -------------------------------------------------------------------------------------------------

@@ -131,3 +131,27 @@ def child_id(parent_id: str, build: int) -> str:
 def child_build(source_id: str) -> int:
     """The build whose notes a followed page is (the inverse of `child_id`)."""
     return int(source_id.rsplit(":notes:", 1)[1])
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source is polled next, as `tracker sources` shows it."""
+
+    next_poll: datetime | None  # None: with its KB table (release notes of the every-cycle tier)
+    tier: Tier | None = None  # for followed release notes
+
+
+def schedules(config: Config, snapshot: Snapshot, now: datetime) -> dict[str, Schedule]:
+    """Every configured source's next poll, and every followed page's tier and next fetch."""
+    result: dict[str, Schedule] = {}
+    tier_of = tiers(snapshot.notes, now)
+    for source in config.sources:
+        stored = snapshot.sources.get(source.id)
+        last = stored.last_fetch_at if stored else None
+        result[source.id] = Schedule(last + timedelta(seconds=source.interval) if last else now)
+        for child in snapshot.children(source.id) if follows(source) else []:
+            tier = tier_of.get((Product(child.product), child_build(child.id)), Tier.EVERY_CYCLE)
+            fetched = child.last_fetch_at
+            rest = fetched + tier.every if fetched and tier is not Tier.EVERY_CYCLE else None
+            result[child.id] = Schedule(rest, tier)
+    return result

@@ -67,3 +67,7 @@ def _stored(row: SourceRow) -> StoredSource:
 
 def sources_by_id(session: Session, ids: list[str]) -> dict[str, SourceRow]:
     return {r.id: r for r in session.exec(select(SourceRow).where(col(SourceRow.id).in_(ids)))}
+
+
+def source_rows(session: Session) -> list[SourceRow]:
+    return list(session.exec(select(SourceRow)))
