@@ -245,8 +245,8 @@ def _outcome(decision: Decision, seen: Observation) -> SourceOutcome:
     rows = len(seen.records) if isinstance(seen, ParseResult) else 0
     skipped = _skipped(seen)
     if decision.outcome in (FetchOutcome.PARSED, FetchOutcome.ANOMALY):
-        return SourceOutcome(decision.source_id, decision.outcome.value, rows, list(skipped), decision.error)
-    return SourceOutcome(decision.source_id, decision.outcome.value, error=decision.error)
+        return SourceOutcome(decision.source_id, decision.outcome, rows, list(skipped), decision.error)
+    return SourceOutcome(decision.source_id, decision.outcome, error=decision.error)
 
 
 def _skipped(seen: Observation) -> tuple[dict[str, str], ...]:

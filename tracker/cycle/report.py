@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 @dataclass
 class SourceOutcome:
     source_id: str
-    outcome: str  # a FetchOutcome
+    outcome: FetchOutcome
     rows: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)  # where, text, reason
     error: str | None = None
@@ -30,4 +30,4 @@ class PollReport:
 
 def unchanged_report(source_ids: list[str]) -> PollReport:
     """A cycle where every page answered 304, recorded by the store's fast path."""
-    return PollReport([SourceOutcome(sid, FetchOutcome.NOT_MODIFIED.value) for sid in source_ids])
+    return PollReport([SourceOutcome(sid, FetchOutcome.NOT_MODIFIED) for sid in source_ids])

@@ -12,6 +12,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tracker.domain.catalog import Health
+from tracker.domain.decide import FetchOutcome
 from tracker.store import POLL_LEASE, SCHEMA_HEAD
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource, notes_facts
 
@@ -125,12 +127,12 @@ def _write_not_modified(db: sqlite3.Connection, elapsed_ms: dict[str, int], stam
     for source_id, elapsed in elapsed_ms.items():
         db.execute(
             "INSERT INTO fetch (source_id, started_at, outcome, http_status, elapsed_ms, bytes, rows, error, skipped)"
-            " VALUES (?, ?, 'not_modified', 304, ?, 0, 0, NULL, ?)",
-            (source_id, stamp, elapsed, json.dumps([])),
+            " VALUES (?, ?, ?, 304, ?, 0, 0, NULL, ?)",
+            (source_id, stamp, FetchOutcome.NOT_MODIFIED.value, elapsed, json.dumps([])),
         )
         db.execute(
-            "UPDATE source SET last_fetch_at = ?, last_success_at = ?, baselined = 1, health = 'ok',"
+            "UPDATE source SET last_fetch_at = ?, last_success_at = ?, baselined = 1, health = ?,"
             " failures = 0 WHERE id = ?",
-            (stamp, stamp, source_id),
+            (stamp, stamp, Health.OK.value, source_id),
         )
         db.execute("UPDATE sighting SET last_seen = ? WHERE source_id = ? AND misses = 0", (stamp, source_id))

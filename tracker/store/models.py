@@ -41,7 +41,7 @@ class FetchRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(index=True)
     started_at: datetime
-    outcome: str  # parsed | not_modified | error | anomaly
+    outcome: str  # a tracker.domain.decide.FetchOutcome
     http_status: int | None = None
     elapsed_ms: int = 0
     bytes: int = 0
