@@ -238,7 +238,7 @@ class _Cycle:
         with session_scope(self.engine) as session:
             created = record_cycle(session, self.record)
             self.report.event_ids = [row.id for row in created if row.id is not None]
-            self.report.queued = queue_alerts(self.config, session, created, self.now) if created else 0
+            self.report.queued = queue_alerts(self.config, session, created, self.now, self.known) if created else 0
 
 
 def _outcome(decision: Decision, seen: Observation) -> SourceOutcome:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from tracker.config import Config, WatchlistConfig
 from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Target, Watchlist, concerns
 from tracker.domain.catalog import Catalog
+from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Assessor, Exposure, Severity
 from tracker.domain.exposure import Policy as ExposurePolicy
@@ -54,16 +55,18 @@ def to_watchlist(spec: WatchlistConfig) -> Watchlist:
 class AlertContext:
     """What queueing needs, loaded once per batch of events: catalog, assets, exposure, snoozes, watchlists."""
 
-    def __init__(self, config: Config, session: Session, now: datetime) -> None:
+    def __init__(self, config: Config, session: Session, now: datetime, known: Knowledge | None = None) -> None:
         from tracker.lifecycle import lifecycles
 
         self.now = now
-        self.catalog: Catalog = repo.load_catalog(session)
+        # A poll cycle hands over the catalog and advisories it holds; other callers load them.
+        self.catalog: Catalog = known.catalog if known else repo.load_catalog(session)
         self.assets = load_assets(session)
         from tracker.domain.advisories import for_exposure
         from tracker.store.advisories import load_advisories
 
-        advisories = for_exposure(load_advisories(session).values(), self.catalog)
+        stored = known.advisories if known else load_advisories(session)
+        advisories = for_exposure(stored.values(), self.catalog)
         self.assessor = Assessor(
             self.catalog,
             now,
@@ -119,11 +122,14 @@ class AlertContext:
         return self.assessor.assess(Asset(f"(build {event.build})", kind, event.build))
 
 
-def queue_alerts(config: Config, session: Session, events: Sequence[EventRow], now: datetime) -> int:
-    """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued."""
+def queue_alerts(
+    config: Config, session: Session, events: Sequence[EventRow], now: datetime, known: Knowledge | None = None
+) -> int:
+    """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued.
+    `known`: the catalog and advisories a poll cycle holds (not loaded again)."""
     if not events or not (config.watchlists or session.exec(select(WatchRow)).first()):
         return 0
-    context = AlertContext(config, session, now)
+    context = AlertContext(config, session, now, known)
     evidence = _evidence(session, [e.id for e in events if e.id is not None])
     queued = 0
     for event in events:
