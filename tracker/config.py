@@ -67,7 +67,7 @@ class ServiceConfig(_Strict):
     """`tracker run`: how often it looks for due sources, and how long a dead cycle's lease keeps others out."""
 
     tick: int = Field(default=60, ge=1)  # seconds between two looks for due sources (and the outbox, the digests)
-    lease_ttl_seconds: int = Field(default=300, ge=10, alias="lease_ttl")  # renewed every third of it while held
+    lease_ttl_seconds: int = Field(default=120, ge=10, alias="lease_ttl")  # renewed every third of it while held
 
     @field_validator("tick", "lease_ttl_seconds", mode="before")
     @classmethod

@@ -1,5 +1,5 @@
 """Use cases, one screen each, with `now` passed in: import the inventory, assess exposure, snooze, digests and the
-outbox. The poll cycle has its own module: tracker/polling.py."""
+outbox, and the service's ticks. The poll cycle has its own package: tracker/cycle/."""
 
 import logging
 from collections.abc import Callable

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from tracker.domain.roles import SourceRole
 
-if TYPE_CHECKING:  # the registry itself loads no value types: tracker/quickpoll.py reads it on every poll
+if TYPE_CHECKING:  # the registry itself loads no value types: the poll cycle reads it on every poll
     from tracker.domain.observations import ParseResult
     from tracker.domain.versions import Product
 
