@@ -44,6 +44,10 @@ def test_tracker_help_loads_no_heavy_library():
 
 def test_a_cycle_of_unchanged_pages_loads_neither_the_orm_nor_a_parser(site: FixtureSite, tmp_path: Path):
     config = kb_config(site, tmp_path)
+    text = config.read_text(encoding="utf-8")  # a channel and a watchlist, as every real config has
+    text += "channels:\n  ops: {urls: ['json://127.0.0.1:9/hook']}\n"
+    text += "watchlists:\n  - {name: all, products: [esxi], immediate: [ops]}\n"
+    config.write_text(text, encoding="utf-8")
     for stage, now in STAGES[:2]:
         site.stage(stage)
         subprocess.run(

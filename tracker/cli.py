@@ -151,7 +151,7 @@ def poll(
     at a time: beside a running one, this waits (--wait), then says which process holds it."""
     from tracker.config import ConfigError
 
-    config = _config(channels=True)
+    config = _config()  # channels are checked when there is something to deliver: apprise costs a quiet cycle 0.2 s
     if source is not None:
         try:
             config.source(source)
@@ -172,10 +172,13 @@ def poll(
     from tracker.views import poll_summary
 
     poll_summary(report, as_json)
-    if config.channels:  # delivery holds no lease: the outbox claims each message itself
-        from tracker.jobs import deliver_due
+    from tracker.store.fastpath import outbox_idle
 
-        deliver_due(config, engine, now)
+    if config.channels and not outbox_idle(config.database, now):  # the outbox claims each message itself
+        from tracker.jobs import outbox_tick
+
+        _check_channels(config)
+        outbox_tick(config, engine(), now)
 
 
 class _Lazy:

@@ -2,7 +2,6 @@
 outbox, and the service's ticks. The poll cycle has its own package: tracker/cycle/."""
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -118,18 +117,6 @@ def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
 
 
 # --- the service -------------------------------------------------------------------------------------------------
-def deliver_due(config: Config, open_db: Callable[[], Engine], now: datetime) -> str:
-    """Deliver what the outbox has due; a SQLite outbox with nothing due is told without loading the ORM."""
-    from datetime import timedelta
-
-    from tracker.store import fastpath
-
-    path = fastpath.sqlite_path(config.database)
-    if path is not None and path.is_file() and not fastpath.outbox_due(path, now, now - timedelta(minutes=10)):
-        return "outbox: nothing due"
-    return outbox_tick(config, open_db(), now)
-
-
 def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
     """The service's poll: one cycle over the sources that are due (tracker/cycle), as `tracker poll` runs it."""
     from tracker.cycle import Hooks, Request, run_cycle

@@ -11,18 +11,19 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
 from tracker.config import Config
 from tracker.domain.alerts import next_attempt
+from tracker.store import OUTBOX_CLAIM
 from tracker.store.db import session_scope
 from tracker.store.models import DeliveryRow, OutboxRow
 from tracker.store.repo import utc
 
-LEASE = timedelta(minutes=10)
+LEASE = OUTBOX_CLAIM
 
 
 @dataclass

@@ -1,7 +1,11 @@
-"""Storage: SQLModel tables, sessions and migrations, repository functions."""
+"""Storage: SQLModel tables, sessions and migrations, repository functions. This module stays light (no
+SQLAlchemy): the constants the standard-library fast path shares with the ORM."""
+
+from datetime import timedelta
 
 SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
 POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)
+OUTBOX_CLAIM = timedelta(minutes=10)  # a sender's claim on a message older than this is stale: another may send it
 
 
 class LeaseLost(RuntimeError):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
-from tracker.store import POLL_LEASE, SCHEMA_HEAD
+from tracker.store import OUTBOX_CLAIM, POLL_LEASE, SCHEMA_HEAD
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource, notes_facts
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
@@ -90,7 +90,14 @@ def _lease_held(db: sqlite3.Connection) -> bool:
         return False
 
 
-def outbox_due(path: Path, now: datetime, stale_before: datetime) -> bool:
+def outbox_idle(database: str, now: datetime) -> bool:
+    """True only when the database is a SQLite file whose outbox has nothing due: then the outbox worker (and the
+    ORM it loads) can be skipped. Any doubt says False."""
+    path = sqlite_path(database)
+    return path is not None and path.is_file() and not _outbox_due(path, now, now - OUTBOX_CLAIM)
+
+
+def _outbox_due(path: Path, now: datetime, stale_before: datetime) -> bool:
     """A message waits to be sent (or a sender's claim went stale): the ORM's outbox worker has work."""
     query = (
         "SELECT 1 FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
