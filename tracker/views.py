@@ -100,9 +100,13 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
             }
         )
         return
-    console = _console()
     parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
-    console.print(f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}")
+    headline = f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}"
+    if not report.events and not any(o.error or o.skipped for o in report.outcomes):
+        print(f"{headline}\nno new events")  # a quiet cycle: plain text, without loading rich
+        return
+    console = _console()
+    console.print(headline)
     for outcome in report.outcomes:
         if outcome.error:
             console.print(f"  [yellow]{_e(outcome.source_id)}[/]: {outcome.outcome}: {_e(outcome.error)}")

@@ -74,7 +74,7 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         stage = FetchStage(Fetcher(client, http_settings(config)), parallel=config.http.politeness_delay <= 0)
         another = path is not None and path.is_file() and fastpath.lease_held(path)
         answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
-        if not another and _recorded_unchanged(config, path, snapshot, pages, answers, request.now):
+        if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):
             return unchanged_report([p.id for p in pages])
         # Many changed pages: parsed on the other cores while the database opens.
         pool = parse_stage.start(pages, answers)
@@ -98,14 +98,10 @@ def _fast_snapshot(path: Path | None) -> Snapshot | None:
 
 
 def _recorded_unchanged(
-    config: Config,
-    path: Path | None,
-    snapshot: Snapshot,
-    pages: list[Planned],
-    answers: dict[str, Answer],
-    now: datetime,
+    config: Config, snapshot: Snapshot, pages: list[Planned], answers: dict[str, Answer], now: datetime
 ) -> bool:
     """Every page answered 304 and the store's fast path could record that."""
+    path = fastpath.sqlite_path(config.database)
     if path is None or not path.is_file() or not all(isinstance(a, NotModified) for a in answers.values()):
         return False
     if not quiet_possible(config, snapshot, pages):

@@ -15,16 +15,19 @@ exception raised by a parser is raised again, exactly as inline.
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
 from tracker.http import Document
 from tracker.sources import REGISTRY
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ MAX_WORKERS = 4
 class Preparsed:
     """Parse results on their way, by source id; `take` waits for one."""
 
-    executor: ProcessPoolExecutor | None = None
+    executor: "ProcessPoolExecutor | None" = None
     futures: dict[str, Future[ParseResult]] = field(default_factory=dict)
 
     def take(self, source_id: str) -> ParseResult | None:
@@ -45,6 +48,8 @@ class Preparsed:
         future = self.futures.pop(source_id, None)
         if future is None:
             return None
+        from concurrent.futures.process import BrokenProcessPool  # loaded with the pool only (start-up time)
+
         try:
             return future.result()
         except (BrokenProcessPool, OSError) as error:
@@ -99,7 +104,9 @@ def start(pages: Iterable[Planned], answers: Mapping[str, object]) -> Preparsed:
     count = workers()
     if count == 0 or not jobs or sum(len(doc.content) for _, doc in jobs) < MIN_BYTES:
         return Preparsed()
-    import multiprocessing
+    import multiprocessing  # these three load only when a pool is worth starting (start-up time)
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     executor = None
     futures = {}

@@ -71,16 +71,16 @@ def follows(source: SourceConfig) -> bool:
     return source.follow_links and REGISTRY[source.kind].role is SourceRole.INDEX
 
 
-def known_children(source: SourceConfig, snapshot: Snapshot, now: datetime) -> list[Planned]:
+def known_children(source: SourceConfig, snapshot: Snapshot, tier_of: "TierOf") -> list[Planned]:
     """The followed pages fetched before whose tier makes them due, in id order."""
     if not follows(source):
         return []
-    tier_of = tiers(snapshot.notes, now)
+    now = tier_of.now
     planned = []
     for child in snapshot.children(source.id):
         if child.last_fetch_at is None:
             continue  # never fetched: a new page, under the follow limit
-        tier = tier_of.get((Product(child.product), child_build(child.id)), Tier.EVERY_CYCLE)
+        tier = tier_of(child)
         if due(tier, child.last_fetch_at, now):
             validators = Validators(child.etag, child.last_modified)
             planned.append(Planned(child.id, child.kind, child.url, child.product, validators, source.id, tier))
@@ -91,10 +91,25 @@ def plan(config: Config, snapshot: Snapshot, request: Request) -> list[Planned]:
     """The pages known before the cycle starts, in the order they are decided: each configured source, then the
     known release notes it links to."""
     result: list[Planned] = []
+    tier_of = TierOf(snapshot, request.now)
     for source in wanted_sources(config, snapshot, request):
         result.append(planned_source(config, source, snapshot))
-        result += known_children(source, snapshot, request.now)
+        result += known_children(source, snapshot, tier_of)
     return result
+
+
+class TierOf:
+    """The tier of each followed page, worked out once per cycle, on first use (a config without followed pages
+    never needs it)."""
+
+    def __init__(self, snapshot: Snapshot, now: datetime) -> None:
+        self.snapshot, self.now = snapshot, now
+        self._tiers: dict[tuple[Product, int], Tier] | None = None
+
+    def __call__(self, child: StoredSource) -> Tier:
+        if self._tiers is None:
+            self._tiers = tiers(self.snapshot.notes, self.now)
+        return self._tiers.get((Product(child.product), child_build(child.id)), Tier.EVERY_CYCLE)
 
 
 def quiet_possible(config: Config, snapshot: Snapshot, planned: list[Planned]) -> bool:
@@ -144,13 +159,13 @@ class Schedule:
 def schedules(config: Config, snapshot: Snapshot, now: datetime) -> dict[str, Schedule]:
     """Every configured source's next poll, and every followed page's tier and next fetch."""
     result: dict[str, Schedule] = {}
-    tier_of = tiers(snapshot.notes, now)
+    tier_of = TierOf(snapshot, now)
     for source in config.sources:
         stored = snapshot.sources.get(source.id)
         last = stored.last_fetch_at if stored else None
         result[source.id] = Schedule(last + timedelta(seconds=source.interval) if last else now)
         for child in snapshot.children(source.id) if follows(source) else []:
-            tier = tier_of.get((Product(child.product), child_build(child.id)), Tier.EVERY_CYCLE)
+            tier = tier_of(child)
             fetched = child.last_fetch_at
             rest = fetched + tier.every if fetched and tier is not Tier.EVERY_CYCLE else None
             result[child.id] = Schedule(rest, tier)

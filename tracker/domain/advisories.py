@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urljoin
 
-from tracker.domain.catalog import Catalog
+from tracker.domain.catalog import Catalog, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, Evidence
 from tracker.domain.exposure import Advisory, FixedIn, Severity
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
@@ -32,12 +32,11 @@ class StoredAdvisory:
 def observe_advisories(
     known: dict[str, StoredAdvisory],
     seen: Iterable[AdvisoryRecord],
-    source_id: str,
-    source_url: str,
+    source: SourceState,
     quiet: bool,
     now: datetime,
 ) -> tuple[list[StoredAdvisory], list[Event]]:
-    """The advisories to store (new or changed) and the events to raise."""
+    """The advisories to store (new or changed) and the events to raise (none when `quiet`: a first poll)."""
     changed: list[StoredAdvisory] = []
     events: list[Event] = []
     for record in _newest_revisions(seen):
@@ -45,10 +44,10 @@ def observe_advisories(
         what = _what_changed(before.record if before else None, record)
         if what is None:
             continue
-        stored = StoredAdvisory(record, source_id, before.first_seen if before else now)
+        stored = StoredAdvisory(record, source.id, before.first_seen if before else now)
         changed.append(stored)
         if not quiet:
-            events.append(_event(stored, what, source_id, source_url, now))
+            events.append(_event(stored, what, source.id, source.url, now))
     return changed, events
 
 

@@ -77,8 +77,8 @@ def decide(known: Knowledge, source_id: str, seen: Observation, policy: Policy, 
 
 def _advisories(known: Knowledge, source_id: str, seen: ParseResult, quiet: bool, now: datetime) -> list[Change]:
     """Advisories published, revised or withdrawn; those at a source's first poll are recorded silently."""
-    url = known.catalog.sources[source_id].url
-    changed, events = observe_advisories(known.advisories, seen.advisories, source_id, url, quiet, now)
+    source = known.catalog.sources[source_id]
+    changed, events = observe_advisories(known.advisories, seen.advisories, source, quiet, now)
     for stored in changed:
         known.advisories[stored.record.id] = stored
         known.changed_advisories[stored.record.id] = stored

@@ -15,7 +15,7 @@ from pathlib import Path
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
 from tracker.store import OUTBOX_CLAIM, POLL_LEASE, SCHEMA_HEAD
-from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource, notes_facts
+from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
 
@@ -43,10 +43,11 @@ def snapshot(path: Path) -> Snapshot | None:
                 return None
             sources = {row[0]: _source(row) for row in db.execute(_SOURCES)}
             pending = frozenset(r[0] for r in db.execute(_PENDING))
-            builds = [(*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)]
+            follows = any(s.parent_id is not None for s in sources.values())
+            builds = tuple((*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)) if follows else ()
     except sqlite3.Error:
         return None
-    return Snapshot(sources, pending, notes_facts(builds))
+    return Snapshot(sources, pending, builds)
 
 
 def _source(row: tuple) -> StoredSource:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ the same values either way (tests/store/test_snapshot.py). This module imports n
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from tracker.domain.tiers import NotesFacts
 from tracker.domain.versions import Product
@@ -28,20 +29,31 @@ class StoredSource:
     parent_id: str | None
 
 
+BuildFacts = tuple[str, int, str | None, int | None, str | None, str, int | None, bool]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     sources: dict[str, StoredSource] = field(default_factory=dict)
     pending: frozenset[str] = frozenset()  # sources missing a row, not yet confirmed gone
-    notes: tuple[NotesFacts, ...] = ()
+    # (product, build, line, update, release_date, status, replaced_by, has notices) of every build, read only
+    # when release notes are followed: what tiers them.
+    builds: tuple[BuildFacts, ...] = ()
+
+    @cached_property
+    def notes(self) -> tuple[NotesFacts, ...]:
+        return notes_facts(self.builds)
+
+    @property
+    def follows_notes(self) -> bool:
+        return any(s.parent_id is not None for s in self.sources.values())
 
     def children(self, parent_id: str) -> list[StoredSource]:
         """The active release-notes pages followed from a KB source, in id order."""
         return sorted((s for s in self.sources.values() if s.parent_id == parent_id and s.active), key=lambda s: s.id)
 
 
-def notes_facts(
-    rows: list[tuple[str, int, str | None, int | None, str | None, str, int | None, bool]],
-) -> tuple[NotesFacts, ...]:
+def notes_facts(rows: tuple[BuildFacts, ...]) -> tuple[NotesFacts, ...]:
     """Tiering facts from build rows (product, build, line, update, release_date, status, replaced_by, notices)."""
     replacements = {row[6] for row in rows if row[6] is not None}
     return tuple(

@@ -10,7 +10,7 @@ from tracker.config import Config
 from tracker.sources import REGISTRY
 from tracker.store.models import BuildRow, SourceRow
 from tracker.store.repo import _opt_utc, sources_with_pending_misses
-from tracker.store.snapshot import Snapshot, StoredSource, notes_facts
+from tracker.store.snapshot import Snapshot, StoredSource
 
 
 def sync_sources(session: Session, config: Config, now: datetime) -> None:
@@ -45,8 +45,10 @@ def snapshot(session: Session) -> Snapshot:
         BuildRow.replaced_by,
         BuildRow.pull_notices,
     ]
-    builds = [(*r[:7], bool(r[7])) for r in session.execute(core_select(*[col(c) for c in columns]))]
-    return Snapshot(sources, frozenset(sources_with_pending_misses(session)), notes_facts(builds))
+    follows = any(s.parent_id is not None for s in sources.values())
+    query = core_select(*[col(c) for c in columns])
+    builds = tuple((*r[:7], bool(r[7])) for r in session.execute(query)) if follows else ()
+    return Snapshot(sources, frozenset(sources_with_pending_misses(session)), builds)
 
 
 def _stored(row: SourceRow) -> StoredSource:
