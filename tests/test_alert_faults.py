@@ -256,3 +256,31 @@ def test_bad_alert_config_is_a_clear_error_at_start_up(tmp_path: Path, extra: st
     assert result.exit_code == 2
     assert message in result.output
     assert str(config) in result.output
+
+
+def test_a_leap_day_digest_schedule_queues_no_new_period_tick_after_tick(world):
+    cli, _, mail, _ = world
+    text = cli.config.read_text(encoding="utf-8").replace("schedule: '0 8 * * *'", "schedule: '0 8 29 2 *'")
+    cli.config.write_text(text, encoding="utf-8")
+    config = load_config(str(cli.config))
+    engine = make_engine(config.database)
+    from datetime import timedelta
+
+    from tracker.config import clock
+    from tracker.jobs import digest_tick
+
+    start = clock("2021-11-19T09:00:00Z")
+    said = [digest_tick(config, engine, start + timedelta(minutes=minute)) for minute in range(0, 180)]
+    assert set(said) == {"digest: nothing due"}  # the last fire was 2020-02-29: no period ends in these 3 hours
+    assert "1 queued" in digest_tick(config, engine, clock("2024-02-29T07:00:00Z"))  # 08:00 Berlin, a leap day
+    assert digest_tick(config, engine, clock("2024-02-29T07:01:00Z")) == "digest: nothing due"
+    assert len(mail.wait_for(1)) == 1
+
+
+@pytest.mark.parametrize("schedule", ["0 8 31 2 *", "0 25 * * *", "every day"])
+def test_a_digest_schedule_that_never_fires_or_is_not_cron_is_refused_at_load(tmp_path: Path, schedule: str):
+    config = tmp_path / "tracker.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path}/t.db\ndigest: {{schedule: '{schedule}'}}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--config", str(config), "sources"])
+    assert result.exit_code == 2
+    assert "digest.schedule" in result.output and "expected a cron schedule such as '0 8 * * *'" in result.output

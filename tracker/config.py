@@ -86,12 +86,12 @@ class DigestConfig(_Strict):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from cronsim import CronSim, CronSimError  # the digest's own cron library (tracker/notify/digest.py)
 
         try:
-            CronTrigger.from_crontab(value)
-        except ValueError as error:
-            raise ValueError(f"expected a cron schedule such as '0 8 * * *' ({error})") from None
+            next(CronSim(value, datetime(2000, 1, 1, tzinfo=UTC)))
+        except (CronSimError, StopIteration) as error:
+            raise ValueError(f"expected a cron schedule such as '0 8 * * *' ({error or 'it never fires'})") from None
         return value
 
 

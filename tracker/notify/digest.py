@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cronsim import CronSim
 from sqlmodel import Session, col, select
 
 from tracker.config import Config
@@ -29,21 +30,13 @@ def digest_channels(context: AlertContext) -> list[str]:
 
 
 def previous_fire(schedule: str, zone: str, now: datetime) -> datetime:
-    """The last time the cron schedule fired at or before `now`."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(schedule, timezone=ZoneInfo(zone))
-    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=366)):
-        fire = trigger.get_next_fire_time(None, now - window)
-        if fire is None or fire > now:
-            continue
-        while True:  # bounded by the window: at most one window's worth of fire times
-            following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-            if following is None or following > now:
-                found: datetime = fire.astimezone(now.tzinfo)
-                return found
-            fire = following
-    return now - timedelta(days=1)
+    """The last time the cron schedule fired at or before `now`, in the schedule's time zone (cronsim: cron's own
+    rules, DST included; `0 8 29 2 *` fires on leap days only)."""
+    local = now.astimezone(ZoneInfo(zone))
+    # cronsim walks back from its start, exclusive: start a second later so a fire exactly at `now` counts.
+    start = local.replace(microsecond=0) + timedelta(seconds=1)
+    fire: datetime = next(CronSim(schedule, start, reverse=True))
+    return fire.astimezone(now.tzinfo)
 
 
 def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
