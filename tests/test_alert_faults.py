@@ -284,3 +284,36 @@ def test_a_digest_schedule_that_never_fires_or_is_not_cron_is_refused_at_load(tm
     result = CliRunner().invoke(app, ["--config", str(config), "sources"])
     assert result.exit_code == 2
     assert "digest.schedule" in result.output and "expected a cron schedule such as '0 8 * * *'" in result.output
+
+
+def test_a_snooze_that_reopens_is_told_once_with_the_asset_the_change_and_the_old_reason(world, site: FixtureSite):
+    cli, hook, _, _ = world
+    poll_until_the_pull(cli, site, before_last=True)
+    cli("snooze", "add", "--asset", "esx-u3.example.com", "--until", "2021-12-01", "--reason", "change window",
+        now="2021-11-18T09:00:00Z")  # fmt: skip
+    site.stage(STAGES[5][0])
+    cli("poll", now=PULL_DAY)  # its build is pulled: a material change
+    cli("run", "--once", now="2021-11-19T08:01:00Z")  # the service's next minute
+    cli("run", "--once", now="2021-11-19T08:02:00Z")
+    reminders = [p for p in hook.posts if "REOPENED" in p.json["title"]]
+    assert len(reminders) == 1, [p.json["title"] for p in hook.posts]
+    text = reminders[0].json["message"]
+    assert "esx-u3.example.com" in reminders[0].json["title"] and "esx-u3.example.com" in text
+    assert "its finding changed" in text and "pulled" in text  # why it reopened
+    assert "change window" in text  # the old snooze's reason
+    listed = cli.json("snooze", "list", now="2021-11-19T09:00:00Z")
+    assert listed[0]["state"].startswith("reopened: its finding changed")
+
+
+def test_a_snooze_that_runs_out_is_told_once(world, site: FixtureSite):
+    cli, hook, _, _ = world
+    poll_until_the_pull(cli, site)
+    cli("snooze", "add", "--asset", "esx-u3.example.com", "--until", "2021-11-20", "--reason", "waiting for U3c",
+        now="2021-11-19T09:00:00Z")  # fmt: skip
+    cli("run", "--once", now="2021-11-19T23:00:00Z")
+    assert not [p for p in hook.posts if "REOPENED" in p.json["title"]]  # still snoozed
+    cli("run", "--once", now="2021-11-20T00:01:00Z")
+    cli("run", "--once", now="2021-11-20T00:02:00Z")
+    reminders = [p for p in hook.posts if "REOPENED" in p.json["title"]]
+    assert len(reminders) == 1
+    assert "ran out on 2021-11-20" in reminders[0].json["message"] and "waiting for U3c" in reminders[0].json["message"]

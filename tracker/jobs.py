@@ -96,11 +96,15 @@ def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str
 
 
 def outbox_tick(config: Config, engine: Engine, now: datetime) -> str:
-    """The service's minute: deliver what is due."""
+    """The service's minute: remind of snoozes that reopened, then deliver what is due."""
     from tracker.notify.outbox import work_outbox
+    from tracker.notify.pipeline import queue_reminders
 
+    with session_scope(engine) as session:
+        reminded = queue_reminders(config, session, now)
     report = work_outbox(config, engine, now)
-    return f"outbox: {report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+    told = f"{reminded} reopened snooze(s) to tell; " if reminded else ""
+    return f"outbox: {told}{report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
 
 
 def digest_tick(config: Config, engine: Engine, now: datetime) -> str:

@@ -117,6 +117,20 @@ class AlertMessage:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """A snooze that reopened ("remind me after", PRODUCT.md 1): which assets, why it reopened, and why it had been
+    snoozed; one per channel of the watchlists the assets belong to."""
+
+    snooze_id: int
+    target: str  # what was snoozed: an asset name, a build number, an advisory id
+    assets: tuple[AffectedAsset, ...]
+    reason: str  # why it reopened
+    snoozed_for: str  # the old snooze's reason
+    until: datetime
+    watchlist: str
+
+
+@dataclass(frozen=True)
 class Concern:
     """A watchlist an event concerns, with its affected assets (worst first) and why it concerns it."""
 

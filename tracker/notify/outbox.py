@@ -138,6 +138,12 @@ def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
         return rendered
     if row.kind == "test":
         return str(row.payload["title"]), str(row.payload["body"]), "text"
+    if row.kind == "reminder":
+        from tracker.notify.pipeline import reminder_from_payload
+        from tracker.notify.render import render_reminder
+
+        reminded: tuple[str, str, str] = render_reminder(reminder_from_payload(row.payload), kind)
+        return reminded
     from tracker.notify.pipeline import alert_from_payload
 
     alert: tuple[str, str, str] = render_alert(alert_from_payload(row.payload), kind)

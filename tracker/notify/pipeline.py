@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tracker.config import Config, WatchlistConfig
-from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Target, Watchlist, concerns
+from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Reminder, Target, Watchlist, concerns
 from tracker.domain.catalog import Catalog
 from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
@@ -21,7 +21,7 @@ from tracker.domain.exposure import Assessor, Exposure, Severity
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
-from tracker.notify.snoozes import Snoozes
+from tracker.notify.snoozes import Snooze, Snoozes, standing
 from tracker.store import repo
 from tracker.store.assets import load_assets
 from tracker.store.models import EventEvidenceRow, EventRow, OutboxRow, WatchRow
@@ -265,3 +265,66 @@ def alert_from_payload(data: dict[str, Any]) -> AlertMessage:
     for name in ("sources", "caveats", "replaces"):
         values[name] = tuple(values[name])
     return AlertMessage(**values)
+
+
+# --- snoozes that reopen -------------------------------------------------------------------------------------------
+def queue_reminders(config: Config, session: Session, now: datetime) -> int:
+    """Snoozes that expired or whose finding materially changed reopen (ended, with the reason), and the channels
+    of the watchlists their assets belong to get one message each naming the asset, why, and the old reason."""
+    snoozes = standing(session)
+    if not snoozes:
+        return 0
+    context = AlertContext(config, session, now)
+    queued = 0
+    for row, snooze in snoozes:
+        matched = [
+            e for e in (context.assessor.assess(a) for a in _snoozed_assets(context, snooze)) if snooze.matches(e)
+        ]
+        reason = _reopen_reason(snooze, matched, now)
+        if reason is None:
+            continue
+        row.ended_at, row.ended_reason = now, f"reopened: {reason}"
+        session.add(row)
+        queued += _remind(context, session, snooze, matched, reason)
+    return queued
+
+
+def _snoozed_assets(context: AlertContext, snooze: Snooze) -> list[Asset]:
+    if snooze.kind == "asset":
+        return [a for a in context.assets if a.name.casefold() == snooze.target.casefold()]
+    if snooze.kind == "build":
+        return [a for a in context.assets if str(a.build) == snooze.target]
+    return list(context.assets)
+
+
+def _reopen_reason(snooze: Snooze, matched: list[Exposure], now: datetime) -> str | None:
+    if snooze.until <= now:
+        return f"the snooze ran out on {snooze.until:%Y-%m-%d %H:%M} UTC"
+    return next((why for e in matched if (why := snooze.changed(e)) is not None), None)
+
+
+def _remind(context: AlertContext, session: Session, snooze: Snooze, matched: list[Exposure], why: str) -> int:
+    queued = 0
+    for watchlist in context.watchlists:
+        mine = tuple(affected_asset(e) for e in sorted(matched, key=_worst_first) if watchlist.selects_asset(e.asset))
+        if not mine:
+            continue
+        reminder = Reminder(snooze.id, snooze.target, mine, why, snooze.reason, snooze.until, watchlist.name)
+        for channel in watchlist.immediate:
+            queued += enqueue(
+                session, f"snooze:{snooze.id}", channel, "reminder", None, reminder_payload(reminder), context.now
+            )
+    return queued
+
+
+def reminder_payload(reminder: Reminder) -> dict[str, Any]:
+    data = asdict(reminder)
+    data["until"] = reminder.until.isoformat()
+    return data
+
+
+def reminder_from_payload(data: dict[str, Any]) -> Reminder:
+    values = dict(data)
+    values["until"] = datetime.fromisoformat(values["until"])
+    values["assets"] = tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in values["assets"])
+    return Reminder(**values)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tracker.domain.alerts import AlertMessage, DigestMessage
+from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
 from tracker.domain.events import EventKind
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -54,6 +54,14 @@ def render_digest(digest: DigestMessage, kind: str) -> tuple[str, str, str]:
         events=[(_when(e.observed_at, zone), event_line(e)) for e in digest.events],
     )
     return digest_title(digest), body, body_format
+
+
+def render_reminder(reminder: Reminder, kind: str) -> tuple[str, str, str]:
+    """A snooze that reopened: (title, body, apprise body_format)."""
+    suffix, body_format = _kind(kind)
+    body = _render(f"reminder.{suffix}.j2", r=reminder, until=_when(reminder.until, "UTC"))
+    names = ", ".join(a.name for a in reminder.assets[:3]) + (" ..." if len(reminder.assets) > 3 else "")
+    return f"[Release Tracker] REOPENED: snooze of {names}", body, body_format
 
 
 def alert_title(message: AlertMessage) -> str:

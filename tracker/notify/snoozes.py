@@ -39,10 +39,25 @@ class Snooze:
         ids = {advisory_base(a) for a in exposure.advisories}
         return ids == {advisory_base(self.target)} and set(exposure.statuses) <= {Status.VULNERABLE, Status.BEHIND}
 
+    def changed(self, exposure: Exposure) -> str | None:
+        """How the finding changed since it was snoozed, in words; None while the snooze holds."""
+        if self.still_holds(exposure):
+            return None
+        if self.kind == "advisory":
+            return f"{self.target} was revised (snoozed at {self.fingerprint})"
+        return f"its finding changed: {_words(self.fingerprint)} -> {_words(fingerprint(exposure))}"
+
     def still_holds(self, exposure: Exposure) -> bool:
         if self.kind == "advisory":  # the revision it was snoozed at: a revised advisory reopens it
             return not self.fingerprint or self.fingerprint in exposure.advisories
         return not self.fingerprint or self.fingerprint == fingerprint(exposure)
+
+
+def _words(print_: str) -> str:
+    """`pulled,behind|19193900` -> `pulled, behind; target 19193900`."""
+    statuses, _, target = print_.partition("|")
+    advice = f"target {target}" if target and target != "-" else "no safe target"
+    return f"{statuses.replace(',', ', ') or 'ok'}; {advice}"
 
 
 def advisory_base(label: str) -> str:
@@ -71,3 +86,9 @@ class Snoozes:
 
 def _snooze(row: SnoozeRow) -> Snooze:
     return Snooze(row.id or 0, row.target_kind, row.target, utc(row.until), row.reason, row.fingerprint)
+
+
+def standing(session: Session) -> list[tuple[SnoozeRow, Snooze]]:
+    """Every snooze not ended yet, expired ones included (they reopen)."""
+    rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)).order_by(col(SnoozeRow.id)))
+    return [(row, _snooze(row)) for row in rows]
