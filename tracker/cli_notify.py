@@ -59,8 +59,8 @@ def watch_add(
     from pydantic import ValidationError
 
     from tracker.config import WatchlistConfig
+    from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
-    from tracker.store.models import WatchRow
 
     config = _config()
     spec = {
@@ -88,9 +88,8 @@ def watch_add(
         _fail(f"a watchlist named {name!r} is defined in the config already", 2)
     engine = _engine(config)
     with session_scope(engine) as session:
-        if session.get(WatchRow, name) is not None:
+        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), _now()):
             _fail(f"a watchlist named {name!r} exists already (tracker watch remove {name} first)", 2)
-        session.add(WatchRow(name=name, spec=checked.model_dump(mode="json"), created_at=_now()))
     typer.echo(f"watchlist {name} added")
 
 
@@ -128,17 +127,15 @@ def watch_show(name: str, as_json: JsonOpt = False) -> None:
 @watch_app.command("remove")
 def watch_remove(name: str) -> None:
     """Remove a watchlist added with `tracker watch add` (the config's are edited in the config)."""
+    from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
-    from tracker.store.models import WatchRow
 
     config = _config()
     if any(w.name == name for w in config.watchlists):
         _fail(f"{name!r} is defined in the config: remove it there", 2)
     with session_scope(_engine(config)) as session:
-        row = session.get(WatchRow, name)
-        if row is None:
+        if not stored_watchlists.remove(session, name):
             _fail(f"no watchlist named {name!r}", 2)
-        session.delete(row)
     typer.echo(f"watchlist {name} removed")
 
 
@@ -177,31 +174,26 @@ def snooze_add(
 @snooze_app.command("list")
 def snooze_list(as_json: JsonOpt = False) -> None:
     """List the snoozes, standing and ended."""
-    from sqlmodel import col, select
-
+    from tracker.store import snoozes
     from tracker.store.db import session_scope
-    from tracker.store.models import SnoozeRow
     from tracker.views_notify import snoozes_view
 
     config = _config()
     with session_scope(_engine(config)) as session:
-        rows = list(session.exec(select(SnoozeRow).order_by(col(SnoozeRow.id))))
+        rows = snoozes.every(session)
     snoozes_view(rows, _now(), as_json)
 
 
 @snooze_app.command("remove")
 def snooze_remove(snooze_id: int) -> None:
     """End a snooze now."""
+    from tracker.store import snoozes
     from tracker.store.db import session_scope
-    from tracker.store.models import SnoozeRow
 
     config = _config()
     with session_scope(_engine(config)) as session:
-        row = session.get(SnoozeRow, snooze_id)
-        if row is None or row.ended_at is not None:
+        if not snoozes.end(session, snooze_id, "removed", _now()):
             _fail(f"no standing snooze {snooze_id}", 2)
-        row.ended_at, row.ended_reason = _now(), "removed"
-        session.add(row)
     typer.echo(f"snooze {snooze_id} removed")
 
 
@@ -215,22 +207,25 @@ def deliveries_list(
     """List the outbox with each target's outcome."""
     if ctx.invoked_subcommand is not None:
         return
-    from tracker.notify.outbox import deliveries
+    from tracker.store import OutboxStatus
     from tracker.store.db import session_scope
+    from tracker.store.outbox import deliveries
     from tracker.views_notify import deliveries_view
 
-    if status not in (None, "pending", "sending", "sent", "failed"):
-        _fail(f"--status: expected pending, sending, sent or failed, got {status!r}", 2)
+    statuses = [s.value for s in OutboxStatus]
+    if status is not None and status not in statuses:
+        _fail(f"--status: expected {', '.join(statuses[:-1])} or {statuses[-1]}, got {status!r}", 2)
     config = _config()
     with session_scope(_engine(config)) as session:
-        rows = deliveries(session, status)
+        rows = deliveries(session, OutboxStatus(status) if status else None)
     deliveries_view(rows, as_json)
 
 
 @deliveries_app.command("retry")
 def deliveries_retry(outbox_id: int) -> None:
     """Queue a failed delivery again now (and try it at once)."""
-    from tracker.notify.outbox import retry, work_outbox
+    from tracker.notify.outbox import work_outbox
+    from tracker.store.outbox import retry
 
     config = _config(channels=True)
     engine = _engine(config)

@@ -6,6 +6,7 @@ from typing import Any
 
 from tracker.domain.alerts import Watchlist
 from tracker.domain.inventory import Asset
+from tracker.store import OutboxStatus
 from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
 from tracker.store.repo import utc
 from tracker.views import _console, _e, _echo_json, _iso, _short, _table
@@ -108,7 +109,7 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
             "attempts": row.attempts,
             "event_id": row.event_id,
             "created_at": _iso(row.created_at),
-            "next_attempt_at": _iso(row.next_attempt_at) if row.status == "pending" else None,
+            "next_attempt_at": _iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
             "sent_at": _iso(row.sent_at),
             "last_error": row.last_error,
             "what": row.payload.get("detail") or row.dedup_key,
