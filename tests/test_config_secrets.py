@@ -43,7 +43,8 @@ CORPUS = [
     ),
     (
         "a source URL with credentials and a bad kind",
-        f"  - {{id: d, kind: depot, url: 'https://user:{PASSWORD}@dl.example.com/x?token={DEPOT_TOKEN}', product: esxi}}\n",
+        f"  - {{id: d, kind: depot, url: 'https://user:{PASSWORD}@dl.example.com/x?token={DEPOT_TOKEN}', "
+        "product: esxi}\n",
         "sources[1] (id d).kind",
     ),
     (
@@ -97,7 +98,7 @@ def secret_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def write(tmp_path: Path, rest: str) -> Path:
     path = tmp_path / "tracker.yaml"
     head = f"sources:\n  - {SOURCE}\n"
-    path.write_text(head + rest if rest.startswith("  - ") else head + rest, encoding="utf-8")
+    path.write_text(head + rest, encoding="utf-8")  # a "  - ..." rest adds a second source
     return path
 
 
