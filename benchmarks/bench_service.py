@@ -174,17 +174,20 @@ class Memory:
     children_mib: float  # its child processes' VmRSS, summed
     children: int
     peak_mib: float  # the service's VmHWM
+    child_names: tuple[str, ...] = ()  # what each child process runs, shortened
 
 
 def memory(pid: int) -> Memory:
     kids = descendants(pid)
-    child_kib = 0
+    child_kib, names = 0, []
     for kid in kids:
         try:
             child_kib += status_kib(kid, "VmRSS")
+            names.append(Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[-70:].strip())
         except OSError:
             continue  # gone meanwhile
-    return Memory(status_kib(pid, "VmRSS") / 1024, child_kib / 1024, len(kids), status_kib(pid, "VmHWM") / 1024)
+    own, peak = status_kib(pid, "VmRSS") / 1024, status_kib(pid, "VmHWM") / 1024
+    return Memory(own, child_kib / 1024, len(kids), peak, tuple(names))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -221,7 +224,7 @@ def measure_flip(
     service: Service, site: Site, pages: list[Page], hook: WebhookReceiver, number: int, phase: float, tick: int
 ) -> Flip:
     """Wait for a tick to start (its poll line), then `phase` of a tick, flip a page, time the alert."""
-    _, started, _ = service.wait_line(service.count(), is_poll, 3 * tick + 30)
+    service.wait_line(service.count(), is_poll, 3 * tick + 30)
     # A poll line arrives a quiet cycle after its tick began; the phase counts from the line.
     time.sleep(max(0.0, phase * tick))
     before = len(hook.posts)
@@ -353,7 +356,7 @@ def table_rows(r: Results) -> list[tuple[str, ...]]:
     rows = [
         (
             f"(a) idle RSS, {PAGES} sources",
-            f"{rss:.1f} MiB (+{idle.children} children)",
+            f"{rss:.1f} MiB ({idle.rss_mib:.1f} + {idle.children} child(ren) {idle.children_mib:.1f})",
             f"changedetection.io {CHANGEDETECTION_RSS_MIB:.0f} MiB",
             f"{rss / CHANGEDETECTION_RSS_MIB:.2f}",
             f"< {RSS_TARGET_MIB:.0f} MiB",
@@ -407,10 +410,15 @@ def print_report(r: Results) -> None:
         f"RSS after the first quiet tick: {s.rss_mib:.1f} MiB, children {s.children_mib:.1f} MiB ({s.children});"
         f" peak (VmHWM) {max(m.peak_mib for m in [s, *r.idle]):.1f} MiB"
     )
+    for name in idle_children(r):
+        print(f"  child process: ...{name}")
     print("RSS after each quiet tick: " + ", ".join(f"{m.rss_mib + m.children_mib:.1f}" for m in r.idle) + " MiB")
     print(
-        "quiet ticks: CPU " + ", ".join(f"{c * 1000:.0f}" for c in r.tick_cpu) + " ms; apart "
-        + ", ".join(f"{w:.2f}" for w in r.tick_wall) + " s; 304s per tick "
+        "quiet ticks: CPU "
+        + ", ".join(f"{c * 1000:.0f}" for c in r.tick_cpu)
+        + " ms; apart "
+        + ", ".join(f"{w:.2f}" for w in r.tick_wall)
+        + " s; 304s per tick "
         + ", ".join(str(c) for c in r.counts_per_tick)
     )
     print("bare httpx rounds: CPU " + ", ".join(f"{c * 1000:.0f}" for c in r.bare_cpu) + " ms")
@@ -418,6 +426,10 @@ def print_report(r: Results) -> None:
         "the quiet tick's CPU is the whole tick (poll of 50 pages, outbox, digest check) read from /proc/PID/stat;"
         "\nthe latency runs from the page changing to the webhook POST arriving at the receiver."
     )
+
+
+def idle_children(r: Results) -> tuple[str, ...]:
+    return r.idle[-1].child_names if r.idle else ()
 
 
 def note(text: str) -> None:
