@@ -353,7 +353,7 @@ def table_rows(r: Results) -> list[tuple[str, ...]]:
     ours_cpu, bare = statistics.median(r.tick_cpu), statistics.median(r.bare_cpu)
     latency_target = r.tick + LATENCY_SLACK
     worst = max(f.latency for f in r.flips)
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             f"(a) idle RSS, {PAGES} sources",
             f"{rss:.1f} MiB ({idle.rss_mib:.1f} + {idle.children} child(ren) {idle.children_mib:.1f})",
