@@ -468,7 +468,7 @@ def note(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=int, default=12, help="hourly cycles after the first poll (default 12)")
-    parser.add_argument("--later-hours", type=int, default=4, help="hourly cycles a day and a week on (default 4)")
+    parser.add_argument("--later-hours", type=int, default=3, help="hourly cycles a day and a week on (default 3)")
     parser.add_argument("--politeness", type=float, default=0.0, help="http.politeness_delay, s (default 0)")
     args = parser.parse_args()
     hours, later, politeness = max(1, args.hours), max(1, args.later_hours), max(0.0, args.politeness)
