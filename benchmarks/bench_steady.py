@@ -15,7 +15,7 @@ table says what 1 s adds as a lower bound). Each cycle is `tracker --now T run -
 due sources in one cycle, the outbox, the digest), at: the first poll; the next --hours hourly cycles (the follow
 limit, 20 new notes per KB and cycle, spreads the first fetch of the notes over the first hours); a day later (the
 daily tier: the newest build of each update line) and a week later (the weekly tier: the rest), hourly for
---later-hours each. Builds released in the last 90 days are in the every-cycle tier: 3 ESXi 8.0, 2 ESXi 7.0,
+--later-hours each. Builds released in the last 90 days are in the every-cycle tier: 2 ESXi 8.0, 2 ESXi 7.0,
 3 vCenter 8.0 and 2 vCenter 7.0 builds here.
 
 Prints one row per cycle (identical consecutive quiet cycles folded into one row): requests to each host, 304s,
