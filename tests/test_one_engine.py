@@ -153,3 +153,27 @@ def test_tracker_sources_shows_each_pages_tier_and_next_poll_and_writes_nothing(
     notes = [r for r in rows.values() if not r["configured"] and r["active"]]
     assert {r["tier"] for r in notes} == {"every-cycle", "daily", "weekly"}
     assert all(r["next_poll"] is None for r in notes if r["tier"] == "every-cycle")  # with their KB table
+
+
+def test_linked_notes_never_fetched_are_followed_while_the_kb_answers_304_newest_first(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    config = kb_config(site, tmp_path)
+    config.write_text(config.read_text(encoding="utf-8").replace("follow_limit: 500", "follow_limit: 5"))
+    cli = Cli(config)
+    site.stage(KB_STAGES[0][0])
+
+    def read(now: str) -> tuple[set[str], list[str]]:
+        """The followed pages read so far, and every linked page's id."""
+        linked = [s for s in cli.json("sources", "--all", now=now) if not s["configured"] and s["active"]]
+        return {s["id"] for s in linked if s["last_success"]}, [s["id"] for s in linked]
+
+    cli("poll", now="2021-10-06T09:00:00Z")
+    first, linked = read("2021-10-06T09:00:00Z")
+    site.reset_log()
+    cli("poll", now="2021-10-06T10:00:00Z")  # both KB tables answer 304 now
+    second, _ = read("2021-10-06T10:00:00Z")
+    assert [h.status for h in site.requests if h.path.startswith("/kb/")] == [304, 304]
+    assert len(linked) > 20 and len(first) == 10 and len(second) == 20  # five per KB table, each cycle
+    newest = sorted((i for i in linked if i.startswith("esxi-kb")), key=lambda i: -int(i.rsplit(":", 1)[1]))
+    assert {i for i in first if i.startswith("esxi-kb")} == set(newest[:5])  # the newest builds' notes first

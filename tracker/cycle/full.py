@@ -14,7 +14,7 @@ from tracker.config import Config
 from tracker.cycle.engine import Hooks, policy_of
 from tracker.cycle.fetch import Answer, Collected, FetchStage
 from tracker.cycle.parse import Preparsed
-from tracker.cycle.plan import Planned, Request, child_id, follows, plan, planned_source
+from tracker.cycle.plan import Planned, Request, child_build, child_id, follows, plan, planned_source
 from tracker.cycle.report import PollReport, SourceOutcome
 from tracker.domain.catalog import SourceState
 from tracker.domain.corroboration import settle, siblings_to_ask
@@ -202,7 +202,8 @@ class _Cycle:
             candidates = {c.id: c.url for c in stored.values()}
         else:
             candidates = {cid: link.url for cid, link in links.items()}
-        fresh = sorted(cid for cid in candidates if cid not in stored or stored[cid].last_fetch_at is None)
+        fresh = [cid for cid in candidates if cid not in stored or stored[cid].last_fetch_at is None]
+        fresh.sort(key=child_build, reverse=True)  # newest builds first: their notes are the likeliest to change
         return [Planned(cid, "release_notes", candidates[cid], parent.product, parent_id=parent.id) for cid in fresh]
 
     def _corroborate(self) -> None:

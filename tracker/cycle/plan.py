@@ -125,7 +125,13 @@ def quiet_possible(config: Config, snapshot: Snapshot, planned: list[Planned]) -
     configured = {s.id for s in config.sources}
     if any(r.configured and r.active and r.id not in configured for r in sources.values()):
         return False  # a source left the config: the ORM path retires it
+    if config.http.follow_limit and any(_unfetched_children(s, snapshot) for s in config.sources):
+        return False  # linked release notes wait for their first fetch: the full path follows them
     return bool(planned) and all(_quiet(sources.get(p.id), p, snapshot) for p in planned)
+
+
+def _unfetched_children(source: SourceConfig, snapshot: Snapshot) -> bool:
+    return follows(source) and any(c.last_fetch_at is None for c in snapshot.children(source.id))
 
 
 def _quiet(row: StoredSource | None, planned: Planned, snapshot: Snapshot) -> bool:

@@ -16,9 +16,9 @@ from cronsim import CronSim
 from sqlmodel import Session
 
 from tracker.config import Config
-from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, concerns
+from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
 from tracker.domain.events import EventKind
-from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload
+from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
 from tracker.store import digests as stored
 from tracker.store.models import EventRow
 from tracker.store.outbox import Message, MessageKind, enqueue
@@ -29,8 +29,8 @@ from tracker.store.sources import active_sources
 WORST_SHOWN = 10
 
 
-def digest_channels(context: AlertContext) -> list[str]:
-    return sorted({c for w in context.watchlists for c in w.digest})
+def digest_channels(found: list[Watchlist]) -> list[str]:
+    return sorted({c for w in found for c in w.digest})
 
 
 def previous_fire(schedule: str, zone: str, now: datetime) -> datetime:
@@ -44,17 +44,18 @@ def previous_fire(schedule: str, zone: str, now: datetime) -> datetime:
 
 
 def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
-    """Queue the digest of every channel whose scheduled time has come since its last one."""
-    context = AlertContext(config, session, now)
+    """Queue the digest of every channel whose scheduled time has come since its last one. The catalog and the
+    exposure are loaded only when one is due (most ticks, none is)."""
     due_at = previous_fire(config.digest.schedule, config.timezone, now)
+    starts = {c: stored.last_period_end(session, c) for c in digest_channels(watchlists(config, session))}
+    for channel in [c for c, start in starts.items() if start is None]:
+        stored.period_queued(session, channel, due_at)  # its schedule starts now: the first digest covers from here
+    due = {c: start for c, start in starts.items() if start is not None and start < due_at}
+    if not due:
+        return 0
+    context = AlertContext(config, session, now)
     queued = 0
-    for channel in digest_channels(context):
-        start = stored.last_period_end(session, channel)
-        if start is None:  # the schedule starts now: the first digest covers from its last fire time
-            stored.period_queued(session, channel, due_at)
-            continue
-        if start >= due_at:
-            continue  # this period's digest was queued already
+    for channel, start in due.items():
         digest = compose(config, session, context, Period(channel, start, due_at))
         if not digest.empty or config.digest.send_when_empty:
             message = Message(f"digest:{due_at.isoformat()}", channel, MessageKind.DIGEST, digest_payload(digest))
@@ -131,7 +132,7 @@ def preview(config: Config, session: Session, now: datetime) -> list[DigestMessa
     """What each channel's digest would say if it went out now (for `tracker digest --preview`)."""
     context = AlertContext(config, session, now)
     result = []
-    for channel in digest_channels(context):
+    for channel in digest_channels(context.watchlists):
         start = stored.last_period_end(session, channel) or now - timedelta(days=1)
         result.append(compose(config, session, context, Period(channel, start, now)))
     return result
