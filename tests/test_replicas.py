@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +25,9 @@ from sqlalchemy import Engine, text
 from tests.support.cli import Cli
 from tests.support.receivers import WebhookReceiver
 from tests.support.site import STORY, FixtureSite
+from tracker.config import load_config
+from tracker.jobs import digest_tick
+from tracker.notify.digest import previous_fire
 from tracker.store.db import make_engine
 
 TTL, TICK = 10, 1  # seconds: the replicas' service.lease_ttl and service.tick
@@ -38,7 +42,8 @@ CREATE TABLE replica_log (
     id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(),
     app text NOT NULL DEFAULT current_setting('application_name'), what text NOT NULL, holder text, previous text);
 CREATE FUNCTION log_lease() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN INSERT INTO replica_log (what, holder, previous) VALUES ('lease', NEW.holder, OLD.holder); RETURN NULL; END $$;
+    BEGIN INSERT INTO replica_log (what, holder, previous) VALUES ('lease', NEW.holder, OLD.holder);
+    RETURN NULL; END $$;
 CREATE FUNCTION log_fetch() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN INSERT INTO replica_log (what, holder) VALUES ('fetch', NEW.source_id); RETURN NULL; END $$;
 CREATE TRIGGER lease_logged AFTER UPDATE ON lease FOR EACH ROW WHEN (NEW.name = 'poll') EXECUTE FUNCTION log_lease();
@@ -168,6 +173,10 @@ def _takeovers(log: list[tuple[str, str, str | None, str | None]]) -> list[tuple
     return takeovers
 
 
+def _polls(running: dict[str, Replica]) -> str:
+    return "".join(f"{r.name}: {line}" for r in running.values() for line in r.lines if line.startswith("poll"))
+
+
 @contextmanager
 def _replicas(config: Path) -> Iterator[dict[str, Replica]]:
     running: dict[str, Replica] = {}
@@ -198,8 +207,8 @@ def test_two_replicas_poll_one_at_a_time_send_once_and_survive_a_kill(
         victim = next(r for r in running.values() if r.pid == pid)
         survivor = next(r for r in running.values() if r is not victim)
         wait_until(lambda: time.monotonic() - acquired > TTL + 1, TTL + 2, "the first cycle outlives one TTL")
-        assert _lease(engine)[0] == holder, "".join(l for r in running.values() for l in r.lines if not l.startswith(("outbox", "digest: nothing")))  # renewed while it fetched
-        assert _count(engine, "SELECT count(*) FROM \"fetch\"") == 0  # still fetching: mid-cycle
+        assert _lease(engine)[0] == holder, _polls(running)  # renewed while it fetched: nobody took it
+        assert _count(engine, 'SELECT count(*) FROM "fetch"') == 0  # still fetching: mid-cycle
 
         victim.process.send_signal(signal.SIGKILL)
         killed = time.monotonic()
@@ -208,7 +217,7 @@ def test_two_replicas_poll_one_at_a_time_send_once_and_survive_a_kill(
             lambda: (h := _lease(engine)[0]) is not None and h != holder and h, TTL + 5, "the survivor takes over"
         )
         taken_after = time.monotonic() - killed
-        wait_until(lambda: _count(engine, "SELECT count(*) FROM \"fetch\"") > 0, 15, "the survivor records a cycle")
+        wait_until(lambda: _count(engine, 'SELECT count(*) FROM "fetch"') > 0, 15, "the survivor records a cycle")
         completed_after = time.monotonic() - killed
         assert int(taken.split(":")[1]) == survivor.pid
         print(f"takeover: lease taken {taken_after:.1f} s, cycle recorded {completed_after:.1f} s after the kill")
@@ -235,3 +244,38 @@ def test_two_replicas_poll_one_at_a_time_send_once_and_survive_a_kill(
     assert _takeovers(_log(engine)) == [(victim.name, survivor.name)]  # only from the killed replica, after it died
     for replica in (survivor, late):
         assert "Traceback" not in "".join(replica.lines), "".join(replica.lines)
+
+
+def test_a_digest_another_process_queues_at_the_same_moment_is_logged_not_raised(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "tracker.yaml"
+    config_file.write_text(
+        f"database: '{postgres_url}'\nsources: []\ndigest: {{schedule: '0 0 1 1 *'}}\n"
+        "channels:\n  digest: {urls: ['json://127.0.0.1:9/digest']}\n"
+        "watchlists:\n  - {name: prod-esxi, products: [esxi], digest: [digest]}\n",
+        encoding="utf-8",
+    )
+    config, engine = load_config(str(config_file)), make_engine(postgres_url)
+    _prepare(config_file, engine)
+    now = datetime(2021, 11, 13, 8, tzinfo=UTC)
+    key = f"digest:{previous_fire(config.digest.schedule, config.timezone, now).isoformat()}"
+    with engine.connect() as other:  # the other process: its digest row inserted, not yet committed
+        other.execute(
+            text(
+                "INSERT INTO outbox (kind, dedup_key, channel, payload, status, attempts, created_at, next_attempt_at,"
+                " done_targets) VALUES ('digest', :key, 'digest', '{}', 'sent', 1, :now, :now, '[]')"
+            ),
+            {"key": key, "now": now.replace(tzinfo=None)},
+        )
+        ticked: list[str] = []
+        tick = threading.Thread(target=lambda: ticked.append(digest_tick(config, make_engine(postgres_url), now)))
+        tick.start()
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        wait_until(lambda: _count(engine, waiting) == 1, 10, "this tick's insert waits on the other's row")
+        other.commit()
+        tick.join(10)
+    assert ticked == ["digest: queued by another process just now"]
+    assert _count(engine, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == 1
