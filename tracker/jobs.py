@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from tracker.config import Config
 from tracker.cycle.report import PollReport
@@ -105,12 +106,17 @@ def outbox_tick(config: Config, engine: Engine, now: datetime) -> str:
 
 
 def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
-    """The service's minute for digests: queue those whose scheduled time has come, then deliver them."""
+    """The service's minute for digests: queue those whose scheduled time has come, then deliver them. Of two
+    replicas queueing the same period at once, one commits and the other's insert breaks the outbox's unique
+    (dedup_key, channel): its transaction is rolled back whole, and the winner's digest goes out."""
     from tracker.notify.digest import queue_due_digests
     from tracker.notify.outbox import work_outbox
 
-    with session_scope(engine) as session:
-        queued = queue_due_digests(config, session, now)
+    try:
+        with session_scope(engine) as session:
+            queued = queue_due_digests(config, session, now)
+    except IntegrityError:
+        return "digest: queued by another process just now"
     if not queued:
         return "digest: nothing due"
     report = work_outbox(config, engine, now)

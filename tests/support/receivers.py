@@ -21,6 +21,7 @@ import email.policy
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -153,7 +154,8 @@ def _parse(body: bytes, content_type: str) -> tuple[Any, dict[str, list[str]]]:
 
 
 class WebhookReceiver:
-    """Keeps every POST; answers 200, or `status` while failing (`fail_next(n)`, `fail_always()`)."""
+    """Keeps every POST; answers 200, or `status` while failing (`fail_next(n)`, `fail_always()`); `slow(s)` makes
+    every answer take s seconds (a busy receiver: senders overlap)."""
 
     def __init__(self) -> None:
         self.inbox: _Inbox[Post] = _Inbox()
@@ -161,6 +163,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._failures: int | None = 0  # None: fail every request
         self._status = 500
+        self._delay = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -204,6 +207,10 @@ class WebhookReceiver:
     def recover(self) -> None:
         self.fail_next(0)
 
+    def slow(self, seconds: float) -> None:
+        with self._lock:
+            self._delay = seconds
+
     def wait_for(self, count: int, timeout: float = WAIT) -> list[Post]:
         return self.inbox.wait_for(count, timeout)
 
@@ -223,6 +230,9 @@ class WebhookReceiver:
     def _receive(self, path: str, headers: dict[str, str], body: bytes) -> int:
         parsed_json, form = _parse(body, headers.get("Content-Type", ""))
         self.inbox.add(Post(path, headers, body, parsed_json, form))
+        with self._lock:
+            delay = self._delay
+        time.sleep(delay)  # the receiver's own pace, as a real one has; the test waits on `inbox`, never on this
         return self._next_status()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -1,9 +1,12 @@
 """The fetch stage: the planned pages through the one HTTP seam (tracker/http.py). Single-document pages are
 fetched a few at once when no politeness gap is configured (one at a time, spaced, otherwise); a multi-document
 kind (the depot, paged advisory listings) reads its further documents now, so every answer is in hand before the
-database is touched. A failure is an answer, not an exception."""
+database is touched. A failure is an answer, not an exception.
 
-from collections.abc import Iterable
+`between`, when given, is called in the caller's thread between two requests (a cycle renews its poll lease
+there: a batch of pages one second apart can outlast the lease); what it raises stops the fetch."""
+
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,6 +26,7 @@ class Collected:
 
 
 Answer = Document | NotModified | FetchError | Collected
+Between = Callable[[], None]
 PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
 
 
@@ -31,14 +35,22 @@ class FetchStage:
     fetcher: Fetcher
     parallel: bool  # no politeness gap asked for
 
-    def fetch(self, pages: Iterable[Planned]) -> dict[str, Answer]:
+    def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
         planned = list(pages)
+        answers: dict[str, Answer] = {}
         if not self.parallel or len(planned) < 2:
-            return {page.id: self.one(page) for page in planned}
+            for page in planned:
+                answers[page.id] = self.one(page, between)
+                between()
+            return answers
         with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-            return dict(zip([p.id for p in planned], pool.map(self.one, planned), strict=True))
+            for page, answer in zip(planned, pool.map(self.one, planned), strict=True):
+                answers[page.id] = answer
+                between()  # as each answer comes in, here in the caller's thread
+        return answers
 
-    def one(self, page: Planned) -> Answer:
+    def one(self, page: Planned, between: Between = lambda: None) -> Answer:
+        """One page; a multi-document kind's further documents too, with `between` before each of them."""
         try:
             answer = self.fetcher.get(page.url, page.validators)
         except FetchError as error:
@@ -47,7 +59,9 @@ class FetchStage:
             return answer
         try:
             kind = REGISTRY[page.kind]
-            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self))
+            result = kind.collect(
+                answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self, between)
+            )
         except FetchError as error:
             return error
         return Collected(answer, result)
@@ -59,9 +73,12 @@ class _KindFetch:
     size-capped fetcher."""
 
     stage: FetchStage
+    between: Between
 
     def get(self, url: str) -> bytes:
+        self.between()
         return self.stage.fetcher.content(url)
 
     def post_json(self, url: str, body: dict[str, object]) -> bytes:
+        self.between()
         return self.stage.fetcher.post_json(url, body)

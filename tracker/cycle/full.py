@@ -6,7 +6,7 @@ alerts (tracker/store/cycles.py). tracker/cycle/engine.py comes here when the st
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -52,21 +52,22 @@ class Inputs:
 
 def run_locked(config: Config, engine: Engine, inputs: "Inputs", hooks: Hooks) -> PollReport:
     """The full path, under the poll lease."""
-    holder = leases.holder_id()
-    held = leases.try_acquire(engine, POLL_LEASE, holder, config.service.lease_ttl)
+    lease = _Lease(engine, leases.holder_id(), config.service.lease_ttl)
+    held = leases.try_acquire(engine, POLL_LEASE, lease.holder, lease.ttl)
     if held is not None:
         if hooks.on_wait is not None and hooks.wait > 0:
             hooks.on_wait(held)
-        blocked = leases.acquire(engine, POLL_LEASE, holder, config.service.lease_ttl, hooks.wait)
+        blocked = leases.acquire(engine, POLL_LEASE, lease.holder, lease.ttl, hooks.wait)
         if blocked is not None:
             return PollReport(blocked_by=blocked)
-        inputs.pool.close()  # fetched before the other cycle ended: plan and fetch again
-        inputs.pages = plan(config, orm_snapshot(engine), inputs.request)
-        inputs.answers, inputs.pool = inputs.stage.fetch(inputs.pages), Preparsed()
     try:
-        return _Cycle.begin(config, engine, inputs, hooks, holder).run()
+        if held is not None:
+            inputs.pool.close()  # fetched before the other cycle ended: plan and fetch again, keeping the lease
+            inputs.pages = plan(config, orm_snapshot(engine), inputs.request)
+            inputs.answers, inputs.pool = inputs.stage.fetch(inputs.pages, between=lease.keep), Preparsed()
+        return _Cycle.begin(config, engine, inputs, hooks, lease).run()
     finally:
-        _release(engine, holder)
+        _release(engine, lease.holder)
 
 
 def _release(engine: Engine, holder: str) -> None:
@@ -78,19 +79,43 @@ def _release(engine: Engine, holder: str) -> None:
 
 
 @dataclass
+class _Lease:
+    """The poll lease this cycle holds, renewed as it works (every third of its time to live at least)."""
+
+    engine: Engine
+    holder: str
+    ttl: timedelta
+    _renewed: float = field(default_factory=time.monotonic)
+
+    def keep(self) -> None:
+        """Renew when a third of the time to live has passed (cheap to call between any two steps)."""
+        if time.monotonic() - self._renewed >= self.ttl.total_seconds() / 3:
+            self.renew()
+
+    def renew(self) -> None:
+        """Push the expiry on now; when another process took the lease meanwhile, stop (LeaseLost): it reads a
+        catalog this cycle is about to change."""
+        self._renewed = time.monotonic()
+        if not leases.renew(self.engine, POLL_LEASE, self.holder, self.ttl):
+            raise leases.LeaseLost(
+                f"the poll lease ran out during this cycle (longer than {self.ttl}) and another process took it;"
+                " this cycle stopped before writing anything"
+            )
+
+
+@dataclass
 class _Cycle:
     config: Config
     engine: Engine
     inputs: Inputs
     hooks: Hooks
-    holder: str
+    lease: _Lease
     snapshot: Snapshot
     record: CycleRecord
     report: PollReport = field(default_factory=PollReport)
-    _renewed: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def begin(cls, config: Config, engine: Engine, inputs: Inputs, hooks: Hooks, holder: str) -> "_Cycle":
+    def begin(cls, config: Config, engine: Engine, inputs: Inputs, hooks: Hooks, lease: _Lease) -> "_Cycle":
         """Sync the configured sources, then load what the cycle decides over."""
         now = inputs.request.now
         with session_scope(engine) as session:
@@ -98,7 +123,7 @@ class _Cycle:
         with session_scope(engine) as session:
             known = Knowledge(load_catalog(session), load_advisories(session))
             stored = snapshot(session)
-        return cls(config, engine, inputs, hooks, holder, stored, CycleRecord(now, known))
+        return cls(config, engine, inputs, hooks, lease, stored, CycleRecord(now, known))
 
     @property
     def now(self) -> datetime:
@@ -137,7 +162,7 @@ class _Cycle:
         self.record.fetches.append(_fetch_record(decision, answer, seen))
         self.report.outcomes.append(_outcome(decision, seen))
         self.report.events.extend(c for c in decision.changes if isinstance(c, Event))
-        self._renew_lease()
+        self.lease.keep()
         return seen if decision.trusted and isinstance(seen, ParseResult) else None
 
     def _observe(self, page: Planned, answer: Answer) -> Observation:
@@ -192,7 +217,7 @@ class _Cycle:
                 continue
             self._decide(page, self.inputs.answers.get(page.id))
         new = self._new_children(parent, links)[: self.config.http.follow_limit]
-        answers = self.inputs.stage.fetch(new)
+        answers = self.inputs.stage.fetch(new, between=self.lease.keep)
         for page in new:
             self._decide(page, answers[page.id])
 
@@ -215,27 +240,14 @@ class _Cycle:
         if not asked:
             return
         pages = [planned_source(self.config, configured[sid], self.snapshot) for sid in asked]
-        answers = self.inputs.stage.fetch(pages)
+        answers = self.inputs.stage.fetch(pages, between=self.lease.keep)
         for page in pages:
             self._decide(page, answers[page.id])
 
     # --- record -------------------------------------------------------------------------------------------------
-    def _renew_lease(self, force: bool = False) -> None:
-        """Keep the poll lease while the cycle works (every third of its time to live at least); when another
-        process took it meanwhile, stop: it reads a catalog this cycle is about to change."""
-        ttl = self.config.service.lease_ttl
-        if not force and time.monotonic() - self._renewed < ttl.total_seconds() / 3:
-            return
-        self._renewed = time.monotonic()
-        if not leases.renew(self.engine, POLL_LEASE, self.holder, ttl):
-            raise leases.LeaseLost(
-                f"the poll lease ran out during this cycle (longer than {ttl}) and another process took it;"
-                " this cycle stopped before writing anything"
-            )
-
     def _store(self) -> None:
         """Record the cycle and queue its alerts, in one transaction: no event is stored without its alerts."""
-        self._renew_lease(force=True)
+        self.lease.renew()
         with session_scope(self.engine) as session:
             created = record_cycle(session, self.record)
             self.report.event_ids = [row.id for row in created if row.id is not None]
