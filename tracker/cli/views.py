@@ -1,67 +1,21 @@
-"""What the CLI prints: rich tables for people, JSON with stable keys for scripts, and the poll progress."""
+"""What the poll and catalog commands print: the poll progress and summary, events, builds, sources."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
 from tracker.cycle.report import PollReport
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Event
-from tracker.domain.exposure import Exposure
-from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
     from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
-
-
-def utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat().replace("+00:00", "Z") if value else None
-
-
-def _short(value: str | None) -> str:
-    """An ISO time as people read it in a table: 2021-11-19 08:00Z."""
-    return value[:16].replace("T", " ") + "Z" if value else ""
-
-
-def _echo_json(data: Any) -> None:
-    # Pretty for what a person may read; compact (and C-encoded, ~10x faster) for the 100,000-row listings.
-    indent = 2 if not isinstance(data, list) or len(data) <= 1000 else None
-    sys.stdout.write(json.dumps(data, indent=indent, default=str) + "\n")
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    # Piped output (a file, `less`) gets a wide table rather than rich's 80-column default.
-    return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 140)
-
-
-def _e(text: object) -> str:
-    """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup."""
-    from rich.markup import escape
-
-    return escape(str(text))
-
-
-def _table(title: str, columns: Sequence[str]) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
 
 
 class Progress:
@@ -92,7 +46,7 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
     for outcome in report.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "sources": [o.__dict__ for o in report.outcomes],
                 "counts": counts,
@@ -105,21 +59,21 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
     if not report.events and not any(o.error or o.skipped for o in report.outcomes):
         print(f"{headline}\nno new events")  # a quiet cycle: plain text, without loading rich
         return
-    console = _console()
+    console = rich_console()
     console.print(headline)
     for outcome in report.outcomes:
         if outcome.error:
-            console.print(f"  [yellow]{_e(outcome.source_id)}[/]: {outcome.outcome}: {_e(outcome.error)}")
+            console.print(f"  [yellow]{esc(outcome.source_id)}[/]: {outcome.outcome}: {esc(outcome.error)}")
         if outcome.skipped:
-            console.print(f"  {_e(outcome.source_id)}: {len(outcome.skipped)} row(s) skipped:")
+            console.print(f"  {esc(outcome.source_id)}: {len(outcome.skipped)} row(s) skipped:")
             for skipped in outcome.skipped[:5]:
-                console.print(f"    {_e(skipped['where'])}: {_e(skipped['reason'])}: {_e(skipped['text'][:80])!r}")
+                console.print(f"    {esc(skipped['where'])}: {esc(skipped['reason'])}: {esc(skipped['text'][:80])!r}")
             if len(outcome.skipped) > 5:
                 console.print(f"    ... and {len(outcome.skipped) - 5} more (tracker poll --json lists them all)")
     if not report.events:
         console.print("no new events")
     for event in report.events:
-        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {_e(event.detail)}")
+        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {esc(event.detail)}")
 
 
 def _event_brief(event: Event) -> dict[str, Any]:
@@ -144,10 +98,10 @@ def event_json(
         "product": row.product,
         "build": row.build,
         "release": row.release,
-        "observed_at": _iso(row.observed_at),
+        "observed_at": iso(row.observed_at),
         "confidence": row.confidence,
         "evidence": [
-            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": _iso(e.observed_at)}
+            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
             for e in evidence
         ],
         "replaced_by": entry.replaced_by if entry else None,
@@ -162,9 +116,9 @@ def events_view(
 ) -> None:
     data = [event_json(row, evidence, builds) for row, evidence in rows]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence from"])
+    table = rich_table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence from"])
     for item in data:
         what = item["detail"]
         if item["replaced_by"]:
@@ -172,13 +126,13 @@ def events_view(
         sources = sorted({e["source"] for e in item["evidence"]})
         table.add_row(
             str(item["id"]),
-            _short(item["observed_at"]),
+            short(item["observed_at"]),
             item["kind"],
             item["confidence"],
-            _e(what),
-            _e(", ".join(sources)),
+            esc(what),
+            esc(", ".join(sources)),
         )
-    _console().print(table)
+    rich_console().print(table)
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
@@ -208,14 +162,14 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
             "alt_builds": list(r.alt_builds),
             "notes_url": r.notes_url,
             "listed_by": sorted(listing.get((r.product, r.build), [])),
-            "first_seen": _iso(r.first_seen),
+            "first_seen": iso(r.first_seen),
         }
         for r in ordered
     ]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table(f"{len(data)} build(s)", ["product", "release", "build", "released", "status", "listed by"])
+    table = rich_table(f"{len(data)} build(s)", ["product", "release", "build", "released", "status", "listed by"])
     for item in data:
         status = item["status"]
         if status == "pulled":
@@ -224,13 +178,13 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
             )
         table.add_row(
             item["product"],
-            _e(item["release"]),
+            esc(item["release"]),
             str(item["build"]),
             item["release_date"] or "",
             status,
             str(len(item["listed_by"])),
         )
-    _console().print(table)
+    rich_console().print(table)
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
@@ -248,20 +202,20 @@ def sources_view(
     data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
     data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in unsynced]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table("sources", ["id", "kind", "health", "last success", "rows", "next poll", "last error"])
+    table = rich_table("sources", ["id", "kind", "health", "last success", "rows", "next poll", "last error"])
     for item in data:
         table.add_row(
-            _e(item["id"]),
+            esc(item["id"]),
             item["kind"],
             _health_cell(item),
-            _short(item["last_success"]) or "never",
+            short(item["last_success"]) or "never",
             str(item["rows_seen"]),
             _next_cell(item),
-            _e(item["last_error"] or ""),
+            esc(item["last_error"] or ""),
         )
-    console = _console()
+    console = rich_console()
     console.print(table)
     followed = [r for r in rows if not r.configured and r.active]
     if followed and not show_all:
@@ -272,7 +226,7 @@ def sources_view(
             " --all lists them"
         )
     if running:
-        console.print(f"a poll cycle is running now ({_e(running)})")
+        console.print(f"a poll cycle is running now ({esc(running)})")
 
 
 def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
@@ -285,18 +239,18 @@ def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
         "active": r.active,
         "health": r.health,
         "failures": r.failures,
-        "last_success": _iso(r.last_success_at),
+        "last_success": iso(r.last_success_at),
         "last_error": r.last_error,
-        "last_error_at": _iso(r.last_error_at),
+        "last_error_at": iso(r.last_error_at),
         "rows_seen": r.rows_seen,
         "tier": schedule.tier.value if schedule and schedule.tier else None,
-        "next_poll": _iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
+        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
     }
 
 
 def _unsynced_item(source_id: str, kind: str, product: str, schedule: Schedule | None) -> dict[str, Any]:
     empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
-    next_poll = _iso(schedule.next_poll) if schedule and schedule.next_poll else None
+    next_poll = iso(schedule.next_poll) if schedule and schedule.next_poll else None
     return {
         **empty,
         "id": source_id,
@@ -325,9 +279,9 @@ def _next_cell(item: dict[str, Any]) -> str:
     if not item["active"]:
         return ""
     if item["tier"] is not None:
-        when = _short(item["next_poll"]) or "with its KB table"
+        when = short(item["next_poll"]) or "with its KB table"
         return f"{when} ({item['tier']})"
-    return _short(item["next_poll"]) or "now"
+    return short(item["next_poll"]) or "now"
 
 
 def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) -> str:
@@ -337,167 +291,3 @@ def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) ->
         tier = schedule.tier.value if schedule and schedule.tier else "every-cycle"
         counts[tier] = counts.get(tier, 0) + 1
     return ", ".join(f"{n} {tier}" for tier, n in sorted(counts.items()))
-
-
-# --- inventory -------------------------------------------------------------------------------------------------
-class _RowProgress:
-    """A progress bar on stderr while a large file is read (only on a terminal)."""
-
-    def __init__(self, label: str, total: int | None, enabled: bool) -> None:
-        self.label, self.total, self.enabled = label, total, enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _RowProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import Progress as Bar
-
-            self._progress = Bar(console=Console(stderr=True), transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task(f"reading {self.label}", total=self.total)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def __call__(self, rows: int) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=rows, description=f"reading {self.label}: {rows:,} rows")
-
-
-def row_progress(label: str, total: int | None, enabled: bool) -> _RowProgress:
-    return _RowProgress(label, total, enabled)
-
-
-def _asset_json(asset: Asset) -> dict[str, Any]:
-    return {
-        "name": asset.name,
-        "kind": asset.kind.value,
-        "build": asset.build,
-        "version_text": asset.version_text,
-        "vcenter": asset.vcenter,
-        "datacenter": asset.datacenter,
-        "cluster": asset.cluster,
-        "tags": list(asset.tags),
-        "owner": asset.owner,
-        "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
-        "origin": asset.origin,
-    }
-
-
-def import_view(target: str, result: ImportResult, plan: ImportPlan, dry_run: bool, as_json: bool) -> None:
-    if as_json:
-        _echo_json(
-            {
-                "source": target,
-                "dry_run": dry_run,
-                "read": len(result.assets),
-                "added": [a.name for a in plan.added],
-                "updated": [after.name for _, after in plan.updated],
-                "unchanged": len(plan.unchanged),
-                "removed": [a.name for a in plan.removed],
-                "warnings": list(result.warnings),
-            }
-        )
-        return
-    console = _console()
-    verb = "would change" if dry_run else "imported"
-    console.print(
-        f"{_e(target)}: {len(result.assets)} asset(s) read; {verb}: {len(plan.added)} added, "
-        f"{len(plan.updated)} updated, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
-    )
-    for warning in result.warnings:
-        console.print(f"  [yellow]warning[/]: {_e(warning)}")
-    for label, names in (
-        ("added", [a.name for a in plan.added]),
-        ("updated", [f"{after.name} ({_change(before, after)})" for before, after in plan.updated]),
-        ("removed (no longer listed)", [a.name for a in plan.removed]),
-    ):
-        if names:
-            shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
-            console.print(f"  {label}: {_e(shown)}")
-    if dry_run:
-        console.print("dry run: nothing was written")
-
-
-def _change(before: Asset, after: Asset) -> str:
-    fields = [
-        f
-        for f in ("build", "cluster", "vcenter", "datacenter", "owner", "tags", "vibs")
-        if getattr(before, f) != getattr(after, f)
-    ]
-    if before.build != after.build:
-        fields[0] = f"build {before.build} -> {after.build}"
-    return ", ".join(fields) or "details"
-
-
-def assets_view(assets: Sequence[Asset], as_json: bool) -> None:
-    if as_json:
-        _echo_json([_asset_json(a) for a in assets])
-        return
-    table = _table(f"{len(assets)} asset(s)", ["name", "kind", "build", "version", "vcenter", "cluster", "vibs"])
-    for a in assets:
-        table.add_row(
-            _e(a.name),
-            a.kind.value,
-            str(a.build or ""),
-            _e(a.version_text),
-            _e(a.vcenter),
-            _e(a.cluster),
-            _e(", ".join(v.name for v in a.vibs)),
-        )
-    _console().print(table)
-
-
-# --- exposure --------------------------------------------------------------------------------------------------
-def exposure_json(item: Exposure) -> dict[str, Any]:
-    return {
-        "asset": item.asset.name,
-        "kind": item.asset.kind.value,
-        "build": item.asset.build,
-        "release": _release_name(item.release),
-        "vcenter": item.asset.vcenter,
-        "cluster": item.asset.cluster,
-        "statuses": [s.value for s in item.statuses],
-        "severity": item.severity.value,
-        "recommended_build": item.recommended_build,
-        "recommended_release": item.recommended_release,
-        "recommended_notes_url": item.recommended.notes_url if item.recommended else None,
-        "hold": item.hold,
-        "advisories": list(item.advisories),
-        "reasons": list(item.reasons),
-    }
-
-
-@lru_cache(maxsize=1024)
-def _release_name(release: Release | None) -> str | None:
-    return release.name if release else None
-
-
-_SEVERITY_STYLE = {"critical": "bold red", "important": "red", "moderate": "yellow", "low": "cyan", "none": "green"}
-
-
-def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
-    if as_json:
-        _echo_json([exposure_json(r) for r in results])
-        return
-    table = _table(
-        f"{len(results)} asset(s), worst first", ["asset", "cluster", "runs", "status", "severity", "target", "why"]
-    )
-    for r in results:
-        runs = f"{r.release.short if r.release else '?'} ({r.asset.build or '?'})"
-        target = f"{r.recommended_release} ({r.recommended_build})" if r.recommended else (r.hold and "hold") or "-"
-        why = "; ".join([*r.reasons, *([r.hold] if r.hold else [])])
-        style = _SEVERITY_STYLE[r.severity.value]
-        table.add_row(
-            _e(r.asset.name),
-            _e(r.asset.cluster),
-            _e(runs),
-            ", ".join(s.value for s in r.statuses),
-            f"[{style}]{r.severity.value}[/]",
-            _e(target),
-            _e(why),
-        )
-    _console().print(table)
