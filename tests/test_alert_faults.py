@@ -19,8 +19,8 @@ from tests.test_exposure_story import INVENTORY
 from tests.test_story import STAGES
 from tracker.cli import app
 from tracker.config import load_config
-from tracker.notify.outbox import _claim, _due
 from tracker.store.db import make_engine
+from tracker.store.outbox import claim, due
 
 PULL_DAY = "2021-11-19T08:00:00Z"
 SECRET = "tok-9f8e7d6c5b4a"
@@ -115,8 +115,8 @@ def test_a_process_killed_between_claim_and_record_delivers_exactly_once_after_r
     from tracker.config import clock
 
     claimed_at = clock("2021-11-19T08:01:00Z")
-    for row_id in _due(engine, claimed_at, 10):
-        assert _claim(engine, row_id, claimed_at) is not None  # ... and the process dies here
+    for row_id in due(engine, claimed_at, 10):
+        assert claim(engine, [row_id], claimed_at)  # ... and the process dies here
     cli("poll", now="2021-11-19T08:05:00Z")  # the claims still hold: nobody sends
     assert hook.posts == []
     cli("poll", now="2021-11-19T08:12:00Z")  # the lease ran out: claimed again, sent once

@@ -28,6 +28,44 @@ def test_the_domain_core_imports_only_the_standard_library_and_itself():
     assert len(list(DOMAIN.glob("*.py"))) >= 5  # the scan saw the modules
 
 
+TRACKER = DOMAIN.parent
+STORE = TRACKER / "store"
+# What code outside tracker/store/ may take from the ORM: the types it passes along and the errors it reports.
+ORM_NAMES_OUTSIDE_STORE = {"Engine", "Session", "SQLAlchemyError", "IntegrityError", "OperationalError", "make_url"}
+SESSION_QUERIES = {"exec", "execute", "add", "add_all", "get", "delete", "merge", "flush", "scalar", "scalars", "query"}
+
+
+def _orm_uses(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in {"sqlmodel", "sqlalchemy"}:
+            found += [f"imports {a.name}" for a in node.names if a.name not in ORM_NAMES_OUTSIDE_STORE]
+        elif isinstance(node, ast.Import):
+            found += [f"imports {a.name}" for a in node.names if a.name.split(".")[0] in {"sqlite3", "sqlmodel"}]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+            and node.func.attr in SESSION_QUERIES
+        ):
+            found.append(f"line {node.lineno}: session.{node.func.attr}()")
+    return found
+
+
+def test_no_query_is_written_outside_the_store():
+    modules = [p for p in TRACKER.rglob("*.py") if STORE not in p.parents]
+    offenders = {f"{p.relative_to(TRACKER)}: {use}" for p in modules for use in _orm_uses(p)}
+    assert offenders == set()
+    assert len(modules) >= 40  # the scan saw the package
+
+
+def test_the_store_scan_would_see_a_query():
+    sample = STORE.parent / "notify" / "outbox.py"
+    assert _orm_uses(sample) == []
+    assert _orm_uses(STORE / "outbox.py")  # the store's own queries are what the rule looks for
+
+
 CLI = Path(__file__).parents[1] / "tracker" / "cli"
 
 
@@ -43,12 +81,12 @@ def cli_imports(path: Path, modules: set[str]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            base = node.module
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
             if node.level:  # relative: resolved from the importing module's package
                 package = module_name(path).split(".")
                 package = package if path.name == "__init__.py" else package[:-1]
-                base = ".".join([*package[: len(package) - node.level + 1], node.module])
+                base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [node.module])])
             found.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names)
     return found & modules
 

@@ -48,7 +48,7 @@ def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Expos
 def snooze(config: Config, engine: Engine, kind: str, target: str, until: datetime, reason: str, now: datetime) -> int:
     """Store a snooze with the finding's fingerprint as it is now, so a material change reopens it."""
     from tracker.notify.snoozes import fingerprint
-    from tracker.store.models import SnoozeRow
+    from tracker.store import snoozes
 
     exposures = {(e.asset.name.casefold(), str(e.asset.build)): e for e in assess_exposure(config, engine, now)}
     matching = [
@@ -60,10 +60,7 @@ def snooze(config: Config, engine: Engine, kind: str, target: str, until: dateti
     if kind == "advisory":
         print_ = _advisory_label(engine, target)
     with session_scope(engine) as session:
-        row = SnoozeRow(target_kind=kind, target=target, until=until, reason=reason, fingerprint=print_, created_at=now)
-        session.add(row)
-        session.flush()
-        return row.id or 0
+        return snoozes.add(session, snoozes.NewSnooze(kind, target, until, reason, print_), now)
 
 
 def _advisory_label(engine: Engine, advisory_id: str) -> str:

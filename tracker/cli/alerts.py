@@ -56,8 +56,8 @@ def watch_add(
     from pydantic import ValidationError
 
     from tracker.config import WatchlistConfig
+    from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
-    from tracker.store.models import WatchRow
 
     config = get_config()
     spec = {
@@ -85,9 +85,8 @@ def watch_add(
         fail(f"a watchlist named {name!r} is defined in the config already", 2)
     engine = open_engine(config)
     with session_scope(engine) as session:
-        if session.get(WatchRow, name) is not None:
+        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), get_now()):
             fail(f"a watchlist named {name!r} exists already (tracker watch remove {name} first)", 2)
-        session.add(WatchRow(name=name, spec=checked.model_dump(mode="json"), created_at=get_now()))
     typer.echo(f"watchlist {name} added")
 
 
@@ -128,17 +127,15 @@ def watch_show(name: str, as_json: JsonOpt = False) -> None:
 def watch_remove(name: str) -> None:
     """Remove a watchlist added with `tracker watch add` (the config's are edited in the config)."""
     # lazy: the ORM, which --help must not load
+    from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
-    from tracker.store.models import WatchRow
 
     config = get_config()
     if any(w.name == name for w in config.watchlists):
         fail(f"{name!r} is defined in the config: remove it there", 2)
     with session_scope(open_engine(config)) as session:
-        row = session.get(WatchRow, name)
-        if row is None:
+        if not stored_watchlists.remove(session, name):
             fail(f"no watchlist named {name!r}", 2)
-        session.delete(row)
     typer.echo(f"watchlist {name} removed")
 
 
@@ -179,15 +176,13 @@ def snooze_add(
 def snooze_list(as_json: JsonOpt = False) -> None:
     """List the snoozes, standing and ended."""
     # lazy: the ORM (and rich, in the views), which --help must not load
-    from sqlmodel import col, select
-
     from tracker.cli.views_notify import snoozes_view
+    from tracker.store import snoozes
     from tracker.store.db import session_scope
-    from tracker.store.models import SnoozeRow
 
     config = get_config()
     with session_scope(open_engine(config)) as session:
-        rows = list(session.exec(select(SnoozeRow).order_by(col(SnoozeRow.id))))
+        rows = snoozes.every(session)
     snoozes_view(rows, get_now(), as_json)
 
 
@@ -195,16 +190,13 @@ def snooze_list(as_json: JsonOpt = False) -> None:
 def snooze_remove(snooze_id: int) -> None:
     """End a snooze now."""
     # lazy: the ORM, which --help must not load
+    from tracker.store import snoozes
     from tracker.store.db import session_scope
-    from tracker.store.models import SnoozeRow
 
     config = get_config()
     with session_scope(open_engine(config)) as session:
-        row = session.get(SnoozeRow, snooze_id)
-        if row is None or row.ended_at is not None:
+        if not snoozes.end(session, snooze_id, "removed", get_now()):
             fail(f"no standing snooze {snooze_id}", 2)
-        row.ended_at, row.ended_reason = get_now(), "removed"
-        session.add(row)
     typer.echo(f"snooze {snooze_id} removed")
 
 
@@ -220,14 +212,16 @@ def deliveries_list(
         return
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views_notify import deliveries_view
-    from tracker.notify.outbox import deliveries
+    from tracker.store import OutboxStatus
     from tracker.store.db import session_scope
+    from tracker.store.outbox import deliveries
 
-    if status not in (None, "pending", "sending", "sent", "failed"):
-        fail(f"--status: expected pending, sending, sent or failed, got {status!r}", 2)
+    statuses = [s.value for s in OutboxStatus]
+    if status is not None and status not in statuses:
+        fail(f"--status: expected {', '.join(statuses[:-1])} or {statuses[-1]}, got {status!r}", 2)
     config = get_config()
     with session_scope(open_engine(config)) as session:
-        rows = deliveries(session, status)
+        rows = deliveries(session, OutboxStatus(status) if status else None)
     deliveries_view(rows, as_json)
 
 
@@ -235,7 +229,8 @@ def deliveries_list(
 def deliveries_retry(outbox_id: int) -> None:
     """Queue a failed delivery again now (and try it at once)."""
     # lazy: the outbox (the ORM, apprise), which --help must not load
-    from tracker.notify.outbox import retry, work_outbox
+    from tracker.notify.outbox import work_outbox
+    from tracker.store.outbox import retry
 
     config = get_config(channels=True)
     engine = open_engine(config)

@@ -7,6 +7,7 @@ from typing import Any
 from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
 from tracker.domain.alerts import Watchlist
 from tracker.domain.inventory import Asset
+from tracker.store import OutboxStatus
 from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
 from tracker.store.repo import utc
 
@@ -108,7 +109,7 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
             "attempts": row.attempts,
             "event_id": row.event_id,
             "created_at": iso(row.created_at),
-            "next_attempt_at": iso(row.next_attempt_at) if row.status == "pending" else None,
+            "next_attempt_at": iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
             "sent_at": iso(row.sent_at),
             "last_error": row.last_error,
             "what": row.payload.get("detail") or row.dedup_key,

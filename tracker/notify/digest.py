@@ -13,14 +13,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, concerns
 from tracker.domain.events import EventKind
-from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, enqueue
-from tracker.store.models import DigestStateRow, EventRow, SnoozeRow, SourceRow
+from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload
+from tracker.store import digests as stored
+from tracker.store.models import EventRow
+from tracker.store.outbox import Message, enqueue
 from tracker.store.repo import utc
+from tracker.store.snoozes import expiring
+from tracker.store.sources import active_sources
 
 WORST_SHOWN = 10
 
@@ -45,19 +49,17 @@ def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
     due_at = previous_fire(config.digest.schedule, config.timezone, now)
     queued = 0
     for channel in digest_channels(context):
-        state = session.get(DigestStateRow, channel)
-        if state is None:  # the schedule starts now: the first digest covers from its last fire time
-            session.add(DigestStateRow(channel=channel, last_period_end=due_at))
+        start = stored.last_period_end(session, channel)
+        if start is None:  # the schedule starts now: the first digest covers from its last fire time
+            stored.period_queued(session, channel, due_at)
             continue
-        start = utc(state.last_period_end)
         if start >= due_at:
             continue  # this period's digest was queued already
         digest = compose(config, session, context, channel, start, due_at)
         if not digest.empty or config.digest.send_when_empty:
-            queued += enqueue(
-                session, f"digest:{due_at.isoformat()}", channel, "digest", None, digest_payload(digest), now
-            )
-        session.merge(DigestStateRow(channel=channel, last_period_end=due_at))
+            message = Message(f"digest:{due_at.isoformat()}", channel, "digest", digest_payload(digest))
+            queued += enqueue(session, message, now)
+        stored.period_queued(session, channel, due_at)
     return queued
 
 
@@ -66,11 +68,7 @@ def compose(
 ) -> DigestMessage:
     """The digest of one channel for the period (start, end]."""
     mine = [w for w in context.watchlists if channel in w.digest]
-    events = session.exec(
-        select(EventRow)
-        .where(col(EventRow.observed_at) > start, col(EventRow.observed_at) <= end)
-        .order_by(col(EventRow.observed_at), col(EventRow.id))
-    )
+    events = stored.events_between(session, start, end)
     messages: list[AlertMessage] = []
     for event in events:
         found = concerns(mine, EventKind(event.kind), event.product, context.line_of(event), context.affected(event))
@@ -113,18 +111,12 @@ def _brief(event: EventRow, found: list[Any]) -> AlertMessage:
 
 
 def _expiring(session: Session, end: datetime) -> tuple[str, ...]:
-    soon = end + timedelta(days=7)
-    rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)))
-    return tuple(
-        f"{r.target_kind} {r.target} until {utc(r.until).date().isoformat()}: {r.reason}"
-        for r in rows
-        if end < utc(r.until) <= soon
-    )
+    rows = expiring(session, end, end + timedelta(days=7))
+    return tuple(f"{r.target_kind} {r.target} until {utc(r.until).date().isoformat()}: {r.reason}" for r in rows)
 
 
 def _health(session: Session) -> tuple[tuple[str, str, str], ...]:
-    rows = session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True), col(SourceRow.active).is_(True)))
-    return tuple((r.id, r.health, r.last_error or "") for r in sorted(rows, key=lambda r: r.id))
+    return tuple((r.id, r.health, r.last_error or "") for r in active_sources(session))
 
 
 def preview(config: Config, session: Session, now: datetime) -> list[DigestMessage]:
@@ -132,8 +124,7 @@ def preview(config: Config, session: Session, now: datetime) -> list[DigestMessa
     context = AlertContext(config, session, now)
     result = []
     for channel in digest_channels(context):
-        state = session.get(DigestStateRow, channel)
-        start = utc(state.last_period_end) if state else now - timedelta(days=1)
+        start = stored.last_period_end(session, channel) or now - timedelta(days=1)
         result.append(compose(config, session, context, channel, start, now))
     return result
 
@@ -144,10 +135,9 @@ def send_now(config: Config, session: Session, now: datetime) -> int:
     for digest in preview(config, session, now):
         if digest.empty and not config.digest.send_when_empty:
             continue
-        queued += enqueue(
-            session, f"digest:{now.isoformat()}", digest.channel, "digest", None, digest_payload(digest), now
-        )
-        session.merge(DigestStateRow(channel=digest.channel, last_period_end=now))
+        message = Message(f"digest:{now.isoformat()}", digest.channel, "digest", digest_payload(digest))
+        queued += enqueue(session, message, now)
+        stored.period_queued(session, digest.channel, now)
     return queued
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tracker.config import Config, WatchlistConfig
 from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Reminder, Target, Watchlist, concerns
@@ -23,8 +23,11 @@ from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
 from tracker.notify.snoozes import Snooze, Snoozes, standing
 from tracker.store import repo
+from tracker.store import watchlists as stored_watchlists
 from tracker.store.assets import load_assets
-from tracker.store.models import EventEvidenceRow, EventRow, OutboxRow, WatchRow
+from tracker.store.models import EventEvidenceRow, EventRow
+from tracker.store.outbox import Message, enqueue
+from tracker.store.snoozes import end as end_snooze
 
 MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps some more for the digest
 
@@ -32,7 +35,7 @@ MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps som
 def watchlists(config: Config, session: Session) -> list[Watchlist]:
     """The config's watchlists and those added with `tracker watch add`."""
     specs = [w.model_dump() for w in config.watchlists]
-    specs += [row.spec for row in session.exec(select(WatchRow).order_by(col(WatchRow.name)))]
+    specs += stored_watchlists.stored_specs(session)
     return [to_watchlist(WatchlistConfig.model_validate(spec)) for spec in specs]
 
 
@@ -127,18 +130,20 @@ def queue_alerts(
 ) -> int:
     """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued.
     `known`: the catalog and advisories a poll cycle holds (not loaded again)."""
-    if not events or not (config.watchlists or session.exec(select(WatchRow)).first()):
+    if not events or not (config.watchlists or stored_watchlists.any_stored(session)):
         return 0
     context = AlertContext(config, session, now, known)
-    evidence = _evidence(session, [e.id for e in events if e.id is not None])
+    evidence = repo.evidence_of(session, [e.id for e in events if e.id is not None])
     queued = 0
     for event in events:
         kind = EventKind(event.kind)
         affected = sorted(context.affected(event), key=_worst_first)
         found = concerns(context.watchlists, kind, event.product, context.line_of(event), affected)
         for channel, group in _by_channel(found).items():
-            message = _message(context, event, channel, group, evidence.get(event.id or 0, []))
-            queued += enqueue(session, f"event:{event.id}", channel, "alert", event.id, alert_payload(message), now)
+            alert = _message(context, event, channel, group, evidence.get(event.id or 0, []))
+            queued += enqueue(
+                session, Message(f"event:{event.id}", channel, "alert", alert_payload(alert), event.id), now
+            )
     return queued
 
 
@@ -208,36 +213,6 @@ def _target(advice: Exposure | None) -> Target | None:
     return Target(advice.recommended.release_name, advice.recommended.build, advice.recommended.notes_url)
 
 
-def _evidence(session: Session, ids: list[int]) -> dict[int, list[EventEvidenceRow]]:
-    rows = session.exec(select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(ids)))
-    grouped: dict[int, list[EventEvidenceRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.event_id, []).append(row)
-    return grouped
-
-
-def enqueue(
-    session: Session, key: str, channel: str, kind: str, event_id: int | None, payload: dict[str, Any], now: datetime
-) -> int:
-    """One row per (key, channel): queueing the same event twice (a re-run, a second worker) adds nothing."""
-    exists = session.exec(select(OutboxRow).where(OutboxRow.dedup_key == key, OutboxRow.channel == channel)).first()
-    if exists:
-        return 0
-    session.add(
-        OutboxRow(
-            kind=kind,
-            dedup_key=key,
-            channel=channel,
-            event_id=event_id,
-            payload=payload,
-            created_at=now,
-            next_attempt_at=now,
-            done_targets=[],
-        )
-    )
-    return 1
-
-
 def alert_payload(message: AlertMessage) -> dict[str, Any]:
     """The message as JSON for the outbox (by hand: dataclasses.asdict deep-copies, 10x slower on big fan-outs)."""
     data = {f: getattr(message, f) for f in _ALERT_FIELDS}
@@ -276,15 +251,14 @@ def queue_reminders(config: Config, session: Session, now: datetime) -> int:
         return 0
     context = AlertContext(config, session, now)
     queued = 0
-    for row, snooze in snoozes:
+    for snooze in snoozes:
         matched = [
             e for e in (context.assessor.assess(a) for a in _snoozed_assets(context, snooze)) if snooze.matches(e)
         ]
         reason = _reopen_reason(snooze, matched, now)
         if reason is None:
             continue
-        row.ended_at, row.ended_reason = now, f"reopened: {reason}"
-        session.add(row)
+        end_snooze(session, snooze.id, f"reopened: {reason}", now)
         queued += _remind(context, session, snooze, matched, reason)
     return queued
 
@@ -311,9 +285,8 @@ def _remind(context: AlertContext, session: Session, snooze: Snooze, matched: li
             continue
         reminder = Reminder(snooze.id, snooze.target, mine, why, snooze.reason, snooze.until, watchlist.name)
         for channel in watchlist.immediate:
-            queued += enqueue(
-                session, f"snooze:{snooze.id}", channel, "reminder", None, reminder_payload(reminder), context.now
-            )
+            message = Message(f"snooze:{snooze.id}", channel, "reminder", reminder_payload(reminder))
+            queued += enqueue(session, message, context.now)
     return queued
 
 

@@ -7,9 +7,10 @@ was set (the statuses and the recommended target) no longer matches, e.g. becaus
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from tracker.domain.exposure import Exposure, Status
+from tracker.store import snoozes as stored
 from tracker.store.models import SnoozeRow
 from tracker.store.repo import utc
 
@@ -72,8 +73,7 @@ class Snoozes:
 
     @classmethod
     def load(cls, session: Session, now: datetime) -> "Snoozes":
-        rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)))
-        return cls([_snooze(r) for r in rows if utc(r.until) > now])
+        return cls([_snooze(r) for r in stored.standing(session) if utc(r.until) > now])
 
     def covers(self, exposure: Exposure) -> bool:
         """Whether a standing snooze keeps this finding out of immediate alerts."""
@@ -88,7 +88,6 @@ def _snooze(row: SnoozeRow) -> Snooze:
     return Snooze(row.id or 0, row.target_kind, row.target, utc(row.until), row.reason, row.fingerprint)
 
 
-def standing(session: Session) -> list[tuple[SnoozeRow, Snooze]]:
+def standing(session: Session) -> list[Snooze]:
     """Every snooze not ended yet, expired ones included (they reopen)."""
-    rows = session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)).order_by(col(SnoozeRow.id)))
-    return [(row, _snooze(row)) for row in rows]
+    return [_snooze(row) for row in stored.standing(session)]

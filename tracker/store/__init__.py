@@ -2,10 +2,21 @@
 SQLAlchemy): the constants the standard-library fast path shares with the ORM."""
 
 from datetime import timedelta
+from enum import StrEnum
 
 SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
 POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)
 OUTBOX_CLAIM = timedelta(minutes=10)  # a sender's claim on a message older than this is stale: another may send it
+
+
+class OutboxStatus(StrEnum):
+    """An outbox row's state (tracker/store/outbox.py): pending -> sending (claimed) -> sent | failed, or back to
+    pending to wait for a retry. A `sending` row whose claim is older than OUTBOX_CLAIM may be claimed again."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 class LeaseLost(RuntimeError):

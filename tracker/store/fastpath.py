@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
-from tracker.store import OUTBOX_CLAIM, POLL_LEASE, SCHEMA_HEAD
+from tracker.store import OUTBOX_CLAIM, POLL_LEASE, SCHEMA_HEAD, OutboxStatus
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
@@ -100,13 +100,14 @@ def outbox_idle(database: str, now: datetime) -> bool:
 
 def _outbox_due(path: Path, now: datetime, stale_before: datetime) -> bool:
     """A message waits to be sent (or a sender's claim went stale): the ORM's outbox worker has work."""
+    # tracker/store/outbox.py `claimable`, in SQL
     query = (
-        "SELECT 1 FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
-        " OR (status = 'sending' AND claimed_at < ?) LIMIT 1"
+        "SELECT 1 FROM outbox WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND claimed_at < ?) LIMIT 1"
     )
     try:
         with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
-            return db.execute(query, (_text(now), _text(stale_before))).fetchone() is not None
+            pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
+            return db.execute(query, (pending, _text(now), sending, _text(stale_before))).fetchone() is not None
     except sqlite3.Error:
         return True  # cannot tell: let the outbox worker look
 

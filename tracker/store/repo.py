@@ -328,15 +328,18 @@ def list_events(
     if kinds:
         query = query.where(col(EventRow.kind).in_([k.value for k in kinds]))
     events = list(session.exec(query))
-    ids = [e.id for e in events]
-    evidence: dict[int, list[EventEvidenceRow]] = {}
-    if ids:
-        rows = session.exec(
-            select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(ids)).order_by(col(EventEvidenceRow.id))
-        )
-        for item in rows:
-            evidence.setdefault(item.event_id, []).append(item)
+    evidence = evidence_of(session, [e.id for e in events if e.id is not None])
     return [(e, evidence.get(e.id or 0, [])) for e in events]
+
+
+def evidence_of(session: Session, event_ids: list[int]) -> dict[int, list[EventEvidenceRow]]:
+    """Each event's evidence rows, in the order they were recorded."""
+    grouped: dict[int, list[EventEvidenceRow]] = {}
+    if event_ids:
+        query = select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(event_ids))
+        for item in session.exec(query.order_by(col(EventEvidenceRow.id))):
+            grouped.setdefault(item.event_id, []).append(item)
+    return grouped
 
 
 def list_builds(session: Session, product: Product | None = None) -> list[BuildRow]:

@@ -73,3 +73,9 @@ def sources_by_id(session: Session, ids: list[str]) -> dict[str, SourceRow]:
 
 def source_rows(session: Session) -> list[SourceRow]:
     return list(session.exec(select(SourceRow)))
+
+
+def active_sources(session: Session) -> list[SourceRow]:
+    """The configured sources still in use, by id."""
+    rows = session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True), col(SourceRow.active).is_(True)))
+    return sorted(rows, key=lambda r: r.id)
