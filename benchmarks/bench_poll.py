@@ -305,6 +305,9 @@ def _least_conditional(runs: list[Counts]) -> Counts:
 
 
 def print_report(r: Results, repeats: int) -> None:
+    from tracker.cycle.fetch import PARALLEL_REQUESTS
+    from tracker.cycle.parse import MIN_BYTES
+
     print(
         f"\n{PAGES} pages of {r.page_kb:.0f} KB on average, {rows_per_page()} rows each, served on 127.0.0.1;"
         f" process times are median (min, n runs; at most {repeats})\n"
@@ -323,8 +326,10 @@ def print_report(r: Results, repeats: int) -> None:
         f"\nparsing all {PAGES} pages in-process takes {parsing:.2f} s of the first poll's {r.first.median:.2f} s;"
         f"\nserver counters, our unchanged polls: {_counts_text(r.ours_counts)}"
         f"\nserver counters, urlwatch's unchanged runs: {_counts_text(r.urlwatch_counts)}"
-        f"\nurlwatch fetches with 10 threads in parallel; tracker fetches up to 4 pages at once when no politeness gap"
-        f"\nis configured, and parses many changed pages (2 MB or more) in worker processes (tracker/preparse.py)."
+        f"\nurlwatch fetches with 10 threads in parallel; tracker fetches up to {PARALLEL_REQUESTS} pages at once"
+        f"\nwhen no politeness gap is configured (tracker/cycle/fetch.py), and parses many changed pages"
+        f"\n({MIN_BYTES / 1e6:g} MB or more) in worker processes (tracker/cycle/parse.py); an unchanged poll is"
+        f"\nrecorded without the ORM (tracker/store/fastpath.py)."
     )
 
 

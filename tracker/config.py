@@ -8,10 +8,15 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from tracker.domain.events import EventKind
+from tracker.domain.exposure import Severity
+from tracker.domain.versions import Product
+from tracker.sources import REGISTRY
 
 DEFAULT_CONFIG = Path("config/tracker.yaml")
 
@@ -36,11 +41,18 @@ class _Strict(BaseModel):
 
 class SourceConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    kind: Literal["kb_build_table", "release_notes", "download_listing", "depot_index", "advisory_feed", "feed"]
+    kind: str  # a source kind of the registry (tracker/sources/__init__.py)
     url: str = Field(pattern=r"^https?://")
-    product: Literal["esxi", "vcenter"]
+    product: Product
     interval: int = 3600
     follow_links: bool = True  # follow release-notes links from a KB table's rows
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in REGISTRY:
+            raise ValueError(f"unknown source kind {value!r} (expected one of {', '.join(REGISTRY)})")
+        return value
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -101,46 +113,34 @@ class ChannelConfig(_Strict):
     urls: tuple[str, ...] = Field(min_length=1, repr=False)
 
 
-_SEVERITIES = ("none", "low", "moderate", "important", "critical")
-_EVENT_KINDS = (
-    "new",
-    "pulled",
-    "reissued",
-    "restored",
-    "discrepancy",
-    "advisory",
-    "source_anomaly",
-    "source_failing",
-    "source_recovered",
-)
-
-
 class WatchlistConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     owner: str = ""
-    products: tuple[Literal["esxi", "vcenter"], ...] = ()
+    products: tuple[Product, ...] = ()
     lines: tuple[str, ...] = ()
     vcenters: tuple[str, ...] = ()
     clusters: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    events: tuple[str, ...] = ()
-    min_severity: str = "none"
+    events: tuple[EventKind, ...] = ()
+    min_severity: Severity = Severity.NONE
     immediate: tuple[str, ...] = ()
     digest: tuple[str, ...] = ()
 
-    @field_validator("events")
+    @field_validator("events", mode="before")
     @classmethod
-    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [k for k in kinds if k not in _EVENT_KINDS]
+    def _kinds(cls, kinds: Any) -> Any:
+        known = [k.value for k in EventKind]
+        unknown = [str(k) for k in kinds if k not in known] if isinstance(kinds, (list, tuple)) else []
         if unknown:
-            raise ValueError(f"unknown event kind(s) {', '.join(unknown)} (expected some of {', '.join(_EVENT_KINDS)})")
+            raise ValueError(f"unknown event kind(s) {', '.join(unknown)} (expected some of {', '.join(known)})")
         return kinds
 
-    @field_validator("min_severity")
+    @field_validator("min_severity", mode="before")
     @classmethod
-    def _severity(cls, value: str) -> str:
-        if value not in _SEVERITIES:
-            raise ValueError(f"expected one of {', '.join(_SEVERITIES)}")
+    def _severity(cls, value: Any) -> Any:
+        known = [s.value for s in reversed(Severity)]
+        if value not in known:
+            raise ValueError(f"expected one of {', '.join(known)}")
         return value
 
 
@@ -258,44 +258,157 @@ def config_path(explicit: str | None) -> Path:
 
 
 def load_config(explicit: str | None = None) -> Config:
-    """Read, expand and validate the config file; raise ConfigError with file, key and expectation."""
+    """Read, expand and validate the config file; raise ConfigError with file, key and expectation. No message
+    shows a value that came from ${VAR} or *_FILE, nor a URL's credentials and tokens."""
     path = config_path(explicit)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (pass --config PATH or set TRACKER_CONFIG)") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys (database, sources, ...) at the top")
+    raw = _read_yaml(path)
     expanded: list[str] = []
     try:
         config = Config.model_validate(_expand(raw, "", path, expanded))
     except ValidationError as error:
-        raise ConfigError(_explain(path, raw, error)) from None
+        raise ConfigError(_masked(_explain(path, raw, error), expanded)) from None
     config._secrets = tuple(sorted(set(expanded), key=len, reverse=True))
     return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (pass --config PATH or set TRACKER_CONFIG)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; expected a YAML file such as config/tracker.yaml") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (at byte {error.start}); save the config as UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
+    try:
+        raw = yaml.load(text, Loader=_BudgetLoader) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys (database, sources, ...) at the top")
+    if _expanded_size(raw, {}) > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: its aliases expand to more than {MAX_CONFIG_VALUES:,} values; refused")
+    return raw
+
+
+MAX_ALIASES = 100  # a config shares a few settings through anchors; a billion-laughs file nests hundreds
+MAX_CONFIG_VALUES = 100_000  # values once aliases are expanded (the example config holds some 300)
+
+
+class _BudgetLoader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing more than MAX_ALIASES aliases, so an alias bomb fails before it grows."""
+
+    aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (*name); refused")
+        return super().compose_node(parent, index)
+
+
+def _expanded_size(value: Any, seen: dict[int, int]) -> int:
+    """How many values the tree holds with each shared (aliased) part counted at every use; each walked once."""
+    if not isinstance(value, dict | list):
+        return 1
+    known = seen.get(id(value))
+    if known is not None:
+        return known
+    children = value.values() if isinstance(value, dict) else value
+    seen[id(value)] = size = 1 + sum(_expanded_size(child, seen) for child in children)
+    return size
 
 
 def _explain(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         key = _key_path(raw, item["loc"])
+        if item["type"] == "extra_forbidden":  # the value of an unknown key is never shown: it may be a secret
+            problems.append(f"{path}: {key}: unknown key{_suggestion(item['loc'])}")
+            continue
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "string_pattern_mismatch" and _URL_KEY.search(key):
+            message = "expected an http:// or https:// URL"
         problems.append(f"{path}: {key}: {message}{_shown_input(key, item.get('input'))}")
     return "\n".join(problems)
 
 
-_SENSITIVE = re.compile(r"password|secret|token|urls|key", re.I)
+def _suggestion(loc: tuple[int | str, ...]) -> str:
+    """` (did you mean 'password'?)` for a misspelt key, from the keys the model knows at that place."""
+    import difflib
+
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    names = [f.alias or name for name, f in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (expected one of {', '.join(names)})"
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The config model at a location such as ("vcenters", "lab"), or None when it cannot be told."""
+    model: type[BaseModel] = Config
+    parts = list(loc)
+    while parts:
+        part = str(parts.pop(0))
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        inner, in_collection = _held_model(field.annotation if field else None)
+        if inner is None:
+            return None
+        if in_collection and parts:
+            parts.pop(0)  # the index in a list, or the name in a mapping
+        model = inner
+    return model
+
+
+def _held_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model a field holds, and whether inside a collection (a tuple of models, a mapping of names to them)."""
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = get_args(annotation)
+    item = args[-1] if len(args) == 2 and args[-1] is not Ellipsis else (args[0] if args else None)
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        return item, True
+    return None, False
+
+
+_SENSITIVE = re.compile(r"pass|secret|token|key|auth|cred", re.I)
+_URL_KEY = re.compile(r"url", re.I)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
 
 
 def _shown_input(key: str, value: Any) -> str:
-    """What the user wrote, when it helps and cannot be a secret: scalars only, never under a sensitive key."""
+    """What the user wrote, when it helps and cannot be a secret: scalars only, never under a sensitive key, and
+    a URL only as its scheme and host."""
     if isinstance(value, dict | list | tuple) or _SENSITIVE.search(key):
         return ""
-    return f" (got {value!r})"
+    if _URL_KEY.search(key) and not (isinstance(value, str) and _URL.fullmatch(value)):
+        return ""  # a URL-like value without a scheme: its host cannot be told from a token
+    return f" (got {_URL.sub(_url_outline, repr(value))})"
+
+
+def _url_outline(match: re.Match[str]) -> str:
+    """`https://user:pw@host/path?token=x` -> `https://host/***`: where it points, not what it carries."""
+    scheme, _, rest = match.group(0).partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    return f"{scheme}://{host}/***" if len(rest) > len(host) else f"{scheme}://{host}"
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    """The message with every expanded value, raw or URL-encoded, replaced by ***."""
+    from urllib.parse import quote
+
+    forms = {form for secret in secrets for form in (secret, quote(secret, safe=""), quote(secret))}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def _key_path(raw: dict[str, Any], loc: tuple[int | str, ...]) -> str:

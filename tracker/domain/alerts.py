@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Exposure, Severity
 from tracker.domain.inventory import Asset, AssetKind
+from tracker.domain.versions import Product
 
 # Transient failures are tried again after these delays, then every 6 h until a day has passed: then failed.
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
@@ -38,12 +39,12 @@ EVENT_SEVERITY = {
 class Watchlist:
     name: str
     owner: str = ""
-    products: tuple[str, ...] = ()  # esxi, vcenter; empty = all
+    products: tuple[Product, ...] = ()  # empty = all
     lines: tuple[str, ...] = ()  # "7.0"; empty = all
     vcenters: tuple[str, ...] = ()  # globs
     clusters: tuple[str, ...] = ()  # globs
     tags: tuple[str, ...] = ()  # globs
-    events: tuple[str, ...] = ()  # event kinds; empty = all
+    events: tuple[EventKind, ...] = ()  # empty = all
     min_severity: Severity = Severity.NONE
     immediate: tuple[str, ...] = ()  # channel names
     digest: tuple[str, ...] = ()

@@ -7,7 +7,7 @@ queueing it twice adds nothing. The first tick for a channel only starts its sch
 the tracker watched); `tracker digest --send` sends one at any time.
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from tracker.domain.events import EventKind
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload
 from tracker.store import digests as stored
 from tracker.store.models import EventRow
-from tracker.store.outbox import Message, enqueue
+from tracker.store.outbox import Message, MessageKind, enqueue
 from tracker.store.repo import utc
 from tracker.store.snoozes import expiring
 from tracker.store.sources import active_sources
@@ -55,18 +55,26 @@ def queue_due_digests(config: Config, session: Session, now: datetime) -> int:
             continue
         if start >= due_at:
             continue  # this period's digest was queued already
-        digest = compose(config, session, context, channel, start, due_at)
+        digest = compose(config, session, context, Period(channel, start, due_at))
         if not digest.empty or config.digest.send_when_empty:
-            message = Message(f"digest:{due_at.isoformat()}", channel, "digest", digest_payload(digest))
+            message = Message(f"digest:{due_at.isoformat()}", channel, MessageKind.DIGEST, digest_payload(digest))
             queued += enqueue(session, message, now)
         stored.period_queued(session, channel, due_at)
     return queued
 
 
-def compose(
-    config: Config, session: Session, context: AlertContext, channel: str, start: datetime, end: datetime
-) -> DigestMessage:
-    """The digest of one channel for the period (start, end]."""
+@dataclass(frozen=True)
+class Period:
+    """One channel's digest period: (start, end]."""
+
+    channel: str
+    start: datetime
+    end: datetime
+
+
+def compose(config: Config, session: Session, context: AlertContext, period: Period) -> DigestMessage:
+    """The digest of one channel for its period."""
+    channel, start, end = period.channel, period.start, period.end
     mine = [w for w in context.watchlists if channel in w.digest]
     events = stored.events_between(session, start, end)
     messages: list[AlertMessage] = []
@@ -125,7 +133,7 @@ def preview(config: Config, session: Session, now: datetime) -> list[DigestMessa
     result = []
     for channel in digest_channels(context):
         start = stored.last_period_end(session, channel) or now - timedelta(days=1)
-        result.append(compose(config, session, context, channel, start, now))
+        result.append(compose(config, session, context, Period(channel, start, now)))
     return result
 
 
@@ -135,7 +143,7 @@ def send_now(config: Config, session: Session, now: datetime) -> int:
     for digest in preview(config, session, now):
         if digest.empty and not config.digest.send_when_empty:
             continue
-        message = Message(f"digest:{now.isoformat()}", digest.channel, "digest", digest_payload(digest))
+        message = Message(f"digest:{now.isoformat()}", digest.channel, MessageKind.DIGEST, digest_payload(digest))
         queued += enqueue(session, message, now)
         stored.period_queued(session, digest.channel, now)
     return queued

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.store import outbox
 from tracker.store.models import OutboxRow
-from tracker.store.outbox import Attempt, Delivery, Result
+from tracker.store.outbox import Attempt, Delivery, MessageKind, Result
 
 
 @dataclass
@@ -68,14 +68,12 @@ def _deliver(config: Config, engine: Engine, row: OutboxRow, now: datetime) -> R
 def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
     from tracker.notify.render import render_alert, render_digest
 
-    if row.kind == "digest":
+    if row.kind == MessageKind.DIGEST:
         from tracker.notify.digest import digest_from_payload
 
         rendered: tuple[str, str, str] = render_digest(digest_from_payload(row.payload), kind)
         return rendered
-    if row.kind == "test":
-        return str(row.payload["title"]), str(row.payload["body"]), "text"
-    if row.kind == "reminder":
+    if row.kind == MessageKind.REMINDER:
         from tracker.notify.pipeline import reminder_from_payload
         from tracker.notify.render import render_reminder
 

@@ -17,7 +17,7 @@ from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Reminder
 from tracker.domain.catalog import Catalog
 from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
-from tracker.domain.exposure import Assessor, Exposure, Severity
+from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
@@ -26,7 +26,7 @@ from tracker.store import repo
 from tracker.store import watchlists as stored_watchlists
 from tracker.store.assets import load_assets
 from tracker.store.models import EventEvidenceRow, EventRow
-from tracker.store.outbox import Message, enqueue
+from tracker.store.outbox import Message, MessageKind, enqueue
 from tracker.store.snoozes import end as end_snooze
 
 MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps some more for the digest
@@ -49,7 +49,7 @@ def to_watchlist(spec: WatchlistConfig) -> Watchlist:
         clusters=spec.clusters,
         tags=spec.tags,
         events=spec.events,
-        min_severity=Severity(spec.min_severity),
+        min_severity=spec.min_severity,
         immediate=spec.immediate,
         digest=spec.digest,
     )
@@ -142,7 +142,7 @@ def queue_alerts(
         for channel, group in _by_channel(found).items():
             alert = _message(context, event, channel, group, evidence.get(event.id or 0, []))
             queued += enqueue(
-                session, Message(f"event:{event.id}", channel, "alert", alert_payload(alert), event.id), now
+                session, Message(f"event:{event.id}", channel, MessageKind.ALERT, alert_payload(alert), event.id), now
             )
     return queued
 
@@ -285,7 +285,7 @@ def _remind(context: AlertContext, session: Session, snooze: Snooze, matched: li
             continue
         reminder = Reminder(snooze.id, snooze.target, mine, why, snooze.reason, snooze.until, watchlist.name)
         for channel in watchlist.immediate:
-            message = Message(f"snooze:{snooze.id}", channel, "reminder", reminder_payload(reminder))
+            message = Message(f"snooze:{snooze.id}", channel, MessageKind.REMINDER, reminder_payload(reminder))
             queued += enqueue(session, message, context.now)
     return queued
 

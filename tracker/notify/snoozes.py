@@ -14,8 +14,6 @@ from tracker.store import snoozes as stored
 from tracker.store.models import SnoozeRow
 from tracker.store.repo import utc
 
-KINDS = ("asset", "build", "advisory")
-
 
 def fingerprint(exposure: Exposure) -> str:
     """What a snooze holds still: the statuses and the advice. Reasons' wording may change; this may not."""

@@ -165,12 +165,12 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("dedup_key", "channel"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str  # alert | digest | test
+    kind: str  # tracker/store/outbox.py MessageKind
     dedup_key: str  # "event:17" or "digest:2021-11-20T07:00:00+00:00": one message per key and channel
     channel: str
     event_id: int | None = Field(default=None, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    status: str = Field(default="pending", index=True)  # tracker/store OutboxStatus
     attempts: int = 0
     created_at: datetime
     next_attempt_at: datetime = Field(index=True)

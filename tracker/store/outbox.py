@@ -30,13 +30,21 @@ class Result(StrEnum):
     FAILED = "failed"
 
 
+class MessageKind(StrEnum):
+    """What an outbox row carries (its payload's shape; tracker/notify/outbox.py renders each)."""
+
+    ALERT = "alert"
+    DIGEST = "digest"
+    REMINDER = "reminder"  # a snooze reopened
+
+
 @dataclass(frozen=True)
 class Message:
     """A message to queue: `key` makes it unique per channel ("event:17", "digest:2021-11-20T07:00:00+00:00")."""
 
     key: str
     channel: str
-    kind: str  # alert | digest | reminder | test
+    kind: MessageKind
     payload: dict[str, Any]
     event_id: int | None = None
 
