@@ -64,3 +64,59 @@ def test_the_store_scan_would_see_a_query():
     sample = STORE.parent / "notify" / "outbox.py"
     assert _orm_uses(sample) == []
     assert _orm_uses(STORE / "outbox.py")  # the store's own queries are what the rule looks for
+
+
+CLI = Path(__file__).parents[1] / "tracker" / "cli"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(CLI.parents[1]).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def cli_imports(path: Path, modules: set[str]) -> set[str]:
+    """The tracker.cli modules `path` imports, at the top or inside a function: `from tracker.cli import x`
+    is module x when x is one, else the package itself."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolved from the importing module's package
+                package = module_name(path).split(".")
+                package = package if path.name == "__init__.py" else package[:-1]
+                base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [node.module])])
+            found.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names)
+    return found & modules
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    cycles, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            cycles.append([*path[path.index(module) :], module])
+            return
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    return cycles
+
+
+def test_the_cli_package_has_no_import_cycle():
+    paths = {module_name(path): path for path in CLI.glob("*.py")}
+    graph = {name: cli_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    assert import_cycles(graph) == []
+    assert "tracker.cli.poll" in graph["tracker.cli"]  # the scan saw the app adding the commands
+    assert len(paths) >= 8
+
+
+def test_an_import_cycle_is_found():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert import_cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

@@ -55,3 +55,11 @@ def test_a_cycle_of_unchanged_pages_loads_neither_the_orm_nor_a_parser(site: Fix
         )
     assert loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "poll") == []
     assert "sqlalchemy" in loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "builds")  # the probe sees
+
+
+def test_the_command_runs_as_the_console_script_and_as_python_dash_m():
+    script = Path(sys.executable).parent / "tracker"  # the console script pyproject.toml installs beside python
+    for command in ([str(script)], [sys.executable, "-m", "tracker"], [sys.executable, "-m", "tracker.cli"]):
+        done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "Usage:" in done.stdout and "inventory" in done.stdout and "deliveries" in done.stdout

@@ -1,21 +1,18 @@
-"""The alert commands of `tracker`: notify, watch, snooze, deliveries, digest. Thin, like tracker/cli.py."""
+"""The alert commands: digest; notify test, watch, snooze, deliveries. Thin, like the other commands."""
 
 from typing import Annotated
 
 import typer
 
-from tracker.cli import JsonOpt, _config, _engine, _fail, _now, app
+from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
 
+commands = typer.Typer()  # added to the app without a name: its commands are top-level
 watch_app = typer.Typer(help="Watchlists: who hears about what, on which channels.", no_args_is_help=True)
 snooze_app = typer.Typer(help="Snooze a finding until a date, with a reason.", no_args_is_help=True)
 deliveries_app = typer.Typer(
     help="The outbox: what was sent, what waits for a retry, what failed.", invoke_without_command=True
 )
-app.add_typer(watch_app, name="watch")
-app.add_typer(snooze_app, name="snooze")
-app.add_typer(deliveries_app, name="deliveries")
 notify_app = typer.Typer(help="Check the alert channels.", no_args_is_help=True)
-app.add_typer(notify_app, name="notify")
 
 
 @notify_app.command("test")
@@ -24,16 +21,15 @@ def notify_test(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a test message to every target of a channel and report, per target, what happened."""
+    # lazy: apprise, which --help must not load
+    from tracker.cli.views_notify import notify_test_view
     from tracker.notify.channels import send
-    from tracker.views_notify import notify_test_view
 
-    config = _config(channels=True)
+    config = get_config(channels=True)
     if channel not in config.channels:
-        _fail(
-            f"no channel named {channel!r} under channels: (known: {', '.join(sorted(config.channels)) or 'none'})", 2
-        )
+        fail(f"no channel named {channel!r} under channels: (known: {', '.join(sorted(config.channels)) or 'none'})", 2)
     title = "[Release Tracker] test message"
-    body = f"This is a test of the channel '{channel}', sent at {_now().isoformat()}."
+    body = f"This is a test of the channel '{channel}', sent at {get_now().isoformat()}."
     outcomes = [send([url], title, body, "text", config.secrets)[0] for url in config.channels[channel].urls]
     notify_test_view(channel, outcomes, as_json)
     if not all(o.ok for o in outcomes):
@@ -56,13 +52,14 @@ def watch_add(
     digest: Annotated[list[str] | None, typer.Option(help="Channel for the digest (repeatable).")] = None,
 ) -> None:
     """Add a watchlist (stored in the database, beside the config's)."""
+    # lazy: the ORM and pydantic, which --help must not load
     from pydantic import ValidationError
 
     from tracker.config import WatchlistConfig
     from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
 
-    config = _config()
+    config = get_config()
     spec = {
         "name": name,
         "owner": owner,
@@ -79,29 +76,30 @@ def watch_add(
     try:
         checked = WatchlistConfig.model_validate(spec)
     except ValidationError as error:
-        _fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()), 2)
+        fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()), 2)
     unknown = [c for c in (*checked.immediate, *checked.digest) if c not in config.channels]
     if unknown:
         known = ", ".join(sorted(config.channels)) or "none"
-        _fail(f"unknown channel(s) {', '.join(unknown)} (channels defined: {known})", 2)
+        fail(f"unknown channel(s) {', '.join(unknown)} (channels defined: {known})", 2)
     if any(w.name == name for w in config.watchlists):
-        _fail(f"a watchlist named {name!r} is defined in the config already", 2)
-    engine = _engine(config)
+        fail(f"a watchlist named {name!r} is defined in the config already", 2)
+    engine = open_engine(config)
     with session_scope(engine) as session:
-        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), _now()):
-            _fail(f"a watchlist named {name!r} exists already (tracker watch remove {name} first)", 2)
+        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), get_now()):
+            fail(f"a watchlist named {name!r} exists already (tracker watch remove {name} first)", 2)
     typer.echo(f"watchlist {name} added")
 
 
 @watch_app.command("list")
 def watch_list(as_json: JsonOpt = False) -> None:
     """List the watchlists: from the config and added with `tracker watch add`."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views_notify import watchlists_view
     from tracker.notify.pipeline import watchlists
     from tracker.store.db import session_scope
-    from tracker.views_notify import watchlists_view
 
-    config = _config()
-    with session_scope(_engine(config)) as session:
+    config = get_config()
+    with session_scope(open_engine(config)) as session:
         found = watchlists(config, session)
     configured = {w.name for w in config.watchlists}
     watchlists_view(found, configured, as_json)
@@ -110,32 +108,34 @@ def watch_list(as_json: JsonOpt = False) -> None:
 @watch_app.command("show")
 def watch_show(name: str, as_json: JsonOpt = False) -> None:
     """Show one watchlist and the assets it selects."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views_notify import watchlist_detail_view
     from tracker.notify.pipeline import watchlists
     from tracker.store.assets import load_assets
     from tracker.store.db import session_scope
-    from tracker.views_notify import watchlist_detail_view
 
-    config = _config()
-    with session_scope(_engine(config)) as session:
+    config = get_config()
+    with session_scope(open_engine(config)) as session:
         found = [w for w in watchlists(config, session) if w.name == name]
         assets = load_assets(session)
     if not found:
-        _fail(f"no watchlist named {name!r}", 2)
+        fail(f"no watchlist named {name!r}", 2)
     watchlist_detail_view(found[0], [a for a in assets if found[0].selects_asset(a)], as_json)
 
 
 @watch_app.command("remove")
 def watch_remove(name: str) -> None:
     """Remove a watchlist added with `tracker watch add` (the config's are edited in the config)."""
+    # lazy: the ORM, which --help must not load
     from tracker.store import watchlists as stored_watchlists
     from tracker.store.db import session_scope
 
-    config = _config()
+    config = get_config()
     if any(w.name == name for w in config.watchlists):
-        _fail(f"{name!r} is defined in the config: remove it there", 2)
-    with session_scope(_engine(config)) as session:
+        fail(f"{name!r} is defined in the config: remove it there", 2)
+    with session_scope(open_engine(config)) as session:
         if not stored_watchlists.remove(session, name):
-            _fail(f"no watchlist named {name!r}", 2)
+            fail(f"no watchlist named {name!r}", 2)
     typer.echo(f"watchlist {name} removed")
 
 
@@ -150,50 +150,53 @@ def snooze_add(
 ) -> None:
     """Keep a finding out of immediate alerts until a date; it shows in the digest as snoozed, and reopens when it
     expires or when the finding materially changes (its target is pulled, its advisory revised)."""
+    # lazy: pydantic and the jobs (the ORM), which --help must not load
     from tracker.config import ConfigError, clock
     from tracker.jobs import snooze
 
     targets = [(k, v) for k, v in (("asset", asset), ("build", build), ("advisory", advisory)) if v is not None]
     if len(targets) != 1:
-        _fail("give exactly one of --asset, --build or --advisory", 2)
+        fail("give exactly one of --asset, --build or --advisory", 2)
     try:
         until_at = clock(until)
     except ConfigError:
-        _fail(f"--until: expected a date such as 2021-12-01 or 2021-12-01T08:00:00Z, got {until!r}", 2)
-    now = _now()
+        fail(f"--until: expected a date such as 2021-12-01 or 2021-12-01T08:00:00Z, got {until!r}", 2)
+    now = get_now()
     if until_at <= now:
-        _fail(f"--until: {until} is not in the future", 2)
+        fail(f"--until: {until} is not in the future", 2)
     if not reason.strip():
-        _fail("--reason: say why, so the digest can remind whoever reads it", 2)
-    config = _config()
+        fail("--reason: say why, so the digest can remind whoever reads it", 2)
+    config = get_config()
     kind, value = targets[0]
-    snooze_id = snooze(config, _engine(config), kind, str(value), until_at, reason.strip(), now)
+    snooze_id = snooze(config, open_engine(config), kind, str(value), until_at, reason.strip(), now)
     typer.echo(f"snooze {snooze_id}: {kind} {value} until {until_at.date().isoformat()} ({reason.strip()})")
 
 
 @snooze_app.command("list")
 def snooze_list(as_json: JsonOpt = False) -> None:
     """List the snoozes, standing and ended."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views_notify import snoozes_view
     from tracker.store import snoozes
     from tracker.store.db import session_scope
-    from tracker.views_notify import snoozes_view
 
-    config = _config()
-    with session_scope(_engine(config)) as session:
+    config = get_config()
+    with session_scope(open_engine(config)) as session:
         rows = snoozes.every(session)
-    snoozes_view(rows, _now(), as_json)
+    snoozes_view(rows, get_now(), as_json)
 
 
 @snooze_app.command("remove")
 def snooze_remove(snooze_id: int) -> None:
     """End a snooze now."""
+    # lazy: the ORM, which --help must not load
     from tracker.store import snoozes
     from tracker.store.db import session_scope
 
-    config = _config()
-    with session_scope(_engine(config)) as session:
-        if not snoozes.end(session, snooze_id, "removed", _now()):
-            _fail(f"no standing snooze {snooze_id}", 2)
+    config = get_config()
+    with session_scope(open_engine(config)) as session:
+        if not snoozes.end(session, snooze_id, "removed", get_now()):
+            fail(f"no standing snooze {snooze_id}", 2)
     typer.echo(f"snooze {snooze_id} removed")
 
 
@@ -207,16 +210,17 @@ def deliveries_list(
     """List the outbox with each target's outcome."""
     if ctx.invoked_subcommand is not None:
         return
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views_notify import deliveries_view
     from tracker.store import OutboxStatus
     from tracker.store.db import session_scope
     from tracker.store.outbox import deliveries
-    from tracker.views_notify import deliveries_view
 
     statuses = [s.value for s in OutboxStatus]
     if status is not None and status not in statuses:
-        _fail(f"--status: expected {', '.join(statuses[:-1])} or {statuses[-1]}, got {status!r}", 2)
-    config = _config()
-    with session_scope(_engine(config)) as session:
+        fail(f"--status: expected {', '.join(statuses[:-1])} or {statuses[-1]}, got {status!r}", 2)
+    config = get_config()
+    with session_scope(open_engine(config)) as session:
         rows = deliveries(session, OutboxStatus(status) if status else None)
     deliveries_view(rows, as_json)
 
@@ -224,30 +228,32 @@ def deliveries_list(
 @deliveries_app.command("retry")
 def deliveries_retry(outbox_id: int) -> None:
     """Queue a failed delivery again now (and try it at once)."""
+    # lazy: the outbox (the ORM, apprise), which --help must not load
     from tracker.notify.outbox import work_outbox
     from tracker.store.outbox import retry
 
-    config = _config(channels=True)
-    engine = _engine(config)
-    now = _now()
+    config = get_config(channels=True)
+    engine = open_engine(config)
+    now = get_now()
     if not retry(engine, outbox_id, now):
-        _fail(f"no delivery {outbox_id} waiting or failed (see tracker deliveries)", 2)
+        fail(f"no delivery {outbox_id} waiting or failed (see tracker deliveries)", 2)
     report = work_outbox(config, engine, now)
     typer.echo(
         f"delivery {outbox_id} queued again: {report.sent} sent, {report.retrying} waiting, {report.failed} failed"
     )
 
 
-@app.command()
+@commands.command()
 def digest(
     preview: Annotated[bool, typer.Option("--preview", help="Print each channel's digest as it stands now.")] = False,
     send: Annotated[bool, typer.Option("--send", help="Send each channel's digest now.")] = False,
 ) -> None:
     """The daily digest: the period's events, exposure counts, the worst assets, snoozes, source health."""
+    # lazy: the jobs (the ORM, Jinja2, apprise), which --help must not load
     from tracker.jobs import digest_now
 
     if preview == send:
-        _fail("give exactly one of --preview or --send", 2)
-    config = _config(channels=send)
-    text = digest_now(config, _engine(config), _now(), send)
+        fail("give exactly one of --preview or --send", 2)
+    config = get_config(channels=send)
+    text = digest_now(config, open_engine(config), get_now(), send)
     typer.echo(text)

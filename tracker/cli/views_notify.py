@@ -4,23 +4,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
 from tracker.domain.alerts import Watchlist
 from tracker.domain.inventory import Asset
 from tracker.store import OutboxStatus
 from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
 from tracker.store.repo import utc
-from tracker.views import _console, _e, _echo_json, _iso, _short, _table
 
 
 def notify_test_view(channel: str, outcomes: Sequence[Any], as_json: bool) -> None:
     data = [{"target": o.target, "ok": o.ok, "permanent": o.permanent, "error": o.error} for o in outcomes]
     if as_json:
-        _echo_json({"channel": channel, "targets": data})
+        echo_json({"channel": channel, "targets": data})
         return
-    console = _console()
+    console = rich_console()
     for item in data:
         verdict = "[green]sent[/]" if item["ok"] else ("[red]refused[/]" if item["permanent"] else "[yellow]failed[/]")
-        console.print(f"{_e(item['target'])}: {verdict}" + (f" ({_e(item['error'])})" if item["error"] else ""))
+        console.print(f"{esc(item['target'])}: {verdict}" + (f" ({esc(item['error'])})" if item["error"] else ""))
 
 
 def _watchlist_json(w: Watchlist, configured: bool) -> dict[str, Any]:
@@ -43,38 +43,38 @@ def _watchlist_json(w: Watchlist, configured: bool) -> dict[str, Any]:
 def watchlists_view(found: Sequence[Watchlist], configured: set[str], as_json: bool) -> None:
     data = [_watchlist_json(w, w.name in configured) for w in found]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table(f"{len(data)} watchlist(s)", ["name", "owner", "events", "selects", "immediate", "digest"])
+    table = rich_table(f"{len(data)} watchlist(s)", ["name", "owner", "events", "selects", "immediate", "digest"])
     for d in data:
         selects = (
             "; ".join(f"{k}: {', '.join(d[k])}" for k in ("products", "lines", "vcenters", "clusters", "tags") if d[k])
             or "everything"
         )
         table.add_row(
-            _e(d["name"]),
-            _e(d["owner"]),
-            _e(", ".join(d["events"]) or "all") + f" (>= {d['min_severity']})",
-            _e(selects),
-            _e(", ".join(d["immediate"])),
-            _e(", ".join(d["digest"])),
+            esc(d["name"]),
+            esc(d["owner"]),
+            esc(", ".join(d["events"]) or "all") + f" (>= {d['min_severity']})",
+            esc(selects),
+            esc(", ".join(d["immediate"])),
+            esc(", ".join(d["digest"])),
         )
-    _console().print(table)
+    rich_console().print(table)
 
 
 def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json: bool) -> None:
     data = {**_watchlist_json(watchlist, False), "assets": [a.name for a in assets]}
     data.pop("from")
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    console = _console()
+    console = rich_console()
     for key, value in data.items():
         if key != "assets":
-            console.print(f"{key}: {_e(', '.join(value) if isinstance(value, list) else value)}")
+            console.print(f"{key}: {esc(', '.join(value) if isinstance(value, list) else value)}")
     console.print(
         f"assets selected: {len(assets)}"
-        + (f" ({_e(', '.join(data['assets'][:20]))}" + (" ..." if len(assets) > 20 else "") + ")" if assets else "")
+        + (f" ({esc(', '.join(data['assets'][:20]))}" + (" ..." if len(assets) > 20 else "") + ")" if assets else "")
     )
 
 
@@ -84,19 +84,19 @@ def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool) -> Non
             "id": r.id,
             "kind": r.target_kind,
             "target": r.target,
-            "until": _iso(r.until),
+            "until": iso(r.until),
             "reason": r.reason,
             "state": r.ended_reason or ("expired" if utc(r.until) <= now else "standing"),
         }
         for r in rows
     ]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table(f"{len(data)} snooze(s)", ["id", "what", "until", "state", "reason"])
+    table = rich_table(f"{len(data)} snooze(s)", ["id", "what", "until", "state", "reason"])
     for d in data:
-        table.add_row(str(d["id"]), _e(f"{d['kind']} {d['target']}"), _short(d["until"]), d["state"], _e(d["reason"]))
-    _console().print(table)
+        table.add_row(str(d["id"]), esc(f"{d['kind']} {d['target']}"), short(d["until"]), d["state"], esc(d["reason"]))
+    rich_console().print(table)
 
 
 def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_json: bool) -> None:
@@ -108,9 +108,9 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
             "status": row.status,
             "attempts": row.attempts,
             "event_id": row.event_id,
-            "created_at": _iso(row.created_at),
-            "next_attempt_at": _iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
-            "sent_at": _iso(row.sent_at),
+            "created_at": iso(row.created_at),
+            "next_attempt_at": iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
+            "sent_at": iso(row.sent_at),
             "last_error": row.last_error,
             "what": row.payload.get("detail") or row.dedup_key,
             "targets": [
@@ -119,7 +119,7 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
                     "ok": a.ok,
                     "permanent": a.permanent,
                     "error": a.error,
-                    "attempted_at": _iso(a.attempted_at),
+                    "attempted_at": iso(a.attempted_at),
                 }
                 for a in attempts
             ],
@@ -127,12 +127,14 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
         for row, attempts in rows
     ]
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
-    table = _table(f"{len(data)} deliver(ies)", ["id", "channel", "status", "tries", "what", "last error / next try"])
+    table = rich_table(
+        f"{len(data)} deliver(ies)", ["id", "channel", "status", "tries", "what", "last error / next try"]
+    )
     for d in data:
         note = d["last_error"] or ""
         if d["next_attempt_at"] and d["attempts"]:
-            note += f" (next try {_short(d['next_attempt_at'])})"
-        table.add_row(str(d["id"]), _e(d["channel"]), d["status"], str(d["attempts"]), _e(d["what"]), _e(note))
-    _console().print(table)
+            note += f" (next try {short(d['next_attempt_at'])})"
+        table.add_row(str(d["id"]), esc(d["channel"]), d["status"], str(d["attempts"]), esc(d["what"]), esc(note))
+    rich_console().print(table)

@@ -1,0 +1,68 @@
+"""The `tracker` command line. Thin: parse options, call a use case, print a table or JSON.
+
+This module holds the Typer app and its global options, and adds each area's commands to it; the command
+modules never import it back (tests/test_architecture.py checks that tracker/cli/ has no import cycle):
+
+    common.py                    shared by the commands: --config/--now state, the config, the clock, the database
+    poll.py                      init, poll, events, builds, sources
+    inventory.py                 exposure; inventory import | sync-vcenter | list
+    service.py                   run, demo
+    alerts.py                    digest; notify test, watch, snooze, deliveries
+    output.py                    JSON and rich helpers shared by the views
+    views.py, views_inventory.py, views_notify.py   what the commands print
+
+Exit codes: 0 the command ran (a poll whose sources failed still ran: see `tracker sources`), 1 it could not
+run at all, 2 a bad config or bad option. Heavy modules are imported inside commands: `tracker --help` stays fast.
+"""
+
+from typing import Annotated
+
+import typer
+
+from tracker.cli import alerts, inventory, poll, service
+from tracker.cli.common import STATE
+
+app = typer.Typer(
+    name="tracker",
+    help=(
+        "Release Tracker watches VMware ESXi and vCenter releases: it polls the vendor's build tables and release "
+        "notes, keeps a catalog of builds with evidence, and tells you when a build is new, pulled, reissued or "
+        "restored."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# The top-level commands (an app added without a name lends its commands), then the groups: `tracker --help`
+# lists them in this order.
+app.add_typer(poll.commands)
+app.add_typer(inventory.commands)
+app.add_typer(service.commands)
+app.add_typer(alerts.commands)
+app.add_typer(inventory.inventory_app, name="inventory")
+app.add_typer(alerts.watch_app, name="watch")
+app.add_typer(alerts.snooze_app, name="snooze")
+app.add_typer(alerts.deliveries_app, name="deliveries")
+app.add_typer(alerts.notify_app, name="notify")
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="Config file (env TRACKER_CONFIG; default config/tracker.yaml)."),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Fix the clock (ISO-8601, e.g. 2021-11-19T08:00:00Z; env TRACKER_NOW)."),
+    ] = None,
+) -> None:
+    STATE.config_path, STATE.now = config, now
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

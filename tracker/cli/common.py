@@ -1,0 +1,90 @@
+"""What every command shares: the global options' state, and the config, clock and database, each of which
+exits with one message (code 2 for a bad config or option, 1 when the database cannot be opened)."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys) instead of a table.")]
+
+
+class _State:
+    config_path: str | None = None
+    now: str | None = None
+
+
+STATE = _State()  # set by the app's callback from --config and --now
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"tracker: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def get_config(channels: bool = False) -> "Config":
+    """The config, or exit 2 with one message. `channels`: also check every apprise URL loads (start-up of the
+    commands that send)."""
+    from tracker.config import ConfigError, load_config  # lazy: pydantic and YAML, which --help does not need
+
+    try:
+        config = load_config(STATE.config_path)
+    except ConfigError as error:
+        fail(str(error), 2)
+    if channels:
+        check_channels(config)
+    return config
+
+
+def check_channels(config: "Config") -> None:
+    if not config.channels:
+        return
+    from tracker.config import config_path
+    from tracker.notify.channels import privacy, validate  # lazy: apprise, which a quiet poll must not load
+
+    problems = []
+    for name, channel in config.channels.items():
+        for index, url in enumerate(channel.urls):
+            reason = validate(url, config.secrets)
+            if reason:
+                shown = privacy(url, config.secrets)
+                problems.append(f"{config_path(STATE.config_path)}: channels.{name}.urls[{index}] ({shown}): {reason}")
+    if problems:
+        fail("\n".join(problems), 2)
+
+
+def get_now() -> datetime:
+    from tracker.config import ConfigError, clock  # lazy: see get_config
+
+    try:
+        return clock(STATE.now)
+    except ConfigError as error:
+        fail(str(error), 2)
+
+
+def open_engine(config: "Config") -> "Engine":
+    """The database, created or migrated; exit 1 when it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError  # lazy: SQLAlchemy, which --help and a quiet poll must not load
+
+    from tracker.store.db import make_engine, migrate
+
+    try:
+        engine = make_engine(config.database)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as error:
+        fail(f"cannot open the database {safe_url(config.database)}: {type(error).__name__}: {error}", 1)
+    return engine
+
+
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url  # lazy: see open_engine
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL: show only its scheme
+        return url.split(":", 1)[0] + ":..."

@@ -1,0 +1,50 @@
+"""How the views print: JSON with stable keys for scripts, rich tables for people, times as both read them.
+rich is imported inside each helper: a quiet poll prints plain text and never loads it."""
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def short(value: str | None) -> str:
+    """An ISO time as people read it in a table: 2021-11-19 08:00Z."""
+    return value[:16].replace("T", " ") + "Z" if value else ""
+
+
+def echo_json(data: Any) -> None:
+    # Pretty for what a person may read; compact (and C-encoded, ~10x faster) for the 100,000-row listings.
+    indent = 2 if not isinstance(data, list) or len(data) <= 1000 else None
+    sys.stdout.write(json.dumps(data, indent=indent, default=str) + "\n")
+
+
+def rich_console() -> Any:
+    from rich.console import Console
+
+    # Piped output (a file, `less`) gets a wide table rather than rich's 80-column default.
+    return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 140)
+
+
+def esc(text: object) -> str:
+    """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+def rich_table(title: str, columns: Sequence[str]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table

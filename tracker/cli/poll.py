@@ -1,0 +1,185 @@
+"""The poll cycle and what it recorded: init, poll, events, builds, sources."""
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tracker.cli.common import JsonOpt, check_channels, fail, get_config, get_now, open_engine, safe_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
+    from tracker.store.leases import Held
+
+commands = typer.Typer()  # added to the app without a name: its commands are top-level
+
+
+@commands.command()
+def init() -> None:
+    """Create the database (or bring its schema up to date) and register the configured sources."""
+    # lazy: the ORM, which --help must not load
+    from tracker.store.db import session_scope
+    from tracker.store.sources import sync_sources
+
+    config = get_config()
+    engine = open_engine(config)
+    with session_scope(engine) as session:
+        sync_sources(session, config, get_now())
+    typer.echo(f"database ready: {safe_url(config.database)} ({len(config.sources)} sources configured)")
+
+
+@commands.command()
+def poll(
+    source: Annotated[str | None, typer.Option("--source", help="Poll only this source id.")] = None,
+    as_json: JsonOpt = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for a poll cycle another process is running (the service's); then exit 1.",
+        ),
+    ] = 300.0,
+) -> None:
+    """Run one whole poll cycle now: fetch every source, follow release-notes links, record events. One cycle runs
+    at a time: beside a running one, this waits (--wait), then says which process holds it."""
+    # lazy: pydantic; the cycle, the views and the ORM come below, each only once it is needed
+    from tracker.config import ConfigError
+
+    config = get_config()  # channels are checked when there is something to deliver: apprise costs a quiet cycle 0.2 s
+    if source is not None:
+        try:
+            config.source(source)
+        except ConfigError as error:
+            fail(str(error), 2)
+    now = get_now()
+    engine = _Lazy(config)
+    from tracker.cycle import Hooks, Request, run_cycle
+    from tracker.store import LeaseLost
+
+    try:
+        with _progress(as_json) as progress:
+            report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, _waiting, wait))
+    except LeaseLost as error:
+        fail(str(error), 1)
+    if report.blocked_by is not None:
+        fail(f"another poll cycle is still running ({_held(report.blocked_by)}); nothing was polled", 1)
+    from tracker.cli.views import poll_summary
+
+    poll_summary(report, as_json)
+    from tracker.store.fastpath import outbox_idle
+
+    if config.channels and not outbox_idle(config.database, now):  # the outbox claims each message itself
+        from tracker.jobs import outbox_tick
+
+        check_channels(config)
+        outbox_tick(config, engine(), now)
+
+
+class _Lazy:
+    """The database, opened (and migrated) on first use: a cycle of unchanged pages never needs SQLAlchemy."""
+
+    def __init__(self, config: "Config") -> None:
+        self.config = config
+        self.engine: Engine | None = None
+
+    def __call__(self) -> "Engine":
+        if self.engine is None:
+            self.engine = open_engine(self.config)
+        return self.engine
+
+
+def _waiting(held: "Held") -> None:
+    typer.echo(f"tracker: waiting for another poll cycle to finish ({_held(held)}) ...", err=True)
+
+
+def _held(held: "Held") -> str:
+    since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
+    return f"held by {held.holder}{since}"
+
+
+def _progress(quiet: bool) -> Any:
+    # lazy: the views import the cycle's report and the domain
+    from tracker.cli.views import Progress
+
+    return Progress(enabled=not quiet and sys.stderr.isatty())
+
+
+@commands.command()
+def events(
+    since: Annotated[str | None, typer.Option("--since", help="Only events observed at or after this time.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this kind (repeatable): new, pulled, reissued, ...")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the events the tracker recorded (every event when --since is not given)."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views import events_view
+    from tracker.config import ConfigError, clock
+    from tracker.domain.events import EventKind
+    from tracker.store.db import session_scope
+    from tracker.store.repo import list_builds, list_events
+
+    try:
+        since_at = clock(since) if since else None
+    except ConfigError:
+        fail(f"--since: expected an ISO-8601 time such as 2021-11-01 or 2021-11-19T08:00:00Z, got {since!r}", 2)
+    kinds = []
+    for name in kind or []:
+        try:
+            kinds.append(EventKind(name))
+        except ValueError:
+            fail(f"--kind: unknown kind {name!r} (expected one of {', '.join(k.value for k in EventKind)})", 2)
+    engine = open_engine(get_config())
+    with session_scope(engine) as session:
+        rows = list_events(session, since_at, kinds)
+        builds = {(b.product, b.build): b for b in list_builds(session)}
+    events_view(rows, builds, as_json)
+
+
+@commands.command()
+def builds(
+    product: Annotated[str | None, typer.Option("--product", help="esxi or vcenter.")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="A release line such as 7.0.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="available or pulled.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the build catalog, newest first, with each build's status and how many sources list it."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views import builds_view
+    from tracker.store.db import session_scope
+    from tracker.store.repo import list_builds, load_catalog
+
+    engine = open_engine(get_config())
+    with session_scope(engine) as session:
+        rows = list_builds(session)
+        catalog = load_catalog(session)
+    rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
+    rows = [r for r in rows if status is None or r.status == status]
+    builds_view(rows, catalog, as_json)
+
+
+@commands.command()
+def sources(
+    show_all: Annotated[bool, typer.Option("--all", help="Also list release notes followed from KB rows.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Source health: state, last success, last error, rows seen, next poll; followed release notes by tier."""
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views import sources_view
+    from tracker.cycle.plan import schedules
+    from tracker.store import POLL_LEASE, leases
+    from tracker.store.db import session_scope
+    from tracker.store.sources import snapshot, source_rows
+
+    config = get_config()
+    engine = open_engine(config)
+    with session_scope(engine) as session:  # read only: a source new in the config is shown, not stored
+        rows, stored = source_rows(session), snapshot(session)
+    held = leases.current(engine, POLL_LEASE)
+    unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
+    planned = schedules(config, stored, get_now())
+    sources_view(rows, planned, unsynced, show_all, as_json, _held(held) if held else None)

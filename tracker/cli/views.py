@@ -1,0 +1,293 @@
+"""What the poll and catalog commands print: the poll progress and summary, events, builds, sources."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
+from tracker.cycle.report import PollReport
+from tracker.domain.catalog import Catalog
+from tracker.domain.events import Event
+from tracker.domain.versions import Product, Release, VersionError
+
+if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
+    from tracker.cycle.plan import Schedule
+    from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
+
+
+class Progress:
+    """One line per source on a terminal (stderr), nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.enabled and self.count:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    def __call__(self, source_id: str) -> None:
+        self.count += 1
+        if self.enabled:
+            sys.stderr.write(f"\r\033[Kpolling {self.count}: {source_id}")
+            sys.stderr.flush()
+
+
+# --- poll ------------------------------------------------------------------------------------------------------
+def poll_summary(report: PollReport, as_json: bool) -> None:
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    if as_json:
+        echo_json(
+            {
+                "sources": [o.__dict__ for o in report.outcomes],
+                "counts": counts,
+                "events": [_event_brief(e) for e in report.events],
+            }
+        )
+        return
+    parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+    headline = f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}"
+    if not report.events and not any(o.error or o.skipped for o in report.outcomes):
+        print(f"{headline}\nno new events")  # a quiet cycle: plain text, without loading rich
+        return
+    console = rich_console()
+    console.print(headline)
+    for outcome in report.outcomes:
+        if outcome.error:
+            console.print(f"  [yellow]{esc(outcome.source_id)}[/]: {outcome.outcome}: {esc(outcome.error)}")
+        if outcome.skipped:
+            console.print(f"  {esc(outcome.source_id)}: {len(outcome.skipped)} row(s) skipped:")
+            for skipped in outcome.skipped[:5]:
+                console.print(f"    {esc(skipped['where'])}: {esc(skipped['reason'])}: {esc(skipped['text'][:80])!r}")
+            if len(outcome.skipped) > 5:
+                console.print(f"    ... and {len(outcome.skipped) - 5} more (tracker poll --json lists them all)")
+    if not report.events:
+        console.print("no new events")
+    for event in report.events:
+        console.print(f"  [bold]{event.kind.value}[/] ({event.confidence.value}): {esc(event.detail)}")
+
+
+def _event_brief(event: Event) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "product": event.product.value if event.product else None,
+        "build": event.build,
+        "release": event.release,
+        "confidence": event.confidence.value,
+        "detail": event.detail,
+    }
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+def event_json(
+    row: EventRow, evidence: Sequence[EventEvidenceRow], builds: dict[tuple[str, int], BuildRow]
+) -> dict[str, Any]:
+    entry = builds.get((row.product or "", row.build or 0))
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "product": row.product,
+        "build": row.build,
+        "release": row.release,
+        "observed_at": iso(row.observed_at),
+        "confidence": row.confidence,
+        "evidence": [
+            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
+            for e in evidence
+        ],
+        "replaced_by": entry.replaced_by if entry else None,
+        "replaces": list(row.replaces),
+        "source": row.source_id,
+        "detail": row.detail,
+    }
+
+
+def events_view(
+    rows: Sequence[tuple[EventRow, Sequence[EventEvidenceRow]]], builds: dict[tuple[str, int], BuildRow], as_json: bool
+) -> None:
+    data = [event_json(row, evidence, builds) for row, evidence in rows]
+    if as_json:
+        echo_json(data)
+        return
+    table = rich_table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence from"])
+    for item in data:
+        what = item["detail"]
+        if item["replaced_by"]:
+            what += f" - replaced by {item['replaced_by']}"
+        sources = sorted({e["source"] for e in item["evidence"]})
+        table.add_row(
+            str(item["id"]),
+            short(item["observed_at"]),
+            item["kind"],
+            item["confidence"],
+            esc(what),
+            esc(", ".join(sources)),
+        )
+    rich_console().print(table)
+
+
+# --- builds ----------------------------------------------------------------------------------------------------
+def _order(row: BuildRow) -> tuple[Any, ...]:
+    try:
+        return (row.product, Release.parse(row.release_name, Product(row.product)).sort_key, row.build)
+    except VersionError:
+        return (row.product, (0,), row.build)
+
+
+def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> None:
+    ordered = sorted(rows, key=_order, reverse=True)
+    listing: dict[tuple[str, int], list[str]] = {}
+    for sighting in catalog.all_sightings():
+        if sighting.present:
+            listing.setdefault((sighting.product.value, sighting.build), []).append(sighting.source_id)
+    data: list[dict[str, Any]] = [
+        {
+            "product": r.product,
+            "build": r.build,
+            "release": r.release_name,
+            "line": r.line,
+            "release_date": r.release_date,
+            "status": r.status,
+            "confidence": r.pull_confidence,
+            "replaced_by": r.replaced_by,
+            "alt_builds": list(r.alt_builds),
+            "notes_url": r.notes_url,
+            "listed_by": sorted(listing.get((r.product, r.build), [])),
+            "first_seen": iso(r.first_seen),
+        }
+        for r in ordered
+    ]
+    if as_json:
+        echo_json(data)
+        return
+    table = rich_table(f"{len(data)} build(s)", ["product", "release", "build", "released", "status", "listed by"])
+    for item in data:
+        status = item["status"]
+        if status == "pulled":
+            status = f"[red]pulled[/] ({item['confidence']})" + (
+                f" -> {item['replaced_by']}" if item["replaced_by"] else ""
+            )
+        table.add_row(
+            item["product"],
+            esc(item["release"]),
+            str(item["build"]),
+            item["release_date"] or "",
+            status,
+            str(len(item["listed_by"])),
+        )
+    rich_console().print(table)
+
+
+# --- sources ---------------------------------------------------------------------------------------------------
+def sources_view(
+    rows: Sequence[SourceRow],
+    planned: dict[str, Schedule],
+    unsynced: Sequence[tuple[str, str, str]],
+    show_all: bool,
+    as_json: bool,
+    running: str | None = None,
+) -> None:
+    """The sources' health and schedule; `unsynced`: configured sources not polled yet (id, kind, product);
+    `running` says which process is polling right now, if one is."""
+    shown = [r for r in rows if r.configured or show_all]
+    data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
+    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in unsynced]
+    if as_json:
+        echo_json(data)
+        return
+    table = rich_table("sources", ["id", "kind", "health", "last success", "rows", "next poll", "last error"])
+    for item in data:
+        table.add_row(
+            esc(item["id"]),
+            item["kind"],
+            _health_cell(item),
+            short(item["last_success"]) or "never",
+            str(item["rows_seen"]),
+            _next_cell(item),
+            esc(item["last_error"] or ""),
+        )
+    console = rich_console()
+    console.print(table)
+    followed = [r for r in rows if not r.configured and r.active]
+    if followed and not show_all:
+        bad = sum(1 for r in followed if r.health != "ok")
+        tiers = _tier_counts(followed, planned)
+        console.print(
+            f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok; fetched {tiers});"
+            " --all lists them"
+        )
+    if running:
+        console.print(f"a poll cycle is running now ({esc(running)})")
+
+
+def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "kind": r.kind,
+        "product": r.product,
+        "url": r.url,
+        "configured": r.configured,
+        "active": r.active,
+        "health": r.health,
+        "failures": r.failures,
+        "last_success": iso(r.last_success_at),
+        "last_error": r.last_error,
+        "last_error_at": iso(r.last_error_at),
+        "rows_seen": r.rows_seen,
+        "tier": schedule.tier.value if schedule and schedule.tier else None,
+        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
+    }
+
+
+def _unsynced_item(source_id: str, kind: str, product: str, schedule: Schedule | None) -> dict[str, Any]:
+    empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
+    next_poll = iso(schedule.next_poll) if schedule and schedule.next_poll else None
+    return {
+        **empty,
+        "id": source_id,
+        "kind": kind,
+        "product": product,
+        "configured": True,
+        "active": True,
+        "health": "unknown",
+        "failures": 0,
+        "rows_seen": 0,
+        "next_poll": next_poll,
+    }
+
+
+def _health_cell(item: dict[str, Any]) -> str:
+    health = {
+        "ok": "[green]ok[/]",
+        "anomaly": "[yellow]anomaly[/]",
+        "failing": "[red]failing[/]",
+        "unknown": "[dim]never polled[/]",
+    }[item["health"]]
+    return health if item["active"] else health + " (retired)"
+
+
+def _next_cell(item: dict[str, Any]) -> str:
+    if not item["active"]:
+        return ""
+    if item["tier"] is not None:
+        when = short(item["next_poll"]) or "with its KB table"
+        return f"{when} ({item['tier']})"
+    return short(item["next_poll"]) or "now"
+
+
+def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) -> str:
+    counts: dict[str, int] = {}
+    for row in followed:
+        schedule = planned.get(row.id)
+        tier = schedule.tier.value if schedule and schedule.tier else "every-cycle"
+        counts[tier] = counts.get(tier, 0) + 1
+    return ", ".join(f"{n} {tier}" for tier, n in sorted(counts.items()))

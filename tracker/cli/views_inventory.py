@@ -1,0 +1,175 @@
+"""What the inventory commands print: the import's changes (and a progress bar while reading), assets, exposure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from tracker.cli.output import echo_json, esc, rich_console, rich_table
+from tracker.domain.exposure import Exposure
+from tracker.domain.inventory import Asset, ImportPlan, ImportResult
+from tracker.domain.versions import Release
+
+
+class _RowProgress:
+    """A progress bar on stderr while a large file is read (only on a terminal)."""
+
+    def __init__(self, label: str, total: int | None, enabled: bool) -> None:
+        self.label, self.total, self.enabled = label, total, enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _RowProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress as Bar
+
+            self._progress = Bar(console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(f"reading {self.label}", total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, rows: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=rows, description=f"reading {self.label}: {rows:,} rows")
+
+
+def row_progress(label: str, total: int | None, enabled: bool) -> _RowProgress:
+    return _RowProgress(label, total, enabled)
+
+
+def _asset_json(asset: Asset) -> dict[str, Any]:
+    return {
+        "name": asset.name,
+        "kind": asset.kind.value,
+        "build": asset.build,
+        "version_text": asset.version_text,
+        "vcenter": asset.vcenter,
+        "datacenter": asset.datacenter,
+        "cluster": asset.cluster,
+        "tags": list(asset.tags),
+        "owner": asset.owner,
+        "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
+        "origin": asset.origin,
+    }
+
+
+def import_view(target: str, result: ImportResult, plan: ImportPlan, dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        echo_json(
+            {
+                "source": target,
+                "dry_run": dry_run,
+                "read": len(result.assets),
+                "added": [a.name for a in plan.added],
+                "updated": [after.name for _, after in plan.updated],
+                "unchanged": len(plan.unchanged),
+                "removed": [a.name for a in plan.removed],
+                "warnings": list(result.warnings),
+            }
+        )
+        return
+    console = rich_console()
+    verb = "would change" if dry_run else "imported"
+    console.print(
+        f"{esc(target)}: {len(result.assets)} asset(s) read; {verb}: {len(plan.added)} added, "
+        f"{len(plan.updated)} updated, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
+    )
+    for warning in result.warnings:
+        console.print(f"  [yellow]warning[/]: {esc(warning)}")
+    for label, names in (
+        ("added", [a.name for a in plan.added]),
+        ("updated", [f"{after.name} ({_change(before, after)})" for before, after in plan.updated]),
+        ("removed (no longer listed)", [a.name for a in plan.removed]),
+    ):
+        if names:
+            shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+            console.print(f"  {label}: {esc(shown)}")
+    if dry_run:
+        console.print("dry run: nothing was written")
+
+
+def _change(before: Asset, after: Asset) -> str:
+    fields = [
+        f
+        for f in ("build", "cluster", "vcenter", "datacenter", "owner", "tags", "vibs")
+        if getattr(before, f) != getattr(after, f)
+    ]
+    if before.build != after.build:
+        fields[0] = f"build {before.build} -> {after.build}"
+    return ", ".join(fields) or "details"
+
+
+def assets_view(assets: Sequence[Asset], as_json: bool) -> None:
+    if as_json:
+        echo_json([_asset_json(a) for a in assets])
+        return
+    table = rich_table(f"{len(assets)} asset(s)", ["name", "kind", "build", "version", "vcenter", "cluster", "vibs"])
+    for a in assets:
+        table.add_row(
+            esc(a.name),
+            a.kind.value,
+            str(a.build or ""),
+            esc(a.version_text),
+            esc(a.vcenter),
+            esc(a.cluster),
+            esc(", ".join(v.name for v in a.vibs)),
+        )
+    rich_console().print(table)
+
+
+# --- exposure --------------------------------------------------------------------------------------------------
+def exposure_json(item: Exposure) -> dict[str, Any]:
+    return {
+        "asset": item.asset.name,
+        "kind": item.asset.kind.value,
+        "build": item.asset.build,
+        "release": _release_name(item.release),
+        "vcenter": item.asset.vcenter,
+        "cluster": item.asset.cluster,
+        "statuses": [s.value for s in item.statuses],
+        "severity": item.severity.value,
+        "recommended_build": item.recommended_build,
+        "recommended_release": item.recommended_release,
+        "recommended_notes_url": item.recommended.notes_url if item.recommended else None,
+        "hold": item.hold,
+        "advisories": list(item.advisories),
+        "reasons": list(item.reasons),
+    }
+
+
+@lru_cache(maxsize=1024)
+def _release_name(release: Release | None) -> str | None:
+    return release.name if release else None
+
+
+_SEVERITY_STYLE = {"critical": "bold red", "important": "red", "moderate": "yellow", "low": "cyan", "none": "green"}
+
+
+def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
+    if as_json:
+        echo_json([exposure_json(r) for r in results])
+        return
+    table = rich_table(
+        f"{len(results)} asset(s), worst first", ["asset", "cluster", "runs", "status", "severity", "target", "why"]
+    )
+    for r in results:
+        runs = f"{r.release.short if r.release else '?'} ({r.asset.build or '?'})"
+        target = f"{r.recommended_release} ({r.recommended_build})" if r.recommended else (r.hold and "hold") or "-"
+        why = "; ".join([*r.reasons, *([r.hold] if r.hold else [])])
+        style = _SEVERITY_STYLE[r.severity.value]
+        table.add_row(
+            esc(r.asset.name),
+            esc(r.asset.cluster),
+            esc(runs),
+            ", ".join(s.value for s in r.statuses),
+            f"[{style}]{r.severity.value}[/]",
+            esc(target),
+            esc(why),
+        )
+    rich_console().print(table)
