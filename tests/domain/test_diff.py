@@ -6,8 +6,8 @@ import pytest
 
 from tracker.domain.catalog import BuildStatus, Catalog, Health, Policy, SourceState
 from tracker.domain.corroboration import settle
-from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
-from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
+from tracker.domain.diff import observe, observe_unchanged, record_failure
+from tracker.domain.events import Change, Confidence, Event, EventKind, EventUpdate
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product, Release

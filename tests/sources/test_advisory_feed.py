@@ -9,8 +9,9 @@ import pytest
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord, ParseResult
 from tracker.domain.versions import Build, Product, Release
 from tracker.http import FetchStatusError
-from tracker.sources import REGISTRY, advisory_feed
-from tracker.sources.advisory_feed import collect, listing_body, parse
+from tracker.sources import REGISTRY
+from tracker.sources.advisory_feed import collect, follow, listing, parse
+from tracker.sources.advisory_feed.listing import listing_body
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "advisories"
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
@@ -134,7 +135,7 @@ def test_collect_follows_at_most_fifty_pages_per_poll():
     feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
     fetch = FakeFetch()
     result = collect(feed, url=RSS_URL, product=ESXI, fetch=fetch)
-    assert (len(fetch.gets), len(result.advisories)) == (advisory_feed.MAX_FOLLOWED, 80)
+    assert (len(fetch.gets), len(result.advisories)) == (follow.MAX_FOLLOWED, 80)
 
 
 def test_a_feed_of_ten_thousand_entries_keeps_the_first_five_hundred():
@@ -248,7 +249,7 @@ def listing_pages() -> list[bytes]:
 
 
 def test_collect_posts_page_after_page_until_a_short_page(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 2)
     first, *rest = listing_pages()
     fetch = FakeFetch(listing=[first, *rest])
     result = collect(first, url=LISTING_URL, product=ESXI, fetch=fetch)
@@ -270,7 +271,7 @@ def test_collect_posts_page_after_page_until_a_short_page(monkeypatch: pytest.Mo
 
 
 def test_collect_posts_from_page_zero_when_the_get_answer_is_not_a_listing(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 2)
     fetch = FakeFetch(listing=listing_pages())
     result = collect(b"", url=LISTING_URL, product=ESXI, fetch=fetch)
     assert [body["pageNumber"] for _, body in fetch.posts] == [0, 1, 2]
@@ -278,19 +279,19 @@ def test_collect_posts_from_page_zero_when_the_get_answer_is_not_a_listing(monke
 
 
 def test_collect_stops_at_the_page_cap_and_says_older_pages_were_not_read(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 1)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 1)
     pages = [
         json.dumps({"data": {"list": [{"documentId": n, "title": f"VMSA-2023-{n:04d}: x"}]}}).encode()
         for n in range(40)
     ]
     fetch = FakeFetch(listing=pages)
     result = collect(b"", url=LISTING_URL, product=ESXI, fetch=fetch)
-    assert (len(fetch.posts), len(result.advisories)) == (advisory_feed.MAX_LISTING_PAGES, 20)
+    assert (len(fetch.posts), len(result.advisories)) == (listing.MAX_LISTING_PAGES, 20)
     assert result.skipped[-1].reason == "page cap reached; older pages unread"
 
 
 def test_a_server_that_ignores_page_numbers_does_not_loop(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 2)
     first = listing_pages()[0]
     fetch = FakeFetch(listing=[first] * 30)
     result = collect(first, url=LISTING_URL, product=ESXI, fetch=fetch)
@@ -298,7 +299,7 @@ def test_a_server_that_ignores_page_numbers_does_not_loop(monkeypatch: pytest.Mo
 
 
 def test_collect_follows_notification_urls_for_the_response_matrix(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 2)
     fetch = FakeFetch({NOTICE + "24505": fixture("broadcom-24505.html")}, listing=listing_pages())
     result = collect(listing_pages()[0], url=LISTING_URL, product=ESXI, fetch=fetch)
     assert fetch.gets == [NOTICE + "25390", NOTICE + "24505", NOTICE + "24453"]  # 0006 has no notificationUrl
@@ -308,7 +309,7 @@ def test_collect_follows_notification_urls_for_the_response_matrix(monkeypatch: 
 
 
 def test_a_failing_listing_page_makes_the_whole_poll_a_problem(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(advisory_feed, "LISTING_PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "LISTING_PAGE_SIZE", 2)
     first = listing_pages()[0]
     fetch = FakeFetch(listing=[first, b"<html><title>Something went wrong</title></html>"])
     result = collect(first, url=LISTING_URL, product=ESXI, fetch=fetch)

@@ -11,8 +11,7 @@ The poll cycle fetches a product's other availability sources on demand when one
 from datetime import datetime
 
 from tracker.domain.catalog import BuildKey, BuildStatus, Catalog, Entry, Sighting
-from tracker.domain.diff import Change
-from tracker.domain.events import Confidence, Event, EventKind, Evidence
+from tracker.domain.events import Change, Confidence, Event, EventKind, Evidence
 from tracker.domain.roles import SourceRole
 
 
@@ -40,7 +39,8 @@ def siblings_to_ask(catalog: Catalog, spoke: set[str]) -> list[str]:
     )
 
 
-def _offering(catalog: Catalog, entry: Entry) -> list[Sighting]:
+def offering(catalog: Catalog, entry: Entry) -> list[Sighting]:
+    """The sightings of a build by availability sources (present or not): the sources that cover it."""
     sources = catalog.sources
     return [
         s
@@ -51,9 +51,9 @@ def _offering(catalog: Catalog, entry: Entry) -> list[Sighting]:
 
 def _settle_one(catalog: Catalog, entry: Entry, evidence: tuple[Evidence, ...], now: datetime) -> Change:
     spoke = {s.id for s in catalog.sources.values() if s.last_success_at == now}
-    offering = _offering(catalog, entry)
-    still = sorted(s.source_id for s in offering if s.present and s.source_id in spoke)
-    gone = sorted(s.source_id for s in offering if s.gone or (not s.present and s.source_id in spoke))
+    sightings = offering(catalog, entry)
+    still = sorted(s.source_id for s in sightings if s.present and s.source_id in spoke)
+    gone = sorted(s.source_id for s in sightings if s.gone or (not s.present and s.source_id in spoke))
     name = f"{entry.release_name} ({entry.build})"
     if still:
         detail = f"{name} is no longer offered by {', '.join(gone)}, while {', '.join(still)} still offer(s) it"

@@ -9,7 +9,8 @@ from enum import StrEnum
 
 from tracker.domain.advisories import StoredAdvisory, observe_advisories
 from tracker.domain.catalog import Catalog, Policy
-from tracker.domain.diff import Change, observe, observe_unchanged, record_failure
+from tracker.domain.diff import observe, observe_unchanged, record_failure
+from tracker.domain.events import Change
 from tracker.domain.observations import ParseResult
 
 

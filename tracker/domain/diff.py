@@ -12,35 +12,27 @@ Rules, in the order `observe` applies them:
    is the reissue. One pulled event per build: later evidence updates it.
 5. Reissue inference: a new build in the update line of a pulled build is its reissue.
 6. Restore: a pulled build listed again, with no standing pull notice.
+
+Rules 1, 2 and the bookkeeping of a poll are here; rules 3 to 6 are in tracker/domain/diff_rules.py, and what a
+build gone from one availability source means is settled by tracker/domain/corroboration.py.
 """
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Policy, Sighting, SourceState
-from tracker.domain.events import Confidence, Event, EventKind, EventUpdate, Evidence
+from tracker.domain.diff_rules import (
+    Poll,
+    apply_notice,
+    count_silence,
+    infer_reissues,
+    pull_lapsed,
+    release_standing_notices,
+    restore,
+)
+from tracker.domain.events import Change, Confidence, Event, EventKind, Evidence
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product
-
-Change = Event | EventUpdate
-
-
-@dataclass
-class _Poll:
-    """The working state of one `observe` call."""
-
-    catalog: Catalog
-    source: SourceState
-    policy: Policy
-    now: datetime
-    quiet_new: bool  # no `new` events: the product's baseline cycle or the source's own first poll
-    quiet_notices: bool  # no events from notices: the product's baseline cycle, or a baseline-era source's first
-    changes: list[Change] = field(default_factory=list)
-    fresh: list[Entry] = field(default_factory=list)  # builds the catalog met on this poll
-
-    def evidence(self, excerpt: str) -> Evidence:
-        return Evidence(self.source.id, self.source.url, excerpt[:500], self.now)
 
 
 def guard(catalog: Catalog, source: SourceState, result: ParseResult, policy: Policy) -> str | None:
@@ -83,13 +75,13 @@ def observe(catalog: Catalog, source_id: str, result: ParseResult, policy: Polic
     poll = _start(catalog, source, policy, now)
     _heal(poll)
     notices = list(result.notices) + [_recall_notice(r) for r in result.records if r.recalled]
-    _release_standing_notices(poll, notices)
+    release_standing_notices(poll, notices)
     for record in _unique(result.records):
         _see(poll, record)
-    _count_silence(poll, {(r.product, r.build) for r in result.records})
+    count_silence(poll, {(r.product, r.build) for r in result.records})
     for notice in notices:
-        _apply_notice(poll, notice)
-    _infer_reissues(poll)
+        apply_notice(poll, notice)
+    infer_reissues(poll)
     _finish(poll, len(result.records))
     return poll.changes
 
@@ -105,7 +97,7 @@ def observe_unchanged(catalog: Catalog, source_id: str, policy: Policy, now: dat
         if sighting.present:
             sighting.last_seen = now
     catalog.touched[source_id] = now  # one write for all present rows, not one per row
-    _count_silence(poll, listed)
+    count_silence(poll, listed)
     _finish(poll, source.rows_seen)
     return poll.changes
 
@@ -137,16 +129,16 @@ def _health_event(source: SourceState, kind: EventKind, detail: str, now: dateti
     return Event(kind, now, Confidence.HIGH, (evidence,), product=source.product, source_id=source.id, detail=detail)
 
 
-def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime) -> _Poll:
+def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime) -> Poll:
     baseline_at = catalog.baseline(source.product, now)
     in_baseline_cycle = baseline_at >= now
     first_poll = not source.baselined
     # A release-notes page found through a baseline-era KB row speaks of old news on its first poll.
     old_source = first_poll and source.created_at <= baseline_at
-    return _Poll(catalog, source, policy, now, in_baseline_cycle or first_poll, in_baseline_cycle or old_source)
+    return Poll(catalog, source, policy, now, in_baseline_cycle or first_poll, in_baseline_cycle or old_source)
 
 
-def _heal(poll: _Poll) -> None:
+def _heal(poll: Poll) -> None:
     source = poll.source
     if source.health is not Health.OK and source.parent_id is None:
         detail = f"{source.id} is answering again after {source.failures} failed poll(s)"
@@ -161,7 +153,7 @@ def _unique(records: tuple[BuildRecord, ...]) -> list[BuildRecord]:
     return list(seen.values())
 
 
-def _see(poll: _Poll, record: BuildRecord) -> None:
+def _see(poll: Poll, record: BuildRecord) -> None:
     catalog = poll.catalog
     entry = catalog.find(record.product, record.build)
     if entry is None:
@@ -175,8 +167,8 @@ def _see(poll: _Poll, record: BuildRecord) -> None:
     sighting = _sight(poll, entry, record)
     was_gone = sighting.gone
     sighting.gone, sighting.misses = False, 0
-    if entry.status is BuildStatus.PULLED and _pull_lapsed(poll, entry, was_gone):
-        _restore(poll, entry, record)
+    if entry.status is BuildStatus.PULLED and pull_lapsed(poll, entry, was_gone):
+        restore(poll, entry, record)
 
 
 def _new_entry(record: BuildRecord, now: datetime) -> Entry:
@@ -201,7 +193,7 @@ def _enrich(entry: Entry, record: BuildRecord) -> None:
     entry.alt_builds = tuple(sorted(set(entry.alt_builds) | set(record.alt_builds)))
 
 
-def _sight(poll: _Poll, entry: Entry, record: BuildRecord) -> Sighting:
+def _sight(poll: Poll, entry: Entry, record: BuildRecord) -> Sighting:
     sighting = poll.catalog.sighting(poll.source.id, entry.key)
     if sighting is None:
         sighting = Sighting(poll.source.id, entry.product, entry.build, poll.now, poll.now, poll.source.url)
@@ -216,204 +208,7 @@ def _recall_notice(record: BuildRecord) -> Notice:
     return Notice(NoticeKind.PULLED, (subject,), record.excerpt or f"{record.release_name} (Recalled)")
 
 
-# --- silence -------------------------------------------------------------------------------------------------
-def _count_silence(poll: _Poll, listed: set[tuple[Product, int]]) -> None:
-    for sighting in poll.catalog.sightings_of(poll.source.id):
-        if (sighting.product, sighting.build) in listed or sighting.gone:
-            continue
-        sighting.misses += 1
-        poll.catalog.mark(sighting=sighting)
-        if sighting.misses >= poll.policy.pull_confirmations:
-            sighting.gone = True
-            _vanished(poll, sighting)
-
-
-def _vanished(poll: _Poll, sighting: Sighting) -> None:
-    entry = poll.catalog.entries.get((sighting.product, sighting.build))
-    if entry is None or poll.source.role is SourceRole.NOTES:
-        return
-    polls = sighting.misses
-    if poll.source.role is SourceRole.INDEX:
-        words = f"{entry.release_name} ({entry.build}) is no longer listed ({polls} polls in a row)"
-        if _availability_covers(poll, entry):
-            _add_evidence_if_pulled(poll, entry, words)
-        else:
-            _pull(poll, entry, Confidence.MEDIUM, poll.evidence(words))
-        return
-    _vanished_from_availability(poll, entry, polls)
-
-
-def _availability_covers(poll: _Poll, entry: Entry) -> bool:
-    return any(
-        poll.catalog.sources[s.source_id].role is SourceRole.AVAILABILITY
-        for s in poll.catalog.sightings_for(entry.key)
-        if s.source_id in poll.catalog.sources
-    )
-
-
-def _availability_sightings(poll: _Poll, entry: Entry) -> list[Sighting]:
-    sources = poll.catalog.sources
-    return [
-        s
-        for s in poll.catalog.sightings_for(entry.key)
-        if s.source_id in sources and sources[s.source_id].role is SourceRole.AVAILABILITY
-    ]
-
-
-def _vanished_from_availability(poll: _Poll, entry: Entry, polls: int) -> None:
-    words = f"{entry.release_name} ({entry.build}) is no longer offered by {poll.source.id} ({polls} polls in a row)"
-    if entry.status is BuildStatus.PULLED:
-        _add_evidence_if_pulled(poll, entry, words)
-        return
-    poll.catalog.vanished.append((entry.key, poll.evidence(words)))
-
-
-def _add_evidence_if_pulled(poll: _Poll, entry: Entry, words: str) -> None:
-    if entry.status is BuildStatus.PULLED:
-        poll.changes.append(EventUpdate(EventKind.PULLED, entry.product, entry.build, (poll.evidence(words),)))
-
-
-# --- pulls, notices, reissues, restores ----------------------------------------------------------------------
-def _pull(poll: _Poll, entry: Entry, confidence: Confidence, evidence: Evidence) -> None:
-    poll.catalog.mark(entry=entry)
-    if entry.status is BuildStatus.PULLED:
-        previous = entry.pull_confidence or Confidence.LOW
-        raised = confidence if confidence.rank > previous.rank else None
-        entry.pull_confidence = raised or previous
-        poll.changes.append(EventUpdate(EventKind.PULLED, entry.product, entry.build, (evidence,), raised))
-        return
-    entry.status, entry.pull_confidence = BuildStatus.PULLED, confidence
-    if poll.quiet_notices:  # a vanished row needs earlier polls, so only notices can be quiet here
-        return
-    detail = f"{entry.release_name} ({entry.build}) was pulled"
-    poll.changes.append(
-        Event(
-            EventKind.PULLED,
-            poll.now,
-            confidence,
-            (evidence,),
-            entry.product,
-            entry.build,
-            entry.release_name,
-            detail=detail,
-        )
-    )
-
-
-def _resolve(poll: _Poll, subject: Build) -> list[Entry]:
-    if subject.number is not None:
-        entry = poll.catalog.find(subject.product, subject.number)
-        return [entry] if entry else []
-    return poll.catalog.find_release(subject.release) if subject.release else []
-
-
-def _apply_notice(poll: _Poll, notice: Notice) -> None:
-    evidence = poll.evidence(notice.excerpt)
-    replacement = _resolve(poll, notice.replacement) if notice.replacement else []
-    replaced: list[Entry] = []
-    for subject in notice.subjects:
-        for entry in _resolve(poll, subject):
-            if replacement and entry is replacement[0]:
-                continue  # "X replaces Y": X is the reissue, never pulled by its own notice
-            entry.pull_notices.add(poll.source.id)
-            _pull(poll, entry, Confidence.HIGH, evidence)
-            replaced.append(entry)
-    if notice.kind is NoticeKind.REPLACED and replacement and replaced:
-        _reissue(poll, replacement[0], replaced, evidence)
-
-
-def _release_standing_notices(poll: _Poll, notices: list[Notice]) -> None:
-    """A source whose notice for a build is gone no longer holds that build pulled (a "(Recalled)" label)."""
-    named: set[tuple[Product, int]] = set()
-    for notice in notices:
-        for subject in notice.subjects:
-            named.update(e.key for e in _resolve(poll, subject))
-    for entry in poll.catalog.entries.values():
-        if poll.source.id in entry.pull_notices and entry.key not in named:
-            entry.pull_notices.discard(poll.source.id)
-            poll.catalog.mark(entry=entry)
-
-
-def _reissue(poll: _Poll, new: Entry, replaced: list[Entry], evidence: Evidence) -> None:
-    targets = [e for e in replaced if e.replaced_by != new.build and e is not new]
-    if not targets:  # already known as this reissue: the new words are more evidence for it
-        poll.changes.append(EventUpdate(EventKind.REISSUED, new.product, new.build, (evidence,)))
-        return
-    already = any(e.replaced_by == new.build for e in poll.catalog.entries.values())
-    for entry in targets:
-        entry.replaced_by = new.build
-        poll.catalog.mark(entry=entry)
-    builds = tuple(sorted(e.build for e in targets))
-    if already:
-        poll.changes.append(EventUpdate(EventKind.REISSUED, new.product, new.build, (evidence,), replaces=builds))
-        return
-    if new in poll.fresh:
-        poll.fresh.remove(new)  # a reissue is told as such, not also as a "new" build
-    if poll.quiet_notices:
-        return
-    names = ", ".join(f"{e.release_name} ({e.build})" for e in sorted(targets, key=lambda e: e.build))
-    detail = f"{new.release_name} ({new.build}) is the reissue replacing {names}"
-    poll.changes.append(
-        Event(
-            EventKind.REISSUED,
-            poll.now,
-            Confidence.HIGH,
-            (evidence,),
-            new.product,
-            new.build,
-            new.release_name,
-            replaces=builds,
-            detail=detail,
-        )
-    )
-
-
-def _infer_reissues(poll: _Poll) -> None:
-    fresh = [e for e in poll.fresh if e.release is not None and e.release.letter is not None]
-    if not fresh:
-        return
-    waiting: dict[tuple[object, ...], list[Entry]] = {}
-    for entry in poll.catalog.entries.values():
-        if entry.status is BuildStatus.PULLED and entry.replaced_by is None and entry.release:
-            waiting.setdefault(entry.release.update_line, []).append(entry)
-    for new in fresh:
-        assert new.release is not None
-        pulled = [e for e in waiting.get(new.release.update_line, []) if e.release and e.release < new.release]
-        if pulled:
-            words = f"{new.release_name} ({new.build}) appeared after {len(pulled)} pulled build(s) of its update"
-            _reissue(poll, new, pulled, poll.evidence(words))
-
-
-def _pull_lapsed(poll: _Poll, entry: Entry, was_gone: bool) -> bool:
-    """A pull no longer stands when no notice holds it and the build is back where it vanished from, or, for a
-    pull that rested on notices alone, as soon as the last notice is gone."""
-    if entry.pull_notices or poll.source.role is SourceRole.NOTES:
-        return False
-    return was_gone or not any(s.gone for s in poll.catalog.sightings_for(entry.key))
-
-
-def _restore(poll: _Poll, entry: Entry, record: BuildRecord) -> None:
-    if record.recalled:
-        return
-    entry.status, entry.pull_confidence = BuildStatus.AVAILABLE, None
-    poll.catalog.mark(entry=entry)
-    detail = f"{entry.release_name} ({entry.build}) is listed again by {poll.source.id}"
-    evidence = poll.evidence(record.excerpt or detail)
-    poll.changes.append(
-        Event(
-            EventKind.RESTORED,
-            poll.now,
-            Confidence.MEDIUM,
-            (evidence,),
-            entry.product,
-            entry.build,
-            entry.release_name,
-            detail=detail,
-        )
-    )
-
-
-def _finish(poll: _Poll, rows: int) -> None:
+def _finish(poll: Poll, rows: int) -> None:
     if not poll.quiet_new:
         for entry in poll.fresh:
             detail = f"new build {entry.release_name} ({entry.build})"

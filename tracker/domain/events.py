@@ -83,3 +83,6 @@ class EventUpdate:
     @property
     def key(self) -> tuple[EventKind, Product | None, int | None]:
         return (self.kind, self.product, self.build)
+
+
+Change = Event | EventUpdate  # what one observation yields: a new event, or more evidence for one already told

@@ -7,7 +7,8 @@ Datacenter. The whole tree is read in one paged PropertyCollector call over a co
 per host and property.
 
 `read_vcenter` never raises: a failure (connection, TLS, login, a fault) becomes one ImportProblem whose message
-says what went wrong and never contains the password.
+says what went wrong and never contains the password. pyVmomi loads with this module, which only the
+`tracker inventory sync-vcenter` command imports, so start-up never pays for it (tests/test_startup.py).
 """
 
 import socket
@@ -16,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
+
+from pyVim.connect import Disconnect, SmartConnect
+from pyVmomi import vim, vmodl
 
 from tracker.domain.inventory import Asset, AssetKind, ImportProblem, ImportResult, build_from_text
 from tracker.domain.versions import VersionError
@@ -71,8 +75,6 @@ def read_vcenter(
 @contextmanager
 def _session(host: str, port: int, user: str, password: str, verify_tls: bool, timeout: float) -> Iterator[Any]:
     """The vCenter's ServiceContent, logged in; logs out on the way out, whatever happened."""
-    from pyVim.connect import Disconnect, SmartConnect
-
     context = _tls_context(verify_tls)
     _handshake(host, port, context, timeout)
     instance = SmartConnect(  # type: ignore[no-untyped-call]
@@ -115,8 +117,6 @@ def _handshake(host: str, port: int, context: ssl.SSLContext, timeout: float) ->
 
 def _collect(content: Any) -> dict[str, _Node]:
     """Every host, compute resource, folder and datacenter under the root folder, by managed object id."""
-    from pyVmomi import vim, vmodl
-
     collector: Any = vmodl.query.PropertyCollector  # the stubs leave its data object constructors untyped
     view = content.viewManager.CreateContainerView(
         content.rootFolder, [vim.HostSystem, vim.ComputeResource, vim.Folder, vim.Datacenter], True
@@ -212,8 +212,6 @@ def _build(product: Any, kind: AssetKind) -> int | None:
 
 def _describe(exc: Exception, *, host: str, port: int, user: str, timeout: float) -> str:
     """A message for the user; built from the exception's type and fields, never from the credentials."""
-    from pyVmomi import vim, vmodl
-
     where = f"{host}:{port}"
     match exc:
         case VcenterError():

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from tracker.domain.decide import FetchOutcome, Knowledge
-from tracker.domain.diff import Change
+from tracker.domain.events import Change
 from tracker.domain.roles import SourceRole
 from tracker.store import repo
 from tracker.store.advisories import save_advisories
