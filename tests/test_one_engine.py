@@ -177,3 +177,57 @@ def test_linked_notes_never_fetched_are_followed_while_the_kb_answers_304_newest
     assert len(linked) > 20 and len(first) == 10 and len(second) == 20  # five per KB table, each cycle
     newest = sorted((i for i in linked if i.startswith("esxi-kb")), key=lambda i: -int(i.rsplit(":", 1)[1]))
     assert {i for i in first if i.startswith("esxi-kb")} == set(newest[:5])  # the newest builds' notes first
+
+
+def test_a_cycle_that_takes_the_full_path_fetches_each_page_once(site: FixtureSite, tmp_path: Path) -> None:
+    cli = Cli(kb_config(site, tmp_path))
+    for stage, now in KB_STAGES[:3]:  # a first poll, then pages that changed
+        site.stage(stage)
+        site.reset_log()
+        cli("poll", now=now)
+        paths = [h.path for h in site.requests]
+        assert paths and len(paths) == len(set(paths)), stage
+
+
+def test_pages_fetched_before_another_cycle_finished_are_fetched_again_under_the_lease(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    """On a shared database a replica plans and fetches, then takes the lease: if another cycle recorded the same
+    pages meanwhile, the answers it holds are stale. It fetches again, under the lease, and decides what a second
+    `tracker poll` run after the first would."""
+    from tracker.config import clock, load_config
+    from tracker.cycle.engine import Hooks, http_settings
+    from tracker.cycle.fetch import FetchStage
+    from tracker.cycle.full import Inputs, orm_snapshot, run_locked
+    from tracker.cycle.parse import Preparsed
+    from tracker.cycle.plan import Request, plan
+    from tracker.http import Fetcher, build_client
+    from tracker.store.db import make_engine
+
+    def replica(folder: Path) -> tuple[Path, Cli]:
+        path = kb_config(site, folder)
+        path.write_text(path.read_text(encoding="utf-8").replace("follow_limit: 500", "follow_limit: 0"))
+        cli = Cli(path)
+        for stage, now in KB_STAGES[:4]:
+            site.stage(stage)
+            cli("poll", now=now)
+        return path, cli
+
+    stage, now = KB_STAGES[4]
+    _, sequential = replica(tmp_path / "sequential")
+    site.stage(stage)
+    sequential("poll", now=now)
+    sequential("poll", now=now)
+    path, cli = replica(tmp_path / "replicas")
+    config = load_config(str(path))  # the U3 rows vanish from the KB
+    engine, request = make_engine(config.database), Request(clock(now))
+    site.stage(stage)
+    with build_client(http_settings(config)) as client:
+        fetching = FetchStage(Fetcher(client, http_settings(config)), parallel=True)
+        pages = plan(config, orm_snapshot(engine), request)
+        answers = fetching.fetch(pages)  # this replica fetched ...
+        cli("poll", now=now)  # ... another finished a whole cycle over the same pages ...
+        site.reset_log()
+        run_locked(config, engine, Inputs(fetching, request, pages, answers, Preparsed()), Hooks())  # ... then ours
+    assert sorted(h.status for h in site.requests) == [304, 304]  # fetched again, with the new validators
+    assert cli.json("events", now=now) == sequential.json("events", now=now)

@@ -61,10 +61,14 @@ def run_locked(config: Config, engine: Engine, inputs: "Inputs", hooks: Hooks) -
         if blocked is not None:
             return PollReport(blocked_by=blocked)
     try:
-        if held is not None:
-            inputs.pool.close()  # fetched before the other cycle ended: plan and fetch again, keeping the lease
-            inputs.pages = plan(config, orm_snapshot(engine), inputs.request)
-            inputs.answers, inputs.pool = inputs.stage.fetch(inputs.pages, between=lease.keep), Preparsed()
+        fresh = plan(config, orm_snapshot(engine), inputs.request)
+        if held is not None or fresh != inputs.pages:
+            # Another cycle ran since these pages were planned (waited for, or finished between our fetch and the
+            # lease): what is due and the validators changed. Fetch again under the lease, so a row missing from
+            # one page is never counted twice by two cycles seconds apart.
+            inputs.pool.close()
+            inputs.pages = fresh
+            inputs.answers, inputs.pool = inputs.stage.fetch(fresh, between=lease.keep), Preparsed()
         return _Cycle.begin(config, engine, inputs, hooks, lease).run()
     finally:
         _release(engine, lease.holder)
