@@ -2,7 +2,9 @@
 outbox, and the service's ticks. The poll cycle has its own package: tracker/cycle/."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -16,17 +18,26 @@ from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 
+if TYPE_CHECKING:
+    from tracker.store.snoozes import NewSnooze
+
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class ImportMode:
+    replace: bool = False  # assets absent from the file are removed
+    dry_run: bool = False  # planned and shown, nothing written
+
+
 def import_inventory(
-    engine: Engine, result: ImportResult, origin: str, now: datetime, replace: bool = False, dry_run: bool = False
+    engine: Engine, result: ImportResult, origin: str, now: datetime, mode: ImportMode = ImportMode()
 ) -> ImportPlan:
     """Plan an import against the stored assets and, unless a dry run, apply it in one transaction.
     The caller has checked `result.ok`: an import with problems is never applied."""
     with session_scope(engine) as session:
-        plan = plan_import(load_assets(session), list(result.assets), replace, origin)
-        if not dry_run:
+        plan = plan_import(load_assets(session), list(result.assets), mode.replace, origin)
+        if not mode.dry_run:
             apply_plan(session, plan, now)
     return plan
 
@@ -46,11 +57,14 @@ def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Expos
 
 
 # --- alerts ------------------------------------------------------------------------------------------------------
-def snooze(config: Config, engine: Engine, kind: str, target: str, until: datetime, reason: str, now: datetime) -> int:
+def snooze(config: Config, engine: Engine, wanted: "NewSnooze", now: datetime) -> int:
     """Store a snooze with the finding's fingerprint as it is now, so a material change reopens it."""
+    from dataclasses import replace
+
     from tracker.notify.snoozes import fingerprint
     from tracker.store import snoozes
 
+    kind, target = wanted.kind, wanted.target
     exposures = {(e.asset.name.casefold(), str(e.asset.build)): e for e in assess_exposure(config, engine, now)}
     matching = [
         e
@@ -61,7 +75,7 @@ def snooze(config: Config, engine: Engine, kind: str, target: str, until: dateti
     if kind == "advisory":
         print_ = _advisory_label(engine, target)
     with session_scope(engine) as session:
-        return snoozes.add(session, snoozes.NewSnooze(kind, target, until, reason, print_), now)
+        return snoozes.add(session, replace(wanted, fingerprint=print_), now)
 
 
 def _advisory_label(engine: Engine, advisory_id: str) -> str:

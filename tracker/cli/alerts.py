@@ -153,6 +153,7 @@ def snooze_add(
     # lazy: pydantic and the jobs (the ORM), which --help must not load
     from tracker.config import ConfigError, clock
     from tracker.jobs import snooze
+    from tracker.store.snoozes import NewSnooze
 
     targets = [(k, v) for k, v in (("asset", asset), ("build", build), ("advisory", advisory)) if v is not None]
     if len(targets) != 1:
@@ -168,7 +169,7 @@ def snooze_add(
         fail("--reason: say why, so the digest can remind whoever reads it", 2)
     config = get_config()
     kind, value = targets[0]
-    snooze_id = snooze(config, open_engine(config), kind, str(value), until_at, reason.strip(), now)
+    snooze_id = snooze(config, open_engine(config), NewSnooze(kind, str(value), until_at, reason.strip()), now)
     typer.echo(f"snooze {snooze_id}: {kind} {value} until {until_at.date().isoformat()} ({reason.strip()})")
 
 

@@ -31,7 +31,7 @@ def inventory_import(
     # lazy: the file readers (openpyxl for XLSX) and the ORM, which --help must not load
     from tracker.cli.views_inventory import import_view, row_progress
     from tracker.inventory.files import FORMAT_CHOICES, count_rows, read_inventory
-    from tracker.jobs import import_inventory
+    from tracker.jobs import ImportMode, import_inventory
 
     if fmt not in FORMAT_CHOICES:
         fail(f"--format: expected one of {', '.join(FORMAT_CHOICES)}, got {fmt!r}", 2)
@@ -48,7 +48,7 @@ def inventory_import(
             for problem in result.problems:
                 typer.echo(f"tracker: {problem}", err=True)
             fail(f"{target}: {len(result.problems)} problem(s); nothing was imported", 1)
-        plan = import_inventory(engine, result, str(Path(target).name), get_now(), replace, dry_run)
+        plan = import_inventory(engine, result, str(Path(target).name), get_now(), ImportMode(replace, dry_run))
         import_view(target, result, plan, dry_run, as_json)
 
 
@@ -63,7 +63,7 @@ def inventory_sync_vcenter(
     # lazy: pyVmomi and the ORM, which --help must not load
     from tracker.cli.views_inventory import import_view
     from tracker.inventory.vcenter import read_vcenter
-    from tracker.jobs import import_inventory
+    from tracker.jobs import ImportMode, import_inventory
 
     config = get_config()
     vcenter = config.vcenters.get(name)
@@ -83,7 +83,7 @@ def inventory_sync_vcenter(
         for problem in result.problems:
             typer.echo(f"tracker: {problem}", err=True)
         fail(f"vCenter {name}: nothing was imported", 1)
-    plan = import_inventory(engine, result, f"vcenter:{name}", get_now(), replace, dry_run)
+    plan = import_inventory(engine, result, f"vcenter:{name}", get_now(), ImportMode(replace, dry_run))
     import_view(f"vcenter {name}", result, plan, dry_run, as_json)
 
 

@@ -75,21 +75,13 @@ def try_acquire(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clo
         return Held(row.holder or "?", row.acquired_at, row.expires_at)
 
 
-def acquire(
-    engine: Engine,
-    name: str,
-    holder: str,
-    ttl: timedelta,
-    wait: float,
-    now: Clock | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Held | None:
-    """`try_acquire`, trying again every second for up to `wait` seconds."""
+def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, wait: float) -> Held | None:
+    """`try_acquire` on the database's clock, trying again every second for up to `wait` seconds."""
     deadline = time.monotonic() + wait
-    held = try_acquire(engine, name, holder, ttl, now)
+    held = try_acquire(engine, name, holder, ttl)
     while held is not None and time.monotonic() < deadline:
-        sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-        held = try_acquire(engine, name, holder, ttl, now)
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        held = try_acquire(engine, name, holder, ttl)
     return held
 
 
