@@ -11,7 +11,7 @@ import pytest
 from tests.support.configs import kb_config, replay
 from tests.support.site import FixtureSite
 from tracker.config import load_config
-from tracker.cycle import parse as preparse
+from tracker.cycle import parse as parse_stage
 from tracker.cycle.plan import Planned
 from tracker.http import Document, Validators
 
@@ -33,30 +33,30 @@ def _replay(site: FixtureSite, folder: Path) -> tuple[Any, Any]:
 def test_the_story_parsed_in_worker_processes_equals_the_story_parsed_inline(
     site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(preparse, "workers", lambda: 0)
+    monkeypatch.setattr(parse_stage, "workers", lambda: 0)
     inline = _replay(site, tmp_path / "inline")
 
     submitted: list[int] = []
-    start = preparse.start
+    start = parse_stage.start
 
-    def recording_start(pages: Any, answers: Any) -> preparse.Preparsed:
+    def recording_start(pages: Any, answers: Any) -> parse_stage.Preparsed:
         result = start(pages, answers)
         submitted.append(len(result.futures))
         return result
 
     from_workers: list[str] = []
-    take = preparse.Preparsed.take
+    take = parse_stage.Preparsed.take
 
-    def recording_take(self: preparse.Preparsed, source_id: str) -> Any:
+    def recording_take(self: parse_stage.Preparsed, source_id: str) -> Any:
         result = take(self, source_id)
         if result is not None:
             from_workers.append(source_id)
         return result
 
-    monkeypatch.setattr(preparse, "workers", lambda: 1)
-    monkeypatch.setattr(preparse, "MIN_BYTES", 0)  # the story's pages are small: send them to the pool all the same
-    monkeypatch.setattr(preparse, "start", recording_start)
-    monkeypatch.setattr(preparse.Preparsed, "take", recording_take)
+    monkeypatch.setattr(parse_stage, "workers", lambda: 1)
+    monkeypatch.setattr(parse_stage, "MIN_BYTES", 0)  # the story's pages are small: send them to the pool all the same
+    monkeypatch.setattr(parse_stage, "start", recording_start)
+    monkeypatch.setattr(parse_stage.Preparsed, "take", recording_take)
     pooled = _replay(site, tmp_path / "pooled")
 
     assert submitted[0] == 2  # the first cycle sent both KB pages to the pool
@@ -71,21 +71,21 @@ def test_a_broken_pool_falls_back_to_the_inline_parse() -> None:
     executor = ProcessPoolExecutor(max_workers=1)
     try:
         doomed = executor.submit(os._exit, 1)  # the worker dies: the pool is broken
-        assert preparse.Preparsed(executor, {"esxi-kb": doomed}).take("esxi-kb") is None
+        assert parse_stage.Preparsed(executor, {"esxi-kb": doomed}).take("esxi-kb") is None
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
 def test_a_source_without_a_submitted_page_is_parsed_inline() -> None:
-    assert preparse.Preparsed().take("esxi-kb") is None
+    assert parse_stage.Preparsed().take("esxi-kb") is None
 
 
 def test_a_small_cycle_parses_inline(site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preparse, "workers", lambda: 4)
+    monkeypatch.setattr(parse_stage, "workers", lambda: 4)
     config = load_config(str(kb_config(site, tmp_path)))
     page = Document(site.url("/kb/316595.html"), 200, b"<html>" + b"x" * 100_000, Validators(), 1)
     pages = [Planned(s.id, s.kind, s.url, s.product) for s in config.sources]
-    small = preparse.start(pages, {"esxi-kb": page, "vcenter-kb": page})
+    small = parse_stage.start(pages, {"esxi-kb": page, "vcenter-kb": page})
     assert small.executor is None and not small.futures
 
 
@@ -105,9 +105,9 @@ def test_a_containers_cpu_quota_is_read_from_its_cgroup(
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
-    assert preparse._cpu_quota(tmp_path) == cpus
+    assert parse_stage._cpu_quota(tmp_path) == cpus
 
 
 def test_a_one_cpu_container_parses_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preparse, "_cpu_quota", lambda: 1.0)
-    assert preparse.workers() == 0
+    monkeypatch.setattr(parse_stage, "_cpu_quota", lambda: 1.0)
+    assert parse_stage.workers() == 0
