@@ -12,6 +12,7 @@ down after `lifetime` seconds even if nobody stops it.
 
 import hashlib
 import random
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -236,7 +237,7 @@ class Site:
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         page = self.pages.get(request.path)
         if page is None:
-            _send(request, 404, {}, b"not found")
+            send(request, 404, {}, b"not found")
             return
         validators = {"ETag": page.etag, "Last-Modified": page.last_modified_header}
         conditional, unchanged = _is_unchanged(request, page)
@@ -246,9 +247,9 @@ class Site:
             self._counts.not_modified += unchanged
             self._counts.full += not unchanged
         if unchanged:
-            _send(request, 304, validators, b"")
+            send(request, 304, validators, b"")
         else:
-            _send(request, 200, {**validators, "Content-Type": "text/html; charset=utf-8"}, page.content)
+            send(request, 200, {**validators, "Content-Type": "text/html; charset=utf-8"}, page.content)
 
 
 def _is_unchanged(request: BaseHTTPRequestHandler, page: Page) -> tuple[bool, bool]:
@@ -267,7 +268,7 @@ def _is_unchanged(request: BaseHTTPRequestHandler, page: Page) -> tuple[bool, bo
     return False, False
 
 
-def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+def send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
     request.send_response(status)
     for name, value in headers.items():
         request.send_header(name, value)
@@ -311,3 +312,8 @@ def serving(pages: list[Page], lifetime: float = 600.0) -> Iterator[Site]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def note(text: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(f"bench: {text} ...", file=sys.stderr, flush=True)

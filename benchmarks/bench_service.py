@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _site import LINES, Page, Site, rows_of, serving, write_pages
+from _site import LINES, Page, Site, note, rows_of, serving, write_pages
 from bench_poll import BIN, child_env, print_table, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -430,10 +430,6 @@ def print_report(r: Results) -> None:
 
 def idle_children(r: Results) -> tuple[str, ...]:
     return r.idle[-1].child_names if r.idle else ()
-
-
-def note(text: str) -> None:
-    print(f"bench: {text} ...", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -27,7 +27,6 @@ import hashlib
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -40,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _site import LINES, Line, _filler, _modern_names, rows_of
+from _site import LINES, Line, _filler, _modern_names, note, rows_of, send
 from bench_poll import BIN, child_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -224,24 +223,13 @@ class Site:
             if page is not None and not unchanged:
                 self.fetched.add((host, parts.path))
         if page is None:
-            _send(request, 404, {}, b"not found")
+            send(request, 404, {}, b"not found")
             return
         validators = {"ETag": page.etag, "Last-Modified": format_datetime(MODIFIED, usegmt=True)}
         if unchanged:
-            _send(request, 304, validators, b"")
+            send(request, 304, validators, b"")
         else:
-            _send(request, 200, {**validators, "Content-Type": "text/html; charset=utf-8"}, page.content)
-
-
-def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-    request.send_response(status)
-    for name, value in headers.items():
-        request.send_header(name, value)
-    if status != 304:
-        request.send_header("Content-Length", str(len(body)))
-    request.end_headers()
-    if body:
-        request.wfile.write(body)
+            send(request, 200, {**validators, "Content-Type": "text/html; charset=utf-8"}, page.content)
 
 
 @contextmanager
@@ -459,10 +447,6 @@ def print_report(r: Results) -> None:
         print(f"tracker sources after {when}: {line}")
     first = r.cycles[0]
     print(f"first poll: {first.poll_line}")
-
-
-def note(text: str) -> None:
-    print(f"bench: {text} ...", file=sys.stderr, flush=True)
 
 
 def main() -> None:
