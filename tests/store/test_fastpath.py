@@ -13,7 +13,7 @@ from tests.support.site import FixtureSite
 from tracker.cli import app
 from tracker.config import clock, load_config
 from tracker.cycle import Request, run_cycle
-from tracker.store import fastpath
+from tracker.store import fastpath, repo
 from tracker.store.db import make_engine, session_scope
 from tracker.store.sources import snapshot
 
@@ -121,3 +121,23 @@ def test_cycles_that_need_the_domain_are_not_taken_by_the_fast_path(
     if reason.endswith("left the config"):
         shown = CliRunner().invoke(app, ["--config", str(config), "sources", "--json"])
         assert '"active": false' in shown.stdout  # retired by the cycle
+
+
+@pytest.mark.parametrize("path", ["fast path", "ORM path"])
+def test_after_a_304_the_catalog_says_each_listed_build_was_seen_then_without_rewriting_a_sighting(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+):
+    config_path = setup(site, tmp_path)
+    config = load_config(str(config_path))
+    database = Path(config.database.removeprefix("sqlite:///"))
+    before = sqlite3.connect(database).execute("SELECT * FROM sighting ORDER BY id").fetchall()
+    if path == "ORM path":
+        monkeypatch.setattr(fastpath, "sqlite_path", lambda _url: None)  # as on PostgreSQL
+    report = run_cycle(config, lambda: make_engine(config.database), Request(clock(QUIET)))
+    assert {o.outcome for o in report.outcomes} == {"not_modified"}
+
+    assert sqlite3.connect(database).execute("SELECT * FROM sighting ORDER BY id").fetchall() == before
+    with session_scope(make_engine(config.database)) as session:
+        catalog = repo.load_catalog(session)
+    kb = [s for s in catalog.sightings_of("esxi-kb") if s.present]
+    assert kb and {s.last_seen for s in kb} == {clock(QUIET)}  # listed by the page that answered 304

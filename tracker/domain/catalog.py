@@ -107,8 +107,9 @@ class Catalog:
     """Everything the diff needs: builds, sightings, sources and when each product had its baseline.
 
     Sightings are indexed by source and vCenter's second builds by number, so a poll costs time in proportion to
-    its page, not to the whole catalog. `dirty_*` and `touched` name what a diff changed, so the store writes only
-    that: `touched` maps a source whose page did not change (a 304) to the time all its present rows were seen.
+    its page, not to the whole catalog. `dirty_*` name what a diff changed, so the store writes only that. A 304
+    changes no sighting: a present row was last seen at its source's last good poll (`seen_at`), so the store need
+    not rewrite every row a source lists each time its page answers "unchanged".
     """
 
     entries: dict[BuildKey, Entry] = field(default_factory=dict)
@@ -117,7 +118,6 @@ class Catalog:
     dirty_entries: set[BuildKey] = field(default_factory=set)
     dirty_sightings: set[tuple[str, Product, int]] = field(default_factory=set)
     dirty_sources: set[str] = field(default_factory=set)
-    touched: dict[str, datetime] = field(default_factory=dict)
     new_baselines: set[Product] = field(default_factory=set)
     # Builds gone from an availability source during this cycle, with the evidence: decided by corroboration.settle once
     # every source of the cycle has spoken (two sources dropping a build in one cycle agree; they do not disagree).
@@ -176,7 +176,6 @@ class Catalog:
         self.dirty_entries.clear()
         self.dirty_sightings.clear()
         self.dirty_sources.clear()
-        self.touched.clear()
         self.new_baselines.clear()
 
     def baseline(self, product: Product, now: datetime) -> datetime:

@@ -95,8 +95,7 @@ def observe_unchanged(catalog: Catalog, source_id: str, policy: Policy, now: dat
     listed = {(s.product, s.build) for s in catalog.sightings_of(source_id) if s.present}
     for sighting in catalog.sightings_of(source_id):
         if sighting.present:
-            sighting.last_seen = now
-    catalog.touched[source_id] = now  # one write for all present rows, not one per row
+            sighting.last_seen = now  # in memory only: stored, it is the source's last good poll (Catalog)
     count_silence(poll, listed)
     _finish(poll, source.rows_seen)
     return poll.changes

@@ -2,9 +2,10 @@
 every page answered 304, without importing SQLAlchemy (which alone costs more than such a whole cycle).
 
 Most polls find nothing new. Such a cycle needs no parser, no diff and no ORM: for each source it records a
-`not_modified` fetch, marks the source healthy and seen, and refreshes the `last_seen` of the rows it lists. The
-rows written are exactly those the ORM path writes for a 304 (tests/store/test_fastpath.py compares whole rows);
-the table, lease and status names are the ORM's own (tracker/store/models.py, leases.py).
+`not_modified` fetch and marks the source healthy and seen. It rewrites no sighting: a present row's `last_seen`
+is its source's last good poll (tracker/domain/catalog.py `Catalog`). The rows written are exactly those the ORM
+path writes for a 304 (tests/store/test_fastpath.py compares whole rows); the table, lease and status names are
+the ORM's own (tracker/store/models.py, leases.py).
 """
 
 import json
@@ -144,4 +145,3 @@ def _write_not_modified(db: sqlite3.Connection, elapsed_ms: dict[str, int], stam
             " failures = 0 WHERE id = ?",
             (stamp, stamp, Health.OK.value, source_id),
         )
-        db.execute("UPDATE sighting SET last_seen = ? WHERE source_id = ? AND misses = 0", (stamp, source_id))

@@ -43,7 +43,7 @@ def load_catalog(session: Session) -> Catalog:
     for build in session.execute(core_select(BUILDS)):
         catalog.add_entry(_entry(build))
     for seen in session.execute(core_select(SIGHTINGS)):
-        catalog.add_sighting(_sighting(seen))
+        catalog.add_sighting(_sighting(seen, catalog.sources.get(seen.source_id)))
     for state in session.exec(select(ProductStateRow)):
         catalog.baselines[Product(state.product)] = utc(state.baselined_at)
     return catalog
@@ -109,13 +109,17 @@ def _entry(row: Any) -> Entry:
     )
 
 
-def _sighting(row: Any) -> Sighting:
+def _sighting(row: Any, source: SourceState | None) -> Sighting:
+    last_seen = utc(row.last_seen)
+    if row.misses == 0 and source is not None and source.last_success_at is not None:
+        # the stored value is the last poll that parsed the page; a 304 since then listed the row too (Catalog)
+        last_seen = max(last_seen, source.last_success_at)
     return Sighting(
         source_id=row.source_id,
         product=Product(row.product),
         build=row.build,
         first_seen=utc(row.first_seen),
-        last_seen=utc(row.last_seen),
+        last_seen=last_seen,
         url=row.url,
         excerpt=row.excerpt,
         misses=row.misses,
@@ -134,12 +138,6 @@ def save_catalog(session: Session, catalog: Catalog) -> None:
             _save_source_state(session, catalog.sources[source_id])
         for product in catalog.new_baselines:
             session.add(ProductStateRow(product=product.value, baselined_at=catalog.baselines[product]))
-    for source_id, at in catalog.touched.items():
-        session.execute(
-            update(SightingRow)
-            .where(col(SightingRow.source_id) == source_id, col(SightingRow.misses) == 0)
-            .values(last_seen=at)
-        )
     catalog.clear_dirty()
 
 
