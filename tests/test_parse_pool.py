@@ -111,3 +111,32 @@ def test_a_containers_cpu_quota_is_read_from_its_cgroup(
 def test_a_one_cpu_container_parses_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parse_stage, "_cpu_quota", lambda: 1.0)
     assert parse_stage.workers() == 0
+
+
+def _children() -> list[str]:
+    """The command lines of this process's live child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from Linux's /proc")
+def test_a_cycle_parsed_in_worker_processes_leaves_no_process_behind(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running service idles between cycles: neither the pool's workers nor the resource tracker that
+    watched its semaphores (a whole interpreter's memory) outlive the cycle."""
+    monkeypatch.setattr(parse_stage, "workers", lambda: 1)
+    monkeypatch.setattr(parse_stage, "MIN_BYTES", 0)
+    started = parse_stage.start
+    pools: list[bool] = []
+    monkeypatch.setattr(parse_stage, "start", lambda *a: pools.append(True) or started(*a))
+    before = _children()
+    replay(site, tmp_path, STAGES[:1])
+    assert pools  # the cycle did use a pool
+    assert _children() == before

@@ -63,10 +63,24 @@ class Preparsed:
             future.cancel()
 
     def close(self) -> None:
+        self.futures.clear()
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
-        self.futures.clear()
+            _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """The spawned pool's semaphores went with it, so the resource tracker process that watched them (a whole
+    interpreter, ~13 MiB of a long-running service's memory) need not outlive it; the next pool starts another.
+    The semaphores are collected first: one finalized after the stop would start a new tracker to unregister it."""
+    import gc
+    from multiprocessing import resource_tracker
+
+    gc.collect()
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # CPython's, since 3.8; absent: keep it
+    if stop is not None:
+        stop()
 
 
 def workers() -> int:
