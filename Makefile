@@ -1,12 +1,12 @@
 # The two commands a newcomer runs (see README.md):
 #   make start   set everything up, then run `tracker demo` (the ESXi 7.0 U3 story, offline)
-#   make check   set everything up, then run every check: format, lint, types, tests
+#   make check   set everything up (the test servers too), then run every check: format, lint, types, tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: start check setup format lint types test bench clean
+.PHONY: start check setup test-deps format lint types test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,10 @@ setup: $(STAMP)
 start: $(STAMP)
 	$(BIN)/tracker demo
 
-check: $(STAMP) format lint types test
+check: $(STAMP) test-deps format lint types test
+
+test-deps:  # the servers the tests start (Go and govmomi, PostgreSQL), installed when missing
+	@bash scripts/install-test-deps.sh
 
 format: $(STAMP)
 	$(BIN)/ruff format --check tracker tests benchmarks scripts
