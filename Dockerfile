@@ -21,7 +21,7 @@ VOLUME ["/data"]
 USER tracker
 # Healthy when the config loads and the database answers (it reports the sources' state).
 HEALTHCHECK --interval=5m --timeout=30s --start-period=1m --retries=3 \
-    CMD tracker sources --json > /dev/null || exit 1
+    CMD tracker health > /dev/null || exit 1
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tracker"]
 CMD ["run"]

@@ -5,21 +5,23 @@ modules never import it back (tests/test_architecture.py checks that tracker/cli
 
     common.py                    shared by the commands: --config/--now state, the config, the clock, the database
     poll.py                      init, poll, events, builds, sources
+    health.py                    health (exit 3 when degraded: for monitoring and the Docker HEALTHCHECK)
     inventory.py                 exposure; inventory import | sync-vcenter | list
     service.py                   run, demo
     alerts.py                    digest; notify test, watch, snooze, deliveries
     output.py                    JSON and rich helpers shared by the views
     views.py, views_inventory.py, views_notify.py   what the commands print
 
-Exit codes: 0 the command ran (a poll whose sources failed still ran: see `tracker sources`), 1 it could not
-run at all, 2 a bad config or bad option. Heavy modules are imported inside commands: `tracker --help` stays fast.
+Exit codes: 0 the command ran (a poll whose sources failed still ran: see `tracker health`), 1 it could not
+run at all, 2 a bad config or bad option, 3 `tracker health` found the tracker degraded. Heavy modules are
+imported inside commands: `tracker --help` stays fast.
 """
 
 from typing import Annotated
 
 import typer
 
-from tracker.cli import alerts, inventory, poll, service
+from tracker.cli import alerts, health, inventory, poll, service
 from tracker.cli.common import STATE
 
 app = typer.Typer(
@@ -37,6 +39,7 @@ app = typer.Typer(
 # The top-level commands (an app added without a name lends its commands), then the groups: `tracker --help`
 # lists them in this order.
 app.add_typer(poll.commands)
+app.add_typer(health.commands)
 app.add_typer(inventory.commands)
 app.add_typer(service.commands)
 app.add_typer(alerts.commands)

@@ -237,7 +237,7 @@ def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
         "url": r.url,
         "configured": r.configured,
         "active": r.active,
-        "health": r.health,
+        "health": r.health if r.last_fetch_at is not None else "unknown",  # never polled: not `ok`
         "failures": r.failures,
         "last_success": iso(r.last_success_at),
         "last_error": r.last_error,

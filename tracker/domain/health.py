@@ -1,0 +1,120 @@
+"""The tracker's own health, as an operator needs it: is it still hearing the vendor, and still telling people?
+
+Pure: the store hands in what it holds (sources, failed deliveries, the last fetch), the caller the clock. A
+tracker quietly cut off from the vendor is worse than none, so anything that stops the news reaching people is
+a problem with a subject, a reason and the time it began:
+- a configured source failing or looking wrong (its last error);
+- a configured source never polled although it has been configured for longer than its interval;
+- no poll at all for twice the shortest interval (the service is not running, or its cycles never finish);
+- a message whose delivery failed for good in the last week (until it is retried: `tracker deliveries retry`).
+A source configured less than its interval ago and not polled yet is `never polled`: shown, not a problem yet.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class SourceState(StrEnum):
+    OK = "ok"
+    ANOMALY = "anomaly"
+    FAILING = "failing"
+    NEVER_POLLED = "never polled"
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    id: str
+    health: str  # tracker.domain.catalog.Health as stored
+    interval: timedelta
+    configured_at: datetime
+    last_fetch_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+    @property
+    def state(self) -> SourceState:
+        return SourceState.NEVER_POLLED if self.last_fetch_at is None else SourceState(self.health)
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    channel: str
+    what: str  # "alert for event 17", "digest of 2021-11-20"
+    error: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str  # "source esxi-kb", "channel team-mail", "polling"
+    reason: str
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    problems: tuple[Problem, ...]
+    sources: tuple[SourceFacts, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+DELIVERY_WINDOW = timedelta(days=7)  # a delivery that failed for good stays a problem this long, unless retried
+
+
+def assess(sources: Sequence[SourceFacts], failed: Sequence[FailedDelivery], now: datetime) -> Verdict:
+    """Every problem, sources first (in id order), then polling as a whole, then deliveries (oldest first)."""
+    problems = [p for s in sorted(sources, key=lambda s: s.id) if (p := _source_problem(s, now))]
+    stalled = _polling_problem(sources, now)
+    if stalled:
+        problems.append(stalled)
+    problems += [
+        Problem(f"channel {f.channel}", f"{f.what} failed for good: {f.error or 'no reason given'}", f.at)
+        for f in sorted(failed, key=lambda f: f.at)
+        if now - f.at <= DELIVERY_WINDOW
+    ]
+    return Verdict(tuple(problems), tuple(sources))
+
+
+def _source_problem(source: SourceFacts, now: datetime) -> Problem | None:
+    subject = f"source {source.id}"
+    match source.state:
+        case SourceState.NEVER_POLLED:
+            if now - source.configured_at <= source.interval:
+                return None
+            return Problem(subject, f"never polled, although its interval is {_span(source.interval)}", None)
+        case SourceState.OK:
+            return None
+        case state:
+            error = source.last_error or "no error recorded"
+            return Problem(subject, f"{state.value}: {error}", _trouble_began(source))
+
+
+def _trouble_began(source: SourceFacts) -> datetime | None:
+    """The first failure after the last success is not stored; the last success bounds it (or the last error)."""
+    return source.last_success_at or source.last_error_at
+
+
+def _polling_problem(sources: Sequence[SourceFacts], now: datetime) -> Problem | None:
+    polled = [s.last_fetch_at for s in sources if s.last_fetch_at is not None]
+    if not polled:
+        return None  # each source that should have been polled by now is its own problem
+    shortest = min(s.interval for s in sources)
+    last = max(polled)
+    if now - last <= 2 * shortest:
+        return None
+    reason = f"no source polled for {_span(now - last)}, twice the shortest interval is {_span(2 * shortest)}"
+    return Problem("polling", reason + ": is `tracker run` running?", last)
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if (seconds >= size and seconds % size == 0) or seconds >= 10 * size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
