@@ -1,5 +1,7 @@
 """A bad config gets one clear message naming the file, the key and what was expected; exit code 2."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,57 @@ def test_a_bad_now_is_refused(tmp_path: Path):
     result = CliRunner().invoke(app, ["--config", str(path), "--now", "yesterday", "poll"])
     assert result.exit_code == 2
     assert "--now: expected an ISO-8601 time" in result.output
+
+
+# --- the broken-config corpus: each mistake, one message and exit 2, never a traceback -----------------------------
+TRACKER = str(Path(sys.executable).parent / "tracker")
+BROKEN: dict[str, bytes | None] = {
+    "a directory": None,
+    "not UTF-8": "sources: []\n# caf\xe9\n".encode("latin-1"),
+    "empty": b"",
+    "only comments": b"# sources: to come\n",
+    "a misspelt key": f"sources:\n  - {GOOD_SOURCE}\npolicy: {{cooldown_day: 3}}\n".encode(),
+    "a MySQL URL": b"database: mysql://tracker:pw@db/tracker\nsources: []\n",
+    "PostgreSQL without its driver": b"database: postgresql://tracker:pw@db/tracker\nsources: []\n",
+    "an interval in words": f"sources:\n  - {GOOD_SOURCE[:-1]}, interval: 1 hour}}\n".encode(),
+    "bad YAML": b"sources: [\n",
+}
+EXPECTED = {
+    "a directory": "is a directory",
+    "not UTF-8": "not UTF-8",
+    "empty": "the config is empty",
+    "only comments": "the config is empty",
+    "a misspelt key": "did you mean 'cooldown_days'?",
+    "a MySQL URL": "mysql:// is not supported; expected sqlite:///PATH or postgresql+psycopg://",
+    "PostgreSQL without its driver": "needs the driver psycopg2",
+    "an interval in words": "expected a duration like 30m, 1h or 1d, got '1 hour'",
+    "bad YAML": "not valid YAML",
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "command"), [(case, ["sources", "poll", "health"][n % 3]) for n, case in enumerate(BROKEN)]
+)
+def test_each_config_mistake_is_one_message_and_exit_2(tmp_path: Path, case: str, command: str):
+    path = tmp_path / "tracker.yaml"
+    content = BROKEN[case]
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    result = subprocess.run([TRACKER, "--config", str(path), command], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("tracker: "), result.stderr
+    assert EXPECTED[case] in result.stderr
+    assert "Traceback" not in result.stderr and "got '1 hour' (got" not in result.stderr
+    assert "pw@" not in result.stderr and "pydantic" not in result.stderr.lower()
+
+
+@pytest.mark.parametrize("command", [["builds"], ["events"], ["sources"], ["exposure"], ["deliveries"]])
+def test_a_bad_now_is_refused_by_every_command(tmp_path: Path, command: list[str]):
+    path = write(tmp_path, f"database: sqlite:///{tmp_path}/t.db\nsources:\n  - {GOOD_SOURCE}\n")
+    result = subprocess.run(
+        [TRACKER, "--config", str(path), "--now", "garbage", *command], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "--now: expected an ISO-8601 time" in result.stderr
+    assert not (tmp_path / "t.db").exists()  # refused before anything was opened

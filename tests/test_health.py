@@ -112,4 +112,4 @@ def test_a_delivery_failed_for_good_is_a_problem_for_a_week():
 def test_a_failing_source_reports_since_its_last_success():
     failing = SourceFacts("depot", "failing", HOUR, T0 - 48 * HOUR, T0, T0 - 5 * HOUR, "HTTP 503", T0)
     (problem,) = assess([failing], [], T0).problems
-    assert problem.subject == "source depot" and problem.reason == "failing: HTTP 503" and problem.since == T0 - 5 * HOUR
+    assert (problem.subject, problem.reason, problem.since) == ("source depot", "failing: HTTP 503", T0 - 5 * HOUR)

@@ -172,6 +172,11 @@ class Config(_Strict):
     inventory: InventoryConfig = InventoryConfig()
     vcenters: dict[str, VcenterConfig] = Field(default_factory=dict)
 
+    @field_validator("database")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        return check_database_url(url)
+
     @field_validator("sources")
     @classmethod
     def _unique_ids(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
@@ -223,6 +228,34 @@ class Config(_Strict):
                 return source
         known = ", ".join(s.id for s in self.sources) or "none"
         raise ConfigError(f"no source with id {source_id!r} in the config (known: {known})")
+
+
+# The databases the tracker is tested on, by URL scheme, with the driver module each needs (None: built in).
+DATABASE_DRIVERS = {
+    "sqlite": None,
+    "sqlite+pysqlite": None,
+    "postgresql+psycopg": "psycopg",
+    "postgresql": "psycopg2",  # SQLAlchemy's default PostgreSQL driver
+    "postgresql+psycopg2": "psycopg2",
+}
+_POSTGRES_EXTRA = "pip install 'release-tracker[postgres]'; the Docker image has it"
+
+
+def check_database_url(url: str) -> str:
+    """A database the tracker supports, whose driver is installed; checked without importing SQLAlchemy."""
+    import importlib.util
+
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_DRIVERS:
+        raise ValueError(
+            f"{scheme + ':// is not' if scheme else 'not a database URL:'} supported; expected sqlite:///PATH or"
+            f" postgresql+psycopg://USER:PASSWORD@HOST/DB (for PostgreSQL, {_POSTGRES_EXTRA})"
+        )
+    driver = DATABASE_DRIVERS[scheme]
+    if driver is not None and importlib.util.find_spec(driver) is None:
+        hint = "write postgresql+psycopg:// and " if driver == "psycopg2" else ""
+        raise ValueError(f"{scheme}:// needs the driver {driver}, which is not installed: {hint}{_POSTGRES_EXTRA}")
+    return url
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -283,11 +316,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
     try:
-        raw = yaml.load(text, Loader=_BudgetLoader) or {}
+        raw = yaml.load(text, Loader=_BudgetLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    if raw is None:  # nothing but comments: taken as "no sources", it would retire every source stored
+        raise ConfigError(f"{path}: the config is empty; expected at least `sources:` (see config/tracker.yaml)")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys (database, sources, ...) at the top")
     if _expanded_size(raw, {}) > MAX_CONFIG_VALUES:
@@ -334,7 +369,8 @@ def _explain(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "string_pattern_mismatch" and _URL_KEY.search(key):
             message = "expected an http:// or https:// URL"
-        problems.append(f"{path}: {key}: {message}{_shown_input(key, item.get('input'))}")
+        shown = "" if " got " in message else _shown_input(key, item.get("input"))  # our messages quote it
+        problems.append(f"{path}: {key}: {message}{shown}")
     return "\n".join(problems)
 
 

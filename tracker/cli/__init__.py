@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli import alerts, health, inventory, poll, service
-from tracker.cli.common import STATE
+from tracker.cli.common import STATE, check_now
 
 app = typer.Typer(
     name="tracker",
@@ -62,6 +62,7 @@ def _global(
     ] = None,
 ) -> None:
     STATE.config_path, STATE.now = config, now
+    check_now()  # every command, not only those that read the clock: a bad --now is a mistake either way
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """What every command shares: the global options' state, and the config, clock and database, each of which
 exits with one message (code 2 for a bad config or option, 1 when the database cannot be opened)."""
 
+import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -56,6 +57,12 @@ def check_channels(config: "Config") -> None:
                 problems.append(f"{config_path(STATE.config_path)}: channels.{name}.urls[{index}] ({shown}): {reason}")
     if problems:
         fail("\n".join(problems), 2)
+
+
+def check_now() -> None:
+    """Exit 2 at once on a bad --now (or TRACKER_NOW); the config module loads only when one is given."""
+    if STATE.now or os.environ.get("TRACKER_NOW"):
+        get_now()
 
 
 def get_now() -> datetime:
