@@ -91,6 +91,14 @@ class ServiceConfig(_Strict):
         return timedelta(seconds=self.lease_ttl_seconds)
 
 
+class OperatorsConfig(_Strict):
+    """Who hears of the tracker's own health: a source turning failing and recovering, at once (`immediate`) or in
+    the digest. Health first: the tracker quietly cut off from the vendor is worse than none."""
+
+    immediate: tuple[str, ...] = ()
+    digest: tuple[str, ...] = ()
+
+
 class DigestConfig(_Strict):
     schedule: str = "0 8 * * *"  # cron, in the config's time zone
     send_when_empty: bool = True
@@ -168,6 +176,7 @@ class Config(_Strict):
     service: ServiceConfig = ServiceConfig()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     watchlists: tuple[WatchlistConfig, ...] = ()
+    operators: OperatorsConfig = OperatorsConfig()
     digest: DigestConfig = DigestConfig()
     inventory: InventoryConfig = InventoryConfig()
     vcenters: dict[str, VcenterConfig] = Field(default_factory=dict)
@@ -211,14 +220,15 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _channels_exist(self) -> "Config":
-        for index, watchlist in enumerate(self.watchlists):
-            for field_name in ("immediate", "digest"):
-                for channel in getattr(watchlist, field_name):
+        routes = [(f"watchlists[{i}] ({w.name})", w.immediate, w.digest) for i, w in enumerate(self.watchlists)]
+        routes.append(("operators", self.operators.immediate, self.operators.digest))
+        for where, immediate, digest in routes:
+            for field_name, channels in (("immediate", immediate), ("digest", digest)):
+                for channel in channels:
                     if channel not in self.channels:
                         known = ", ".join(sorted(self.channels)) or "none"
                         raise ValueError(
-                            f"watchlists[{index}] ({watchlist.name}).{field_name}: unknown channel "
-                            f"{channel!r} (channels defined: {known})"
+                            f"{where}.{field_name}: unknown channel {channel!r} (channels defined: {known})"
                         )
         return self
 

@@ -48,6 +48,7 @@ class Watchlist:
     min_severity: Severity = Severity.NONE
     immediate: tuple[str, ...] = ()  # channel names
     digest: tuple[str, ...] = ()
+    health: bool = False  # the operators' route: the tracker's own health (sources failing and recovering)
 
     def selects_asset(self, asset: Asset) -> bool:
         return (
@@ -154,6 +155,10 @@ def concerns(
         places.setdefault((asset.vcenter, asset.cluster, asset.tags), []).append(exposure)
     result = []
     for watchlist in watchlists:
+        if kind.is_source_health:  # no asset is touched: the tracker's own health concerns its operators only
+            if watchlist.health and watchlist.selects_event(kind, None, None):
+                result.append(Concern(watchlist, (), "the tracker's own health"))
+            continue
         if not watchlist.selects_event(kind, product, line):
             continue
         chosen = {id(e) for place, group in places.items() if _selects_place(watchlist, *place) for e in group}
@@ -163,6 +168,19 @@ def concerns(
         elif kind in LINE_KINDS and line is not None and (not watchlist.lines or line in watchlist.lines):
             result.append(Concern(watchlist, (), f"a {kind.value} build in a watched line ({line})"))
     return result
+
+
+OPERATORS = "(operators)"  # the operators' route, named so that no configured watchlist can take its name
+OPERATOR_EVENTS = (EventKind.SOURCE_FAILING, EventKind.SOURCE_RECOVERED)
+
+
+def operators_watchlist(immediate: Sequence[str], digest: Sequence[str]) -> Watchlist | None:
+    """The config's `operators:` as a watchlist of the tracker's own health, or None when it routes nowhere."""
+    if not immediate and not digest:
+        return None
+    return Watchlist(
+        OPERATORS, "operators", events=OPERATOR_EVENTS, immediate=tuple(immediate), digest=tuple(digest), health=True
+    )
 
 
 def _selects_place(watchlist: Watchlist, vcenter: str, cluster: str, tags: tuple[str, ...]) -> bool:

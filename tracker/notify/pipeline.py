@@ -13,7 +13,16 @@ from typing import Any
 from sqlmodel import Session
 
 from tracker.config import Config, WatchlistConfig
-from tracker.domain.alerts import AffectedAsset, AlertMessage, Concern, Reminder, Target, Watchlist, concerns
+from tracker.domain.alerts import (
+    AffectedAsset,
+    AlertMessage,
+    Concern,
+    Reminder,
+    Target,
+    Watchlist,
+    concerns,
+    operators_watchlist,
+)
 from tracker.domain.catalog import Catalog
 from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
@@ -36,7 +45,9 @@ def watchlists(config: Config, session: Session) -> list[Watchlist]:
     """The config's watchlists and those added with `tracker watch add`."""
     specs = [w.model_dump() for w in config.watchlists]
     specs += stored_watchlists.stored_specs(session)
-    return [to_watchlist(WatchlistConfig.model_validate(spec)) for spec in specs]
+    found = [to_watchlist(WatchlistConfig.model_validate(spec)) for spec in specs]
+    operators = operators_watchlist(config.operators.immediate, config.operators.digest)
+    return [*found, operators] if operators else found
 
 
 def to_watchlist(spec: WatchlistConfig) -> Watchlist:
@@ -130,7 +141,8 @@ def queue_alerts(
 ) -> int:
     """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued.
     `known`: the catalog and advisories a poll cycle holds (not loaded again)."""
-    if not events or not (config.watchlists or stored_watchlists.any_stored(session)):
+    routed = config.watchlists or config.operators.immediate or config.operators.digest
+    if not events or not (routed or stored_watchlists.any_stored(session)):
         return 0
     context = AlertContext(config, session, now, known)
     evidence = repo.evidence_of(session, [e.id for e in events if e.id is not None])
@@ -280,6 +292,8 @@ def _reopen_reason(snooze: Snooze, matched: list[Exposure], now: datetime) -> st
 def _remind(context: AlertContext, session: Session, snooze: Snooze, matched: list[Exposure], why: str) -> int:
     queued = 0
     for watchlist in context.watchlists:
+        if watchlist.health:
+            continue  # the operators hear of the tracker's health, not of the estate's snoozes
         mine = tuple(affected_asset(e) for e in sorted(matched, key=_worst_first) if watchlist.selects_asset(e.asset))
         if not mine:
             continue
