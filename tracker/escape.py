@@ -21,8 +21,8 @@ from urllib.parse import quote, urlsplit
 # Zl/Zp line and paragraph separators, Cs lone surrogates.
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 # Slack has no escape for its formatting characters (a backslash does not escape them, it only shows), and it
-# turns any URL in text into a link: such text goes in an inline code span, which Slack shows as typed. `*` formats even
-# inside a word (apprise reads CommonMark), `_` and `~` only at a word's edge (Slack leaves snake_case alone).
+# turns any URL in text into a link: such text goes in an inline code span, which Slack shows as typed. `*`
+# formats even inside a word (apprise reads CommonMark), `_` and `~` only at a word's edge (snake_case stays).
 _SLACK_CODE = re.compile(r"[*`\\]|://|(?<![^\W_])[_~]|[_~](?![^\W_])")
 # CommonMark punctuation that could still open a link, a mention or a heading: apprise turns `\[` `\]` `\#` into
 # the plain character and `\<` `\>` into Slack's `&lt;` `&gt;` (`&` becomes `&amp;` by itself).
