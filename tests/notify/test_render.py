@@ -3,7 +3,8 @@
 import pytest
 
 from tests.notify.samples import KB_PULL, NOTES_U3C, digest, held, host, pulled, reissued
-from tracker.notify.render import render_alert, render_digest
+from tracker.domain.alerts import Reminder, Target
+from tracker.notify.render import render_alert, render_digest, render_reminder
 
 KINDS = ["slack", "email", "text"]
 
@@ -81,6 +82,54 @@ def test_the_html_mail_escapes_a_script_tag_in_an_asset_name():
 def test_slack_text_cannot_open_a_slack_link_or_mention_from_an_asset_name():
     _, body, _ = render_alert(pulled(assets=(host(1, name="<!channel>"),), assets_total=1), "slack")
     assert "\\<!channel\\>" in body
+
+
+def test_slack_text_shows_a_markdown_link_in_an_asset_name_as_code_not_a_link():
+    _, body, _ = render_alert(pulled(assets=(host(1, name="[x](https://evil)"),), assets_total=1), "slack")
+    assert "- `[x](https://evil)` (prod-cluster" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_link_target_that_is_not_http_is_shown_as_text_never_linked(kind):
+    message = pulled(evidence_url="javascript:alert(1)", target=Target("ESXi 7.0 U3c", 19193900, "data:text/html,x"))
+    _, body, _ = render_alert(message, kind)
+    assert "javascript:alert(1)" in body and "data:text/html,x" in body  # the reader still sees them
+    assert "href" not in body and "](" not in body and "<javascript" not in body
+
+
+def test_the_html_mail_encodes_a_quote_in_a_link_target_so_it_stays_in_its_attribute():
+    message = pulled(target=Target("ESXi 7.0 U3c", 19193900, 'https://docs.example.com/n" onclick="alert(1)'))
+    _, body, _ = render_alert(message, "email")
+    assert '<a href="https://docs.example.com/n%22%20onclick=%22alert%281%29">release notes</a>' in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_titles_and_bodies_write_out_control_and_bidi_characters(kind):
+    message = pulled(release="ESXi 7.0 U3\r\nBcc: x@example.com", assets=(host(1, name="esx\u202elive"),))
+    title, body, _ = render_alert(message, kind)
+    assert title.startswith("[Release Tracker] PULLED: ESXi 7.0 U3\\x0d\\x0aBcc: x@example.com (18644231)")
+    assert "\u202e" not in body and "\r" not in body
+    assert "esx\\u202elive" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_reminder_escapes_the_snooze_reason_and_names_in_its_title(kind):
+    reminder = Reminder(
+        snooze_id=7,
+        target="esx\u202elive",
+        reason="its target was pulled",
+        snoozed_for="[call me](https://evil) <!channel>",
+        until=pulled().observed_at,
+        watchlist="prod",
+        assets=(host(1, name="esx\u202elive"),),
+    )
+    title, body, _ = render_reminder(reminder, kind)
+    assert title == "[Release Tracker] REOPENED: snooze of esx\\u202elive"
+    assert "\u202e" not in body
+    if kind == "slack":
+        assert "`[call me](https://evil) <!channel>`" in body
+    if kind == "email":
+        assert "&lt;!channel&gt;" in body
 
 
 @pytest.mark.parametrize("kind", KINDS)

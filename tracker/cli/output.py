@@ -1,11 +1,17 @@
 """How the views print: JSON with stable keys for scripts, rich tables for people, times as both read them.
-rich is imported inside each helper: a quiet poll prints plain text and never loads it."""
+rich is imported inside each helper: a quiet poll prints plain text and never loads it.
+
+Every value from a page, the inventory or the user goes through `esc()` (rich markup) or `visible()` (plain
+print; tracker/escape.py): control characters, ANSI escape sequences and bidi overrides are written out
+(`\\u202e`), never sent to the terminal raw. JSON stays exact: json.dumps writes them as `\\u` escapes already."""
 
 import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from tracker.escape import visible
 
 
 def utc(value: datetime) -> datetime:
@@ -35,10 +41,11 @@ def rich_console() -> Any:
 
 
 def esc(text: object) -> str:
-    """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup."""
+    """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup, and control
+    and bidi characters are written out."""
     from rich.markup import escape
 
-    return escape(str(text))
+    return escape(visible(text))
 
 
 def rich_table(title: str, columns: Sequence[str]) -> Any:

@@ -12,6 +12,7 @@ from tracker.cycle.report import PollReport
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Event
 from tracker.domain.versions import Product, Release, VersionError
+from tracker.escape import visible
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
@@ -36,7 +37,7 @@ class Progress:
     def __call__(self, source_id: str) -> None:
         self.count += 1
         if self.enabled:
-            sys.stderr.write(f"\r\033[Kpolling {self.count}: {source_id}")
+            sys.stderr.write(f"\r\033[Kpolling {self.count}: {visible(source_id)}")
             sys.stderr.flush()
 
 
@@ -180,7 +181,7 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
             item["product"],
             esc(item["release"]),
             str(item["build"]),
-            item["release_date"] or "",
+            esc(item["release_date"] or ""),
             status,
             str(len(item["listed_by"])),
         )

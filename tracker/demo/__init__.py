@@ -19,6 +19,8 @@ from hashlib import sha256
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tracker.escape import visible
+
 STORY = Path(__file__).parent / "story"
 INVENTORY = Path(__file__).parent / "inventory.csv"
 STAGES = (
@@ -85,8 +87,8 @@ def console_channel(show: Callable[[str], None]) -> Iterator[str]:
             length = int(self.headers.get("Content-Length") or 0)
             data = json.loads(self.rfile.read(length) or b"{}")
             show(
-                f"\n  ┌─ {data.get('title', '')}\n"
-                + "".join(f"  │ {line}\n" for line in str(data.get("message", "")).splitlines())
+                f"\n  ┌─ {visible(data.get('title', ''))}\n"
+                + "".join(f"  │ {visible(line)}\n" for line in str(data.get("message", "")).splitlines())
                 + "  └─"
             )
             self.send_response(200)
@@ -210,6 +212,6 @@ def _show_exposure(config: object, engine: object, now: datetime, show: Callable
         )
         runs = item.release.short if item.release else "?"
         show(
-            f"  {item.asset.name:<26} {runs:<20} {','.join(s.value for s in item.statuses):<22} "
-            f"{item.severity.value:<9} {target}"
+            f"  {visible(item.asset.name):<26} {runs:<20} {','.join(s.value for s in item.statuses):<22} "
+            f"{item.severity.value:<9} {visible(target)}"
         )

@@ -1,14 +1,20 @@
 """Alerts and digests as (title, body, body_format), from the Jinja2 templates in templates/.
 
-One template per message and body kind (channels.body_kind picks the kind from the URL):
+One template per message and body kind (channels.body_kind picks the kind from the URL), and one escaping
+function per kind (tracker/escape.py), applied by Jinja2 to every `{{ value }}` as it enters the template
+(`finalize`), so no template can forget one:
 
-    slack   *.md.j2     CommonMark; apprise turns it into Slack mrkdwn (**b** -> *b*, [t](u) -> <u|t>)
-    email   *.html.j2   HTML, autoescaped; apprise adds the plain-text alternative, converted from the HTML
-    text    *.txt.j2    plain text for json://, form://, Teams and any other kind
+    slack   *.md.j2     CommonMark; apprise turns it into Slack mrkdwn (**b** -> *b*, [t](u) -> <u|t>); values
+                        through escape.slack: no link, mention or formatting comes from a host name or a page
+    email   *.html.j2   HTML, autoescaped (markupsafe, attributes too) over escape.visible; apprise adds the
+                        plain-text alternative, converted from the HTML
+    text    *.txt.j2    plain text for json://, form://, Teams and any other kind; values through escape.visible
 
-Titles are plain text for every kind. The environment is built on first use, not at import.
+Link targets go through the `href` filter (http(s) only; others are shown as text). Titles are plain text for
+every kind, through escape.visible. The environments are built on first use, not at import.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -16,14 +22,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
 from tracker.domain.events import EventKind
+from tracker.escape import Verbatim, href, slack, visible
 
 TEMPLATES = Path(__file__).parent / "templates"
 APP = "Release Tracker"
 SHOWN_ASSETS = 20
 KINDS = {"slack": ("md", "markdown"), "email": ("html", "html"), "text": ("txt", "text")}  # suffix, body_format
+_ESCAPES: dict[str, Callable[[object], str]] = {"md": slack, "html": visible, "txt": visible}  # by suffix
 _NOUNS = {"esxi": "hosts", "vcenter": "vCenters"}
 _BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, EventKind.RESTORED})
 
@@ -61,18 +70,18 @@ def render_reminder(reminder: Reminder, kind: str) -> tuple[str, str, str]:
     suffix, body_format = _kind(kind)
     body = _render(f"reminder.{suffix}.j2", r=reminder, until=_when(reminder.until, "UTC"))
     names = ", ".join(a.name for a in reminder.assets[:3]) + (" ..." if len(reminder.assets) > 3 else "")
-    return f"[Release Tracker] REOPENED: snooze of {names}", body, body_format
+    return visible(f"[Release Tracker] REOPENED: snooze of {names}"), body, body_format
 
 
 def alert_title(message: AlertMessage) -> str:
     """`[Release Tracker] PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected`"""
-    return f"[{APP}] {headline(message)} — {affected(message)}"
+    return visible(f"[{APP}] {headline(message)} — {affected(message)}")
 
 
 def digest_title(digest: DigestMessage) -> str:
     count = len(digest.events)
     what = "nothing happened" if digest.empty else f"{count} event{'s' if count != 1 else ''}"
-    return f"[{APP}] Digest for {digest.channel}: {what}"
+    return visible(f"[{APP}] Digest for {digest.channel}: {what}")
 
 
 def headline(message: AlertMessage) -> str:
@@ -109,22 +118,29 @@ def _when(moment: datetime, zone: str) -> str:
 
 
 def _render(name: str, **context: Any) -> str:
-    return _environment().get_template(name).render(**context).strip() + "\n"
+    suffix = name.split(".")[-2]
+    return _environment(suffix).get_template(name).render(**context).strip() + "\n"
 
 
-def _markdown(text: object) -> str:
-    """Text safe inside CommonMark for Slack: `<` and `>` would open a Slack link or mention."""
-    return str(text).replace("<", "\\<").replace(">", "\\>")
+def _finalizer(escape: Callable[[object], str]) -> Callable[[object], object]:
+    """What Jinja2 does with each `{{ value }}`: the kind's escaping, except for what is already markup (a checked
+    link target, HTML that autoescape made)."""
+
+    def finalize(value: object) -> object:
+        return value if isinstance(value, Verbatim | Markup) else escape(value)
+
+    return finalize
 
 
 @cache
-def _environment() -> Environment:
+def _environment(suffix: str) -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalizer(_ESCAPES[suffix]),
     )
-    environment.filters["md"] = _markdown
+    environment.filters["href"] = href
     return environment
