@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
+from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
 watch_app = typer.Typer(help="Watchlists: who hears about what, on which channels.", no_args_is_help=True)
@@ -170,7 +171,8 @@ def snooze_add(
     config = get_config()
     kind, value = targets[0]
     snooze_id = snooze(config, open_engine(config), NewSnooze(kind, str(value), until_at, reason.strip()), now)
-    typer.echo(f"snooze {snooze_id}: {kind} {value} until {until_at.date().isoformat()} ({reason.strip()})")
+    shown = f"{kind} {visible(value)} until {until_at.date().isoformat()} ({visible(reason.strip())})"
+    typer.echo(f"snooze {snooze_id}: {shown}")
 
 
 @snooze_app.command("list")

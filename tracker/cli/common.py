@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from tracker.escape import visible
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -24,7 +26,8 @@ STATE = _State()  # set by the app's callback from --config and --now
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"tracker: {message}", err=True)
+    """One message, each line with what it quotes (a file name, a vendor's text) shown visibly (tracker/escape.py)."""
+    typer.echo("tracker: " + "\n".join(visible(line) for line in message.split("\n")), err=True)
     raise typer.Exit(code)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
+from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
 inventory_app = typer.Typer(
@@ -46,7 +47,7 @@ def inventory_import(
             result = read_inventory(Path(target), fmt, progress)
         if not result.ok:
             for problem in result.problems:
-                typer.echo(f"tracker: {problem}", err=True)
+                typer.echo(f"tracker: {visible(problem)}", err=True)
             fail(f"{target}: {len(result.problems)} problem(s); nothing was imported", 1)
         plan = import_inventory(engine, result, str(Path(target).name), get_now(), ImportMode(replace, dry_run))
         import_view(target, result, plan, dry_run, as_json)
@@ -81,7 +82,7 @@ def inventory_sync_vcenter(
     )
     if not result.ok:
         for problem in result.problems:
-            typer.echo(f"tracker: {problem}", err=True)
+            typer.echo(f"tracker: {visible(problem)}", err=True)
         fail(f"vCenter {name}: nothing was imported", 1)
     plan = import_inventory(engine, result, f"vcenter:{name}", get_now(), ImportMode(replace, dry_run))
     import_view(f"vcenter {name}", result, plan, dry_run, as_json)
