@@ -54,6 +54,9 @@ def test_operators_hear_a_source_turn_failing_with_its_error_and_recover(
     assert [p.path for p in posts] == ["/ops", "/ops"]  # the team's watchlist hears neither
     assert "failing" in str(failing.json).lower() and "esxi-kb" in str(failing.json) and "503" in str(failing.json)
     assert "recovered" in str(posts[1].json).lower() and "esxi-kb" in str(posts[1].json)
+    body = failing.json["message"]
+    assert body.count("has failed 2 polls in a row") == 1  # said once: no headline, detail and excerpt echo
+    assert "How sure" not in body and "Affected" not in body and "tracker health" in body
 
 
 def test_without_an_operators_route_nobody_is_told_and_the_config_names_unknown_channels(

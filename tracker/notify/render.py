@@ -41,10 +41,16 @@ def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
     """The immediate alert for one event: (title, body, apprise body_format)."""
     suffix, body_format = _kind(kind)
     shown = message.assets[:SHOWN_ASSETS]
+    title = headline(message)
+    detail = message.detail if message.detail and message.detail not in title else None  # said once, not twice
+    excerpt = message.evidence_excerpt if message.evidence_excerpt not in (title, message.detail) else ""
     body = _render(
         f"alert.{suffix}.j2",
         m=message,
-        headline=headline(message),
+        headline=title,
+        detail=detail,
+        excerpt=excerpt,
+        health=message.kind.is_source_health,  # the tracker's own: no confidence, no assets, a command to run
         shown=shown,
         more=max(message.assets_total - len(shown), 0),
         observed=_when(message.observed_at, "UTC"),
