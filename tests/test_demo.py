@@ -34,3 +34,23 @@ def test_the_demo_sends_the_digest_and_stays_quiet_on_the_baseline(demo_output: 
     baseline = demo_output.split("=== 2021-10-06")[0]
     assert "┌─" not in baseline  # no alerts about the builds that existed before the tracker started
     assert demo_output.count("] PULLED: ESXi 7.0 U3 (18644231)") == 1  # never twice
+
+
+def test_the_demo_tells_each_thing_at_its_time_and_only_calls_quiet_what_was(demo_output: str):
+    stages = demo_output.split("\n=== ")
+    order = [s.split(":", 1)[0][:10] for s in stages[1:]]
+    assert order == sorted(order)  # the 2022-01-29 digest comes before the 2022-02-16 stage
+    digest = next(s for s in stages if "the daily digest" in s.split("\n", 1)[0])
+    assert "VMSA-2022-0004" not in digest  # published on 02-16: not known on 01-29
+    for stage in stages:
+        if "quiet" in stage.split("\n", 1)[0] or "nothing changed" in stage.split("\n", 1)[0]:
+            assert "┌─" not in stage
+
+
+def test_alerts_name_sources_as_people_know_them_and_say_the_title_once(demo_output: str):
+    assert ":notes:" not in demo_output  # never an internal id
+    assert "ESXi 7.0 U3 release notes" in demo_output and "the vSphere blog" in demo_output
+    assert "KB 316595" in demo_output
+    pulled = demo_output.split("] PULLED: ESXi 7.0 U3 (18644231)")[1].split("└─")[0]
+    assert "PULLED: ESXi 7.0 U3 (18644231)" not in pulled  # the title is not repeated in the body
+    assert "(18644231) was pulled" not in pulled  # nor said again as the detail

@@ -46,6 +46,7 @@ class SourceConfig(_Strict):
     product: Product
     interval: int = 3600
     follow_links: bool = True  # follow release-notes links from a KB table's rows
+    name: str = ""  # as people know it, in alerts ("KB 316595 (ESXi build numbers)"); default: from its URL, or the id
 
     @field_validator("kind")
     @classmethod

@@ -31,7 +31,7 @@ STAGES = (
     ("05-2021-11-18", "2021-11-18T08:00:00+00:00", "ESXi 7.0 U3b's row is gone from the KB (once: not yet a pull)"),
     ("06-2021-11-19", "2021-11-19T08:00:00+00:00", "still gone; the 7.0 U3 release notes announce the removal"),
     ("07-2021-11-22", "2021-11-22T08:00:00+00:00", "the U3 and U3a rows vanish too"),
-    ("08-2021-11-23", "2021-11-23T08:00:00+00:00", "a quiet day: nothing changed"),
+    ("08-2021-11-23", "2021-11-23T08:00:00+00:00", "ESXi's pages are unchanged; vCenter 7.0 U3b stays gone: a pull"),
     ("09-2022-01-28", "2022-01-28T08:00:00+00:00", "7.0 U3c appears: the reissue"),
     ("10-2022-02-16", "2022-02-16T08:00:00+00:00", "VMSA-2022-0004 is published; 7.0 U2e ships"),
 )
@@ -130,10 +130,13 @@ def config_text(base: str, console: str, folder: Path) -> str:
         f"  - {{id: vcenter-kb, kind: kb_build_table, url: '{base}/kb/326316.html', product: vcenter}}",
     ]
     extra = {
-        "downloads/esxi-70.html": "{id: esxi-downloads, kind: download_listing, url: '%s', product: esxi}",
-        "depot/vmw-depot-index.xml": "{id: esxi-depot, kind: depot_index, url: '%s', product: esxi}",
-        "advisories/vmsa.rss": "{id: vmsa, kind: advisory_feed, url: '%s', product: esxi}",
-        "feeds/blog.rss": "{id: vendor-blog, kind: feed, url: '%s', product: esxi}",
+        "downloads/esxi-70.html": "{id: esxi-downloads, kind: download_listing, url: '%s', product: esxi,"
+        " name: ESXi 7.0 downloads}",
+        "depot/vmw-depot-index.xml": "{id: esxi-depot, kind: depot_index, url: '%s', product: esxi,"
+        " name: the ESXi online depot}",
+        "advisories/vmsa.rss": "{id: vmsa, kind: advisory_feed, url: '%s', product: esxi,"
+        " name: VMware security advisories}",
+        "feeds/blog.rss": "{id: vendor-blog, kind: feed, url: '%s', product: esxi, name: the vSphere blog}",
     }
     for path, line in extra.items():
         if any((STORY / stage / path).is_file() for stage, _, _ in STAGES) or (STORY / "common" / path).is_file():
@@ -178,14 +181,17 @@ def run_demo(show: Callable[[str], None]) -> None:
         hosts = read_inventory(INVENTORY)
         import_inventory(engine, hosts, "demo inventory", clock(STAGES[0][1]))
         show(f"Release Tracker demo: {len(hosts.assets)} hosts imported; replaying the ESXi 7.0 U3 story.")
+        digest_shown = False
         for name, now, what in STAGES:
+            if not digest_shown and clock(now) > clock(DIGEST):  # each thing at its time, with the data as of then
+                show(f"\n=== {DIGEST[:10]} 08:00 Europe/Berlin: the daily digest")
+                show(digest_now(config, engine, clock(DIGEST), send=True))
+                digest_shown = True
             stage(name)
             show(f"\n=== {now[:10]}: {what}")
             report = run_cycle(config, lambda: engine, Request(clock(now)))
             outbox_tick(config, engine, clock(now))  # the alerts reach the console channel
             show(_poll_line(report))
-        show(f"\n=== {DIGEST[:10]} 08:00 Europe/Berlin: the daily digest")
-        show(digest_now(config, engine, clock(DIGEST), send=True))
         _show_exposure(config, engine, clock(FINAL), show)
 
 

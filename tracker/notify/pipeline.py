@@ -30,6 +30,7 @@ from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
+from tracker.notify.naming import source_names
 from tracker.notify.snoozes import Snooze, Snoozes, standing
 from tracker.store import repo
 from tracker.store import watchlists as stored_watchlists
@@ -73,6 +74,7 @@ class AlertContext:
         from tracker.lifecycle import lifecycles
 
         self.now = now
+        self.configured = {s.id: s for s in config.sources}  # to name sources as people know them
         # A poll cycle hands over the catalog and advisories it holds; other callers load them.
         self.catalog: Catalog = known.catalog if known else repo.load_catalog(session)
         self.assets = load_assets(session)
@@ -195,7 +197,7 @@ def _message(
         detail=event.detail,
         evidence_url=evidence[0].url if evidence else None,
         evidence_excerpt=evidence[0].excerpt if evidence else "",
-        sources=tuple(sorted({e.source_id for e in evidence})),
+        sources=tuple(sorted(source_names({e.source_id for e in evidence}, context.configured, context.catalog))),
         watchlist=", ".join(sorted({c.watchlist.name for c in group})),
         assets=tuple(affected_asset(e) for e in ordered[:MAX_ASSETS_IN_PAYLOAD]),
         assets_total=len(ordered),

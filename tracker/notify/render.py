@@ -42,7 +42,7 @@ def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
     suffix, body_format = _kind(kind)
     shown = message.assets[:SHOWN_ASSETS]
     title = headline(message)
-    detail = message.detail if message.detail and message.detail not in title else None  # said once, not twice
+    detail = _news_beyond(message)
     excerpt = message.evidence_excerpt if message.evidence_excerpt not in (title, message.detail) else ""
     body = _render(
         f"alert.{suffix}.j2",
@@ -97,6 +97,19 @@ def headline(message: AlertMessage) -> str:
         return f"{label}: {message.detail or message.release}".rstrip(": ")
     build = f" ({message.build})" if message.build is not None else ""
     return f"{label}: {message.release}{build}"
+
+
+def _news_beyond(message: AlertMessage) -> str | None:
+    """The event's detail, unless it only says again what the title says ("ESXi 7.0 U3 (18644231) was pulled"
+    under "PULLED: ESXi 7.0 U3 (18644231)"). The title is shown once: as the subject, not again in the body. A
+    source-health alert keeps its detail, the error, in the body: a subject line is often cut short."""
+    detail = message.detail
+    if not detail or message.kind.is_source_health:
+        return detail or None
+    named = f"{message.release} ({message.build})" if message.build is not None else (message.release or "")
+    rest = (detail.replace(named, "", 1) if named else detail).strip(" .:").lower()
+    verb = message.kind.value
+    return None if rest in ("", f"was {verb}", f"is {verb}", "new build", verb) else detail
 
 
 def affected(message: AlertMessage) -> str:
