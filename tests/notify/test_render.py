@@ -135,14 +135,14 @@ def test_a_reminder_escapes_the_snooze_reason_and_names_in_its_title(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_an_empty_digest_says_nothing_happened(kind):
     title, body, _ = render_digest(digest(), kind)
-    assert title == "[Release Tracker] Digest for ops-mail: nothing happened"
+    assert title == "[Release Tracker] Digest for ops-mail: 1 source in trouble; nothing happened"
     assert "Nothing happened in this period" in body
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_digest_gives_its_period_in_its_time_zone_and_one_line_per_event(kind):
     title, body, _ = render_digest(digest(pulled(), reissued()), kind)
-    assert title == "[Release Tracker] Digest for ops-mail: 2 events"
+    assert title == "[Release Tracker] Digest for ops-mail: 1 source in trouble; 2 events"
     assert "2021-11-18 08:00 CET – 2021-11-19 08:00 CET (Europe/Berlin)" in body
     assert "2021-11-19 07:30 CET: PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected (watchlist prod)" in body
     assert "REISSUED: ESXi 7.0 U3c (19193900)" in body
@@ -156,6 +156,13 @@ def test_a_digest_shows_exposure_worst_assets_expiring_snoozes_and_source_health
     assert "esx01.prod.example.com" in body
     assert "waiting for the maintenance window" in body
     assert "kb-feed: failing (HTTP 503)" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_digest_puts_the_trackers_own_health_first(kind):
+    _, body, _ = render_digest(digest(pulled()), kind)
+    attention = body.index("The tracker itself needs attention")
+    assert attention < body.index("kb-feed: failing (HTTP 503)") < body.index("PULLED: ESXi 7.0 U3 (18644231)")
 
 
 def test_an_unknown_body_kind_is_a_value_error():

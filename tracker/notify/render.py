@@ -66,7 +66,10 @@ def render_digest(digest: DigestMessage, kind: str) -> tuple[str, str, str]:
         f"digest.{suffix}.j2",
         d=digest,
         period=f"{_when(digest.period_start, zone)} – {_when(digest.period_end, zone)} ({zone})",
-        events=[(_when(e.observed_at, zone), event_line(e)) for e in digest.events],
+        # health first: the tracker cut off from the vendor is the news that makes the rest of it doubtful
+        troubled=[h for h in digest.source_health if h[1] != "ok"],
+        health_events=[(_when(e.observed_at, zone), headline(e)) for e in digest.events if e.kind.is_source_health],
+        events=[(_when(e.observed_at, zone), event_line(e)) for e in digest.events if not e.kind.is_source_health],
     )
     return digest_title(digest), body, body_format
 
@@ -85,9 +88,11 @@ def alert_title(message: AlertMessage) -> str:
 
 
 def digest_title(digest: DigestMessage) -> str:
-    count = len(digest.events)
-    what = "nothing happened" if digest.empty else f"{count} event{'s' if count != 1 else ''}"
-    return visible(f"[{APP}] Digest for {digest.channel}: {what}")
+    count = sum(1 for e in digest.events if not e.kind.is_source_health)
+    what = f"{count} event{'s' if count != 1 else ''}" if count else "nothing happened"
+    troubled = sum(1 for _, health, _ in digest.source_health if health != "ok")
+    trouble = f"{troubled} source{'s' if troubled != 1 else ''} in trouble; " if troubled else ""
+    return visible(f"[{APP}] Digest for {digest.channel}: {trouble}{what}")
 
 
 def headline(message: AlertMessage) -> str:
