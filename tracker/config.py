@@ -6,6 +6,7 @@ This is the only module that reads environment variables (`TRACKER_CONFIG`, `TRA
 
 import os
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,8 @@ class Config(_Strict):
     database: str = "sqlite:///data/tracker.db"
     timezone: str = "UTC"
     _secrets: tuple[str, ...] = PrivateAttr(default=())
+    _unset: tuple[tuple[str, str], ...] = PrivateAttr(default=())
+    _file: str = PrivateAttr(default="")
     sources: tuple[SourceConfig, ...] = ()
     policy: PolicyConfig = PolicyConfig()
     http: HttpConfig = HttpConfig()
@@ -207,6 +210,16 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
         return value
+
+    def unset(self, *prefixes: str) -> list[tuple[str, str]]:
+        """The (key path, VAR) pairs under these keys (`channels.team-mail`, `vcenters`) whose ${VAR} has no value."""
+        return [(p, n) for p, n in self._unset if any(p == x or p.startswith((f"{x}.", f"{x}[")) for x in prefixes)]
+
+    def require(self, *prefixes: str) -> None:
+        """ConfigError naming every unset ${VAR} under these keys at once: what the command about to run needs."""
+        missing = self.unset(*prefixes)
+        if missing:
+            raise ConfigError("\n".join(f"{self._file}: {path}: {_unset_text(name)}" for path, name in missing))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -272,29 +285,53 @@ def check_database_url(url: str) -> str:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _expand(value: Any, path: str, file: Path, expanded: list[str]) -> Any:
+DEFERRED = ("channels", "vcenters", "sources")  # their ${VAR}s are needed only by the commands that use them
+
+
+@dataclass
+class _Expansion:
+    file: Path
+    values: list[str] = field(default_factory=list)  # what ${VAR}s expanded to: masked in every message
+    unset: list[tuple[str, str]] = field(default_factory=list)  # (key path, VAR) left as written, for later
+
+
+def _expand(value: Any, path: str, state: _Expansion) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k), file, expanded) for k, v in value.items()}
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), state) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{path}[{i}]", file, expanded) for i, v in enumerate(value)]
+        return [_expand(v, f"{path}[{i}]", state) for i, v in enumerate(value)]
     if isinstance(value, str):
-        return _VAR.sub(lambda m: _remember(_env(m.group(1), path, file), expanded), value)
+        return _VAR.sub(lambda m: _substitute(m, path, state), value)
     return value
 
 
-def _remember(value: str, expanded: list[str]) -> str:
+def _substitute(match: re.Match[str], path: str, state: _Expansion) -> str:
+    name = match.group(1)
+    value = _env(name, path, state.file)
+    if value is None:
+        if not path.startswith(DEFERRED):
+            raise ConfigError(f"{state.file}: {path}: {_unset_text(name)}")
+        state.unset.append((path, name))
+        return match.group(0)  # kept as written: a command that uses it says so (Config.require)
     if len(value) >= 4:  # shorter values (a port, "yes") would mask ordinary words everywhere
-        expanded.append(value)
+        state.values.append(value)
     return value
 
 
-def _env(name: str, path: str, file: Path) -> str:
+def _env(name: str, path: str, file: Path) -> str | None:
     if name in os.environ:
         return os.environ[name]
     secret_file = os.environ.get(f"{name}_FILE")
-    if secret_file:
+    if not secret_file:
+        return None
+    try:
         return Path(secret_file).read_text(encoding="utf-8").strip()
-    raise ConfigError(f"{file}: {path}: environment variable {name} (or {name}_FILE) is not set")
+    except OSError as error:
+        raise ConfigError(f"{file}: {path}: {name}_FILE names a file that cannot be read ({error.strerror})") from None
+
+
+def _unset_text(name: str) -> str:
+    return f"environment variable {name} (or {name}_FILE) is not set"
 
 
 def config_path(explicit: str | None) -> Path:
@@ -306,12 +343,13 @@ def load_config(explicit: str | None = None) -> Config:
     shows a value that came from ${VAR} or *_FILE, nor a URL's credentials and tokens."""
     path = config_path(explicit)
     raw = _read_yaml(path)
-    expanded: list[str] = []
+    state = _Expansion(path)
     try:
-        config = Config.model_validate(_expand(raw, "", path, expanded))
+        config = Config.model_validate(_expand(raw, "", state))
     except ValidationError as error:
-        raise ConfigError(_masked(_explain(path, raw, error), expanded)) from None
-    config._secrets = tuple(sorted(set(expanded), key=len, reverse=True))
+        raise ConfigError(_masked(_explain(path, raw, error), state.values)) from None
+    config._secrets = tuple(sorted(set(state.values), key=len, reverse=True))
+    config._unset, config._file = tuple(state.unset), str(path)
     return config
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
+from tracker.cli.common import JsonOpt, check_channels, fail, get_config, get_now, open_engine
 from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
@@ -26,9 +26,10 @@ def notify_test(
     from tracker.cli.views_notify import notify_test_view
     from tracker.notify.channels import send
 
-    config = get_config(channels=True)
+    config = get_config(uses=(f"channels.{channel}",))  # this channel's secrets only: the others may be unset
     if channel not in config.channels:
         fail(f"no channel named {channel!r} under channels: (known: {', '.join(sorted(config.channels)) or 'none'})", 2)
+    check_channels(config, only=(channel,))
     title = "[Release Tracker] test message"
     body = f"This is a test of the channel '{channel}', sent at {get_now().isoformat()}."
     outcomes = [send([url], title, body, "text", config.secrets)[0] for url in config.channels[channel].urls]

@@ -31,13 +31,15 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def get_config(channels: bool = False) -> "Config":
-    """The config, or exit 2 with one message. `channels`: also check every apprise URL loads (start-up of the
-    commands that send)."""
+def get_config(channels: bool = False, uses: tuple[str, ...] = ()) -> "Config":
+    """The config, or exit 2 with one message. `uses`: the keys (`sources`, `channels.team-mail`, `vcenters.vc01`)
+    whose ${VAR}s this command needs: every one unset is named at once; others may stay unset. `channels`: also
+    check that every channel's apprise URLs load (start-up of the commands that send)."""
     from tracker.config import ConfigError, load_config  # lazy: pydantic and YAML, which --help does not need
 
     try:
         config = load_config(STATE.config_path)
+        config.require(*uses)
     except ConfigError as error:
         fail(str(error), 2)
     if channels:
@@ -45,7 +47,9 @@ def get_config(channels: bool = False) -> "Config":
     return config
 
 
-def check_channels(config: "Config") -> None:
+def check_channels(config: "Config", only: tuple[str, ...] = ()) -> None:
+    """Exit 2 naming every apprise URL that cannot load, of `only` these channels or all. A channel whose ${VAR}
+    is unset is not checked here: its deliveries fail with that reason, and the others go on."""
     if not config.channels:
         return
     from tracker.config import config_path
@@ -53,6 +57,8 @@ def check_channels(config: "Config") -> None:
 
     problems = []
     for name, channel in config.channels.items():
+        if (only and name not in only) or config.unset(f"channels.{name}"):
+            continue
         for index, url in enumerate(channel.urls):
             reason = validate(url, config.secrets)
             if reason:

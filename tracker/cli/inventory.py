@@ -66,7 +66,7 @@ def inventory_sync_vcenter(
     from tracker.inventory.vcenter import read_vcenter
     from tracker.jobs import ImportMode, import_inventory
 
-    config = get_config()
+    config = get_config(uses=(f"vcenters.{name}",))  # its password only: other vCenters may be unset
     vcenter = config.vcenters.get(name)
     if vcenter is None:
         known = ", ".join(sorted(config.vcenters)) or "none"

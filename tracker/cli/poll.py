@@ -49,11 +49,13 @@ def poll(
     from tracker.config import ConfigError
 
     config = get_config()  # channels are checked when there is something to deliver: apprise costs a quiet cycle 0.2 s
-    if source is not None:
-        try:
+    try:
+        if source is not None:
             config.source(source)
-        except ConfigError as error:
-            fail(str(error), 2)
+        index = [s.id for s in config.sources].index(source) if source is not None else None
+        config.require("sources" if index is None else f"sources[{index}]")  # the pages it fetches, no more
+    except ConfigError as error:
+        fail(str(error), 2)
     now = get_now()
     engine = _Lazy(config)
     from tracker.cycle import Hooks, Request, run_cycle

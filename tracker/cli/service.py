@@ -23,7 +23,7 @@ def run(
 ) -> None:
     """Run the service: every tick, poll the sources that are due in one cycle, deliver the outbox and send due
     digests, until stopped (SIGTERM finishes the current step)."""
-    config = get_config(channels=True)
+    config = get_config(channels=True, uses=("sources",))
     engine = open_engine(config)
     if once:
         from tracker.jobs import service_tick
