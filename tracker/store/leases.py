@@ -121,10 +121,9 @@ def try_acquire(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clo
             return None
         row = session.get(LeaseRow, name)
         assert row is not None
-        if row.holder is not None and gone(row.holder) and claim.take(col(LeaseRow.holder) == row.holder):
-            log.warning(
-                "the %s lease was held by %s, a process of this host that is gone: taken over", name, row.holder
-            )
+        previous = row.holder
+        if previous is not None and gone(previous) and claim.take(col(LeaseRow.holder) == previous):
+            log.warning("the %s lease was held by %s, a process of this host that is gone: taken over", name, previous)
             return None
         session.refresh(row)  # another process may have taken it just now
         return Held(row.holder or "?", row.acquired_at, row.expires_at)
