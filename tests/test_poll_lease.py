@@ -230,6 +230,7 @@ def test_a_poll_killed_mid_cycle_leaves_a_lease_the_next_cycle_on_this_host_take
         os.waitid(os.P_PID, polling.pid, os.WEXITED | os.WNOWAIT)  # dead, unreaped (a zombie): gone all the same
     dead = _holder(engine)
     assert dead is not None and dead.split(":")[1] == str(polling.pid)
+    assert "poll cycle is running" not in Cli(config)("sources", now="2021-09-20T08:00:00Z")  # nobody runs one
     slow_site.open_gate()
     command = [sys.executable, "-m", "tracker.cli", "--config", str(config), "--now", "2021-09-20T08:00:00Z", *entry]
     ended = subprocess.run(command, capture_output=True, text=True, timeout=BOUND, check=False)
