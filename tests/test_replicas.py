@@ -1,12 +1,18 @@
 """Two `tracker run` replicas on one PostgreSQL database (real processes, a real fixture site, a real webhook
 receiver): one poll cycle at a time, each message sent once by whichever replica claims it, the digest once, and a
 replica killed with SIGKILL in the middle of its cycle loses the poll lease to the other within its time to live.
+Each replica runs on a host of its own, as far as the lease can tell (its own UTS namespace, so its own host name):
+a holder on another host cannot be probed, so its lease is taken over when it expires, not before (a holder that
+died on this host is found at once: tests/test_poll_lease.py).
 
 Which process did what is read from the database itself: each replica connects with its own application_name
 (PGAPPNAME), and triggers the test adds log every change of the poll lease and every fetch record with it."""
 
+import functools
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.support.cli import Cli
@@ -61,7 +68,9 @@ class Replica:
 
     @classmethod
     def start(cls, name: str, config: Path) -> "Replica":
-        command = [sys.executable, "-m", "tracker.cli", "--config", str(config), "run"]
+        """`tracker run` on a host named `replica-NAME` (the process id stays the one Popen gives)."""
+        run = shlex.join([sys.executable, "-m", "tracker.cli", "--config", str(config), "run"])
+        command = [*_own_host(), "sh", "-c", f"hostname replica-{name} && exec {run}"]
         env = {**os.environ, "PGAPPNAME": name}
         replica = cls(name, subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env))
         threading.Thread(target=replica._read, daemon=True).start()
@@ -87,6 +96,15 @@ class Replica:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+
+
+@functools.cache
+def _own_host() -> tuple[str, ...]:
+    """The command that gives a process a host name of its own: `unshare --uts` (as root), or in a user namespace."""
+    for command in (("unshare", "--uts"), ("unshare", "--user", "--map-root-user", "--uts")):
+        if shutil.which("unshare") and subprocess.run([*command, "hostname", "probe"], check=False).returncode == 0:
+            return command
+    pytest.skip("cannot give a replica a host name of its own here (unshare --uts is not permitted)")
 
 
 def wait_until(condition: Callable[[], T | None], seconds: float, what: str) -> T:
@@ -220,6 +238,7 @@ def test_two_replicas_poll_one_at_a_time_send_once_and_survive_a_kill(
         wait_until(lambda: _count(engine, 'SELECT count(*) FROM "fetch"') > 0, 15, "the survivor records a cycle")
         completed_after = time.monotonic() - killed
         assert int(taken.split(":")[1]) == survivor.pid
+        assert taken.startswith(f"replica-{survivor.name}:") and holder.startswith(f"replica-{victim.name}:")
         print(f"takeover: lease taken {taken_after:.1f} s, cycle recorded {completed_after:.1f} s after the kill")
         assert taken_after <= TTL + TICK
         assert completed_after <= TTL + TICK + 3  # + the survivor's own cycle (13 pages, answered at once now)

@@ -78,12 +78,16 @@ class HttpConfig(_Strict):
 
 
 class ServiceConfig(_Strict):
-    """`tracker run`: how often it looks for due sources, and how long a dead cycle's lease keeps others out."""
+    """`tracker run`: how often it looks for due sources; every poll cycle (`tracker poll` too): how long a dead
+    cycle's lease keeps others out, and how long a cycle waits for its pages."""
 
     tick: int = Field(default=60, ge=1)  # seconds between two looks for due sources (and the outbox, the digests)
-    lease_ttl_seconds: int = Field(default=120, ge=10, alias="lease_ttl")  # renewed every third of it while held
+    # A holder on another host that died keeps others out this long; one on this host is found dead at once.
+    lease_ttl_seconds: int = Field(default=60, ge=10, alias="lease_ttl")  # renewed every third of it while held
+    # Pages not fetched by then are abandoned for this cycle, each recorded as an error; the rest is recorded.
+    cycle_deadline_seconds: int = Field(default=600, ge=1, alias="cycle_deadline")
 
-    @field_validator("tick", "lease_ttl_seconds", mode="before")
+    @field_validator("tick", "lease_ttl_seconds", "cycle_deadline_seconds", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> int:
         return parse_interval(value)

@@ -6,8 +6,11 @@
 
 A cycle where every planned page answers 304 is recorded by the store's fast path without importing SQLAlchemy
 (tracker/store/fastpath.py). One cycle runs at a time across processes: the `poll` lease (tracker/store/leases.py),
-renewed while the cycle works. When an availability source stops offering a build, the product's other
-availability sources are fetched in the same cycle before it settles (corroboration on demand).
+renewed while the cycle works. A cycle has a deadline (`service.cycle_deadline`): the pages not fetched by then are
+abandoned for this cycle and recorded as errors, the others are recorded as usual (tracker/cycle/fetch.py); leaving
+the HTTP client closes what the abandoned fetches still hold open. When an availability source stops offering a
+build, the product's other availability sources are fetched in the same cycle before it settles (corroboration on
+demand).
 """
 
 import logging
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tracker.config import Config, user_agent
 from tracker.cycle import parse as parse_stage
-from tracker.cycle.fetch import Answer, FetchStage
+from tracker.cycle.fetch import Answer, Deadline, FetchStage
 from tracker.cycle.plan import Planned, Request, plan, quiet_possible
 from tracker.cycle.report import PollReport, unchanged_report
 from tracker.domain.catalog import Policy
@@ -59,6 +62,7 @@ def http_settings(config: Config) -> HttpSettings:
 
 def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request, hooks: Hooks = Hooks()) -> PollReport:
     """One cycle. `open_db` gives the database, migrated; it is called only when the fast path cannot record."""
+    deadline = Deadline(config.service.cycle_deadline_seconds)  # the cycle's fetches end by then, in or not
     path = fastpath.sqlite_path(config.database)
     snapshot = _fast_snapshot(path)
     engine = None
@@ -71,7 +75,8 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
     if not pages:
         return PollReport()
     with build_client(http_settings(config)) as client:
-        stage = FetchStage(Fetcher(client, http_settings(config)), parallel=config.http.politeness_delay <= 0)
+        fetcher = Fetcher(client, http_settings(config))
+        stage = FetchStage(fetcher, parallel=config.http.politeness_delay <= 0, deadline=deadline)
         another = path is not None and path.is_file() and fastpath.lease_held(path)
         answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
         if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):

@@ -3,12 +3,20 @@ fetched a few at once when no politeness gap is configured (one at a time, space
 kind (the depot, paged advisory listings) reads its further documents now, so every answer is in hand before the
 database is touched. A failure is an answer, not an exception.
 
-`between`, when given, is called in the caller's thread between two requests (a cycle renews its poll lease
-there: a batch of pages one second apart can outlast the lease); what it raises stops the fetch."""
+The cycle has a deadline (`service.cycle_deadline`): a page whose answer is not in when it passes is abandoned for
+this cycle, and its answer is a `MissedDeadline` error, recorded like any other. Pages are fetched on daemon threads
+while the caller waits for their answers, so an abandoned fetch (a server trickling its page a byte at a time) holds
+up neither the cycle nor the process's exit; its late answer is dropped, and it starts no further request.
 
+`between`, when given, is called in the caller's thread as each answer comes in and at least every second while
+it waits (a cycle renews its poll lease there: one slow page can outlast the lease); what it raises stops the fetch.
+"""
+
+import queue
+import threading
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
@@ -25,32 +33,68 @@ class Collected:
     result: ParseResult
 
 
+class MissedDeadline(FetchError):
+    """The page's answer was not in when the cycle's deadline passed (transient: the next cycle tries again)."""
+
+
 Answer = Document | NotModified | FetchError | Collected
 Between = Callable[[], None]
 PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
+WAKE_EVERY = 1.0  # seconds: how often the caller's `between` runs while it waits for a slow page
+
+
+@dataclass
+class Deadline:
+    """When the cycle stops waiting for pages: `seconds` after it began (or began again, after waiting for another
+    process's cycle). The monotonic clock: the deadline is about time spent, not about the catalog's time."""
+
+    seconds: float
+    at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        self.at = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    @property
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def missed(self, url: str) -> MissedDeadline:
+        return MissedDeadline(url, f"missed the cycle's deadline of {self.seconds:g} s")
+
+
+NO_DEADLINE = 365 * 86400.0
 
 
 @dataclass(frozen=True)
 class FetchStage:
     fetcher: Fetcher
     parallel: bool  # no politeness gap asked for
+    deadline: Deadline = field(default_factory=lambda: Deadline(NO_DEADLINE))
 
     def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
+        """Every page's answer, in the plan's order; those not in by the deadline are `MissedDeadline`."""
         planned = list(pages)
         answers: dict[str, Answer] = {}
-        if not self.parallel or len(planned) < 2:
-            for page in planned:
-                answers[page.id] = self.one(page, between)
-                between()
-            return answers
-        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-            for page, answer in zip(planned, pool.map(self.one, planned), strict=True):
-                answers[page.id] = answer
-                between()  # as each answer comes in, here in the caller's thread
-        return answers
+        if planned and not self.deadline.passed:
+            batch = _Batch(self, planned, PARALLEL_REQUESTS if self.parallel else 1)
+            try:
+                batch.collect(answers, between)
+            finally:
+                batch.abandon()
+        return {p.id: answers[p.id] if p.id in answers else self.deadline.missed(p.url) for p in planned}
 
-    def one(self, page: Planned, between: Between = lambda: None) -> Answer:
-        """One page; a multi-document kind's further documents too, with `between` before each of them."""
+    def one(self, page: Planned) -> Answer:
+        """One page, within the cycle's deadline."""
+        return self.fetch([page])[page.id]
+
+    def get(self, page: Planned) -> Answer:
+        """One page now, in this thread; a multi-document kind's further documents too."""
         try:
             answer = self.fetcher.get(page.url, page.validators)
         except FetchError as error:
@@ -59,26 +103,82 @@ class FetchStage:
             return answer
         try:
             kind = REGISTRY[page.kind]
-            result = kind.collect(
-                answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self, between)
-            )
+            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self))
         except FetchError as error:
             return error
         return Collected(answer, result)
 
 
 @dataclass(frozen=True)
+class _Raised:
+    """What a fetch thread raised (not a FetchError: a bug, or a parser's error in a multi-document kind), raised
+    again in the caller's thread, as it was before fetches ran on threads."""
+
+    error: BaseException
+
+
+class _Batch:
+    """One `fetch` call's pages, taken in the plan's order by `workers` daemon threads; their answers queue up
+    for the caller. Once abandoned, no thread starts another page, and what they still answer is dropped."""
+
+    def __init__(self, stage: FetchStage, pages: list[Planned], workers: int) -> None:
+        self.stage = stage
+        self.todo: queue.SimpleQueue[Planned] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[tuple[str, Answer | _Raised]] = queue.SimpleQueue()
+        self.abandoned = threading.Event()
+        for page in pages:
+            self.todo.put(page)
+        self.expected = len(pages)
+        for _ in range(min(workers, len(pages))):
+            threading.Thread(target=self._work, name="tracker-fetch", daemon=True).start()
+
+    def _work(self) -> None:
+        while not self.abandoned.is_set() and not self.stage.deadline.passed:
+            try:
+                page = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                answer: Answer | _Raised = self.stage.get(page)
+            except BaseException as error:  # handed to the caller, not lost in a thread
+                answer = _Raised(error)
+            self.done.put((page.id, answer))
+
+    def collect(self, answers: dict[str, Answer], between: Between) -> None:
+        """Wait for the answers until all are in or the deadline passes, calling `between` as they come."""
+        while len(answers) < self.expected:
+            wait = min(WAKE_EVERY, self.stage.deadline.remaining())
+            if wait <= 0:
+                return
+            try:
+                page_id, answer = self.done.get(timeout=wait)
+            except queue.Empty:
+                between()
+                continue
+            if isinstance(answer, _Raised):
+                raise answer.error
+            answers[page_id] = answer
+            between()
+
+    def abandon(self) -> None:
+        self.abandoned.set()
+
+
+@dataclass(frozen=True)
 class _KindFetch:
     """The further documents a multi-document kind asks for (tracker.sources.Fetch), through the cycle's polite,
-    size-capped fetcher."""
+    size-capped fetcher; none once the cycle's deadline has passed."""
 
     stage: FetchStage
-    between: Between
 
     def get(self, url: str) -> bytes:
-        self.between()
+        self._in_time(url)
         return self.stage.fetcher.content(url)
 
     def post_json(self, url: str, body: dict[str, object]) -> bytes:
-        self.between()
+        self._in_time(url)
         return self.stage.fetcher.post_json(url, body)
+
+    def _in_time(self, url: str) -> None:
+        if self.stage.deadline.passed:
+            raise self.stage.deadline.missed(url)

@@ -60,6 +60,7 @@ def run_locked(config: Config, engine: Engine, inputs: "Inputs", hooks: Hooks) -
         blocked = leases.acquire(engine, POLL_LEASE, lease.holder, lease.ttl, hooks.wait)
         if blocked is not None:
             return PollReport(blocked_by=blocked)
+        inputs.stage.deadline.restart()  # waiting for another cycle is not this cycle's time
     try:
         fresh = plan(config, orm_snapshot(engine), inputs.request)
         if held is not None or fresh != inputs.pages:
@@ -220,6 +221,8 @@ class _Cycle:
                 self._decide(page, None)
                 continue
             self._decide(page, self.inputs.answers.get(page.id))
+        if self.inputs.stage.deadline.passed:
+            return  # pages never fetched wait for the next cycle, rather than each failing this one
         new = self._new_children(parent, links)[: self.config.http.follow_limit]
         answers = self.inputs.stage.fetch(new, between=self.lease.keep)
         for page in new:

@@ -3,10 +3,20 @@
 Two poll cycles at once (the service's, and an admin's `tracker poll`; two replicas on PostgreSQL) would both
 read the catalog before either writes, and both announce the same new or pulled build. A cycle therefore holds the
 `poll` lease: a row taken with one conditional UPDATE (free, expired, or already ours), renewed as the cycle goes,
-and freed at its end. A holder that died frees it by expiring. Lease times are the real clock, whatever `--now`
-says: they are about processes being alive, not about the catalog's time.
+and freed at its end. Lease times are the real clock, whatever `--now` says: they are about processes being alive,
+not about the catalog's time.
+
+A holder that died (kill -9, a crash, a power cut) cannot free its lease. One on another host loses it when it
+expires (`service.lease_ttl`, a minute by default). One on this host is probed at once: the holder id names the host,
+the process id and, on Linux, where that id is valid (the boot and the PID namespace) and when the process started
+(`/proc/PID/stat`, so a PID the kernel gave to a newer process is not mistaken for the holder). A lease whose
+holder is provably gone is taken over at once; any doubt (another host, another PID namespace, no /proc) waits for
+the expiry, since two cycles at once would announce the same build twice.
 """
 
+import functools
+import hashlib
+import logging
 import os
 import socket
 import time
@@ -14,8 +24,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -24,7 +35,9 @@ from tracker.store.db import session_scope
 from tracker.store.models import LeaseRow
 
 Clock = Callable[[], datetime]
-__all__ = ["Held", "LeaseLost", "acquire", "current", "holder_id", "release", "renew", "try_acquire"]
+__all__ = ["Held", "LeaseLost", "acquire", "current", "gone", "holder_id", "release", "renew", "try_acquire"]
+log = logging.getLogger(__name__)
+PROC = Path("/proc")
 
 
 def _moment(session: Session, now: Clock | None) -> datetime:
@@ -38,8 +51,53 @@ def _moment(session: Session, now: Clock | None) -> datetime:
 
 
 def holder_id() -> str:
-    """Who holds a lease, as people read it: host, process id, and a token unique to this holder."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Who holds a lease, as people read it: `host:pid:token`, a token unique to this holder; then, where this
+    process can be probed, `:place.start` (see the module docstring): `vc01:4242:0badc0de:5e6f7a8b.183502`."""
+    held = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    place, started = _place(), _started(os.getpid())
+    return f"{held}:{place}.{started[1]}" if place and started else held
+
+
+def gone(holder: str) -> bool:
+    """The holder is a process of this host that no longer runs (exited, killed, a zombie, or its PID reused).
+    False whenever that cannot be known for sure: a holder elsewhere, or an id without a place and start time."""
+    parts = holder.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    place, _, started = parts[3].partition(".")
+    pid = int(parts[1])
+    if pid <= 0 or place != _place() or not started.isdigit():
+        return False  # pid 0 or -1 would be a process group to os.kill; another place cannot be probed from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists, as another user
+    now = _started(pid)
+    return now is None or now[0] in ("Z", "X") or now[1] != int(started)
+
+
+@functools.cache
+def _place() -> str | None:
+    """Where a process id means one process: this boot of this machine, this PID namespace (a container's
+    PIDs are its own, and two machines can share a host name). None where /proc does not tell."""
+    try:
+        boot = (PROC / "sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink(PROC / "self/ns/pid")
+    except OSError:
+        return None
+    return hashlib.sha256(f"{boot}/{namespace}".encode()).hexdigest()[:8]
+
+
+def _started(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) of a process, from /proc/PID/stat; None when it is gone."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after "pid (comm)": the name may hold spaces and parentheses
+    return fields[0], int(fields[19])  # fields 3 and 22 of proc(5)
 
 
 @dataclass(frozen=True)
@@ -55,24 +113,39 @@ def try_acquire(engine: Engine, name: str, holder: str, ttl: timedelta, now: Clo
     """Take the lease when it is free, expired or ours already. None when taken; else who holds it."""
     _ensure_row(engine, name)
     with session_scope(engine) as session:
-        moment = _moment(session, now)
-        taken = session.execute(
-            update(LeaseRow)
-            .where(col(LeaseRow.name) == name)
-            .where(
-                or_(
-                    col(LeaseRow.holder).is_(None),
-                    col(LeaseRow.expires_at) < moment,
-                    col(LeaseRow.holder) == holder,
-                )
-            )
-            .values(holder=holder, acquired_at=moment, expires_at=moment + ttl)
+        claim = _Claim(session, name, holder, _moment(session, now), ttl)
+        free = or_(
+            col(LeaseRow.holder).is_(None), col(LeaseRow.expires_at) < claim.moment, col(LeaseRow.holder) == holder
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if claim.take(free):
             return None
         row = session.get(LeaseRow, name)
         assert row is not None
+        previous = row.holder
+        if previous is not None and gone(previous) and claim.take(col(LeaseRow.holder) == previous):
+            log.warning("the %s lease was held by %s, a process of this host that is gone: taken over", name, previous)
+            return None
+        session.refresh(row)  # another process may have taken it just now
         return Held(row.holder or "?", row.acquired_at, row.expires_at)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """Taking one lease in one transaction: the conditional UPDATE, with the condition under which it is free."""
+
+    session: Session
+    name: str
+    holder: str
+    moment: datetime
+    ttl: timedelta
+
+    def take(self, free: ColumnElement[bool]) -> bool:
+        taken = self.session.execute(
+            update(LeaseRow)
+            .where(col(LeaseRow.name) == self.name, free)
+            .values(holder=self.holder, acquired_at=self.moment, expires_at=self.moment + self.ttl)
+        )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def acquire(engine: Engine, name: str, holder: str, ttl: timedelta, wait: float) -> Held | None:
@@ -107,11 +180,11 @@ def release(engine: Engine, name: str, holder: str) -> None:
 
 
 def current(engine: Engine, name: str, now: Clock | None = None) -> Held | None:
-    """Who holds the lease now (not expired), or None."""
+    """Who holds the lease now (not expired, not a process of this host that is gone), or None."""
     with Session(engine) as session:
         moment = _moment(session, now)
         row = session.get(LeaseRow, name)
-    if row is None or row.holder is None or row.expires_at is None or row.expires_at <= moment:
+    if row is None or row.holder is None or row.expires_at is None or row.expires_at <= moment or gone(row.holder):
         return None
     return Held(row.holder, row.acquired_at, row.expires_at)
 
