@@ -5,7 +5,7 @@ lxml's own API throughout: a 300 KB KB page parses in ~10 ms this way, against ~
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -59,12 +59,10 @@ _HEADER_CELL_LIMIT = 60
 # What the raw markup says about a page's end. lxml closes whatever a cut page left open without a word, so a page
 # sent at 80% with no Content-Length parses into a tidy table that merely has fewer rows: completeness is read from
 # the markup as written. Comments and the elements whose content is text, not markup (as the HTML tokenizer that
-# libxml2 2.14 follows treats them), are blanked first: the KB pages carry `<table>` inside inline JSON.
-_NOT_MARKUP = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(script|style|title|textarea|xmp|iframe|noembed|noframes)\b[^>]*>.*?(?:</\1\s*>|\Z)",
-    re.I | re.S,
+# libxml2 2.14 follows treats them), are skipped to their end: the KB pages carry `<table>` inside inline JSON.
+_MARKS = re.compile(
+    r"<!--|<(script|style|title|textarea|xmp|iframe|noembed|noframes)\b|<(/?)(table|article|body|html)\b", re.I
 )
-_END_MARKS = re.compile(r"<(/?)(table|article|body|html)\b[^>]*>", re.I)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -129,8 +127,7 @@ def _completeness(root: HtmlElement, text: str) -> Page:
     closed: list[bool] = []  # per <table> in source order: did its </table> come
     open_tables: list[int] = []
     articles, ended = 0, False
-    for mark in _END_MARKS.finditer(_NOT_MARKUP.sub(" ", text)):
-        closing, tag = mark.group(1) == "/", mark.group(2).lower()
+    for closing, tag in _marks(text):
         if tag == "table" and not closing:
             open_tables.append(len(closed))
             closed.append(False)
@@ -141,6 +138,21 @@ def _completeness(root: HtmlElement, text: str) -> Page:
         elif closing:
             ended = True
     return Page(root, ended, articles, _unclosed_tables(list(root.iter("table")), closed))
+
+
+def _marks(text: str) -> Iterator[tuple[bool, str]]:
+    """(closing, tag) of each table, article, body and html tag written as markup, in source order."""
+    lower, position = text.lower(), 0
+    while found := _MARKS.search(text, position):
+        if found.group(0) == "<!--":
+            end = lower.find("-->", found.end())
+        elif raw := found.group(1):
+            end = lower.find("</" + raw.lower(), found.end())  # a comment or text element unclosed runs to the end
+        else:
+            yield found.group(2) == "/", found.group(3).lower()
+            position = found.end()
+            continue
+        position = len(text) if end < 0 else end + 1
 
 
 def _unclosed_tables(tables: list[HtmlElement], closed: list[bool]) -> tuple[HtmlElement, ...]:
