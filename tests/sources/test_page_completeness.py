@@ -64,3 +64,31 @@ def test_a_download_page_with_an_open_table_that_lists_no_image_is_still_read():
     sloppy = page.replace(b"</body>", b"<table class='layout'><tr><td>Contact us</td></tr></body>")
     problem, records = parse(FIXTURES / "downloads" / "x.html", sloppy)
     assert (problem, records) == (None, 4)
+
+
+TABLE = (
+    b"<h2>ESXi 7.0</h2><table><tr><th>Release Name</th><th>Build Number</th></tr>"
+    b"<tr><td>ESXi 7.0 Update 3c</td><td>19193900</td></tr>"
+)
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        (b"<html><body>" + TABLE + b"</table><!-- <table> --><textarea><table></textarea></body></html>", None),
+        (b"<html><body>" + TABLE + b"</table><script>var t = '<table>';</script></body></html>", None),
+        (
+            b"<html><body>" + TABLE + b"</table><script>var t = '</body></html>'",
+            "page ends early: no </body> or </html>",
+        ),
+        (
+            b"<html><body>" + TABLE + b"<!-- </table> --></body></html>",
+            "page ends early: no </table> after row 1 of table 'ESXi 7.0'",
+        ),
+        (b"<HTML><BODY>" + TABLE.replace(b"table", b"TABLE") + b"</TABLE></BODY></HTML>", None),
+    ],
+    ids=["tags in a comment or textarea", "tags in a script", "cut inside a script", "end tag in a comment", "caps"],
+)
+def test_only_tags_written_as_markup_count(page: bytes, problem: str | None):
+    result = kb_build_table.parse(page, url="https://x.test/", product=ESXI)
+    assert result.problem == problem
