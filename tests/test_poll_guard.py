@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.support.site import STORY, FixtureSite
+from tests.test_page_guards import flooded
 from tracker.cli import app
 from tracker.store import repo
 
@@ -64,6 +65,8 @@ BAD_PAGES = {
     "an empty table": lambda site: serve_fixture(site, "broadcom-316595-empty-table.html"),
     "a truncated page": lambda site: serve_fixture(site, "broadcom-316595-truncated.html"),
     "half the rows": lambda site: serve_fixture(site, "broadcom-316595-half.html"),
+    "a cut at 80%": lambda site: site.serve(KB, GOOD[: len(GOOD) * 8 // 10]),
+    "10,000 more rows": lambda site: site.serve(KB, flooded(GOOD, 10_000)),
     "a 50 MB response": lambda site: site.serve_huge(KB, 50_000_000),
 }
 

@@ -6,7 +6,7 @@ import pytest
 
 from tracker.domain.catalog import BuildStatus, Catalog, Health, Policy, SourceState
 from tracker.domain.corroboration import settle
-from tracker.domain.diff import observe, observe_unchanged, record_failure
+from tracker.domain.diff import growth_limit, observe, observe_unchanged, record_failure
 from tracker.domain.events import Change, Confidence, Event, EventKind, EventUpdate
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
 from tracker.domain.roles import SourceRole
@@ -249,6 +249,52 @@ def test_an_untrustworthy_page_infers_nothing_and_marks_the_source(bad: ParseRes
     assert reason in world.catalog.sources["kb"].last_error  # type: ignore[operator]
     assert all(s.misses == 0 for s in world.catalog.all_sightings())
     assert world.status(U3) is BuildStatus.AVAILABLE
+
+
+def flood(count: int, start: int = 30_000_000) -> tuple[BuildRecord, ...]:
+    """`count` rows no vendor page ever added at once: ESXi 8.0 Update 3 under made-up build numbers."""
+    name = "ESXi 8.0 Update 3"
+    return tuple(BuildRecord(Product.ESXI, start + i, Release.parse(name), name) for i in range(count))
+
+
+def test_a_page_that_suddenly_adds_thousands_of_rows_is_an_anomaly_and_keeps_the_last_good_baseline():
+    world = World()
+    world.poll("kb", kb(U3))
+    flooded = ParseResult(records=kb(U3).records + flood(10_000))
+    changes = world.poll("kb", flooded)
+    assert events(changes) == [("source_anomaly", None, "high")]  # not 10,000 `new` events
+    assert world.catalog.sources["kb"].last_error == (
+        "the page added 10000 rows to the 12 it had, more than the 10 a page may add at once"
+    )
+    assert len(world.catalog.entries) == 12 and len(list(world.catalog.all_sightings())) == 12
+    assert events(world.poll("kb", kb(U3))) == [("source_recovered", None, "high")]  # not "lost 10000 of 10012"
+    assert events(world.poll("kb", kb(U3, U3A))) == [("new", U3A, "high")]
+
+
+@pytest.mark.parametrize(("before", "limit"), [(0, 10), (2, 10), (45, 22), (91, 45), (300, 50), (100_000, 50)])
+def test_a_page_may_add_a_share_of_its_rows_at_once_never_fewer_than_ten_nor_more_than_fifty(before: int, limit: int):
+    assert growth_limit(before) == limit
+
+
+def test_a_release_with_its_variants_is_news_on_a_small_page():
+    world = World()
+    world.poll("kb", page(U3))
+    assert [e[1] for e in events(world.poll("kb", page(U3, *list(OLDER)[:10])))] == list(OLDER)[:10]
+
+
+def test_growth_at_the_limit_is_news_and_one_more_row_is_an_anomaly():
+    at_limit, over = World(), World()
+    for world, extra in ((at_limit, 10), (over, 11)):
+        world.poll("kb", kb(U3))
+        world.poll("kb", ParseResult(records=kb(U3).records + flood(extra)))
+    assert at_limit.catalog.sources["kb"].health is Health.OK and len(at_limit.catalog.entries) == 22
+    assert over.catalog.sources["kb"].health is Health.ANOMALY and len(over.catalog.entries) == 12
+
+
+def test_a_first_poll_of_any_size_is_its_baseline():
+    world = World()
+    assert events(world.poll("kb", ParseResult(records=flood(10_000)))) == []
+    assert world.catalog.sources["kb"].health is Health.OK
 
 
 def test_a_whole_release_line_vanishing_at_once_is_an_anomaly():

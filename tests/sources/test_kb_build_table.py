@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.domain.observations import BuildRecord, ParseResult, Skipped
+from tracker.domain.observations import BuildRecord, ParseResult
 from tracker.domain.versions import Product, Release
 from tracker.sources.kb_build_table import parse
 
@@ -203,19 +203,39 @@ def test_the_empty_table_page_still_reports_which_tables_it_saw():
 
 
 # --- damaged pages -------------------------------------------------------------------------------------------
-def test_a_truncated_page_keeps_the_rows_before_the_cut():
-    result = read("broadcom-316595-truncated.html")
-    assert result.problem is None
+def test_a_truncated_page_counts_no_rows_and_says_where_it_ends():
+    result = read("broadcom-316595-truncated.html")  # cut in the middle of a 7.0 row's date
+    assert result.records == () and result.skipped == ()
+    assert result.problem == "page ends early: no </table> after row 21 of table 'ESXi 7.0'"
     assert result.tables == ("ESXi 8.0", "ESXi 7.0")
-    assert len(result.records) == 49
-    assert 18538813 not in by_build(result) and 18644231 in by_build(result)
-    assert result.skipped == (
-        Skipped(
-            "table 'ESXi 7.0', row 21",
-            "ESXi 7.0.2 EP2 | ESXi 7.0 Update 2d | 2021/0",
-            "no build number in the build column",
-        ),
-    )
+
+
+CUTS = {
+    "inside a build table": ("19193900", "page ends early: no </table> after row"),
+    "after the tables, inside the article": ("Additional Information", "page ends early: no </article>"),
+    "after the article": ("</main>", "page ends early: no </body> or </html>"),
+    "inside the closing script": ("Related article 300", "page ends early: no </body> or </html>"),
+}
+
+
+@pytest.mark.parametrize("where", list(CUTS))
+def test_a_page_cut_anywhere_before_its_end_counts_no_rows(where: str):
+    page = (FIXTURES / "kb" / "broadcom-316595-esxi.html").read_bytes()
+    marker, problem = CUTS[where]
+    result = parse(page[: page.rindex(marker.encode())], url=BROADCOM_ESXI, product=ESXI)
+    assert result.records == ()
+    assert result.problem is not None and result.problem.startswith(problem)
+
+
+def test_a_cut_that_leaves_a_shorter_build_number_does_not_file_a_wrong_build():
+    page = (FIXTURES / "kb" / "broadcom-316595-esxi.html").read_bytes()
+    cut = page[: page.index(b"19193900") + 7]  # "1919390": seven digits, a valid-looking build number
+    assert parse(cut, url=BROADCOM_ESXI, product=ESXI).records == ()
+
+
+def test_the_old_kb_pages_without_an_article_element_are_complete():
+    assert read("vmware-2143832-esxi.html").problem is None
+    assert read("vmware-2143838-vcenter.html", VCENTER).problem is None
 
 
 def test_a_page_that_lost_half_its_rows_parses_what_is_left():
@@ -226,7 +246,7 @@ def test_a_page_that_lost_half_its_rows_parses_what_is_left():
 
 
 def test_malformed_markup_still_yields_every_row():
-    result = read("malformed.html", url="https://kb.example.com/article/316595")
+    result = read("guard-malformed-tables-closed.html", url="https://kb.example.com/article/316595")
     assert result.tables == ("ESXi 7.0", "ESXi 6.7")
     assert [r.build for r in result.records] == [19193900, 18538813, 18426014, 17867351, 18828794]
     records = by_build(result)
@@ -236,6 +256,13 @@ def test_malformed_markup_still_yields_every_row():
         date(2021, 4, 29),
     )
     assert records[17867351].notes_url is None
+
+
+def test_a_build_table_left_open_is_not_counted_even_when_the_page_goes_on():
+    # malformed.html is the same broken export with its </table>s missing: the tables cannot be told from a cut one
+    result = read("malformed.html", url="https://kb.example.com/article/316595")
+    assert result.records == ()
+    assert result.problem == "page ends early: no </table> after row 4 of table 'ESXi 7.0'"
 
 
 def test_invalid_utf8_bytes_do_not_stop_the_parse():
@@ -285,7 +312,7 @@ def test_unknown_spellings_become_skipped_rows_beside_the_good_ones():
 
 def test_a_row_of_the_other_product_is_skipped_not_misfiled():
     page = b"""<h2>ESXi 7.0</h2><table><tr><th>Version</th><th>Release Name</th><th>Build Number</th></tr>
-    <tr><td>7.0.3</td><td>vCenter Server 7.0 Update 3c</td><td>19234570</td></tr></table>"""
+    <tr><td>7.0.3</td><td>vCenter Server 7.0 Update 3c</td><td>19234570</td></tr></table></body></html>"""
     result = parse(page, url=BROADCOM_ESXI, product=ESXI)
     assert result.records == ()
     assert result.problem == "no readable rows (1 skipped)"
@@ -296,7 +323,7 @@ def test_columns_are_found_by_header_text_in_any_order():
     page = """<h3>ESXi 8.0 🔝</h3><table><tr><td><strong>Build Number</strong></td>
     <td><strong>Release Date</strong></td><td><strong>Release Name</strong></td></tr>
     <tr><td>\u200b24022510\u00a0</td><td>June 25, 2024</td>
-    <td><a href="/rn/80u3.html">ESXi\u00a08.0 Update 3</a></td></tr></table>""".encode()
+    <td><a href="/rn/80u3.html">ESXi\u00a08.0 Update 3</a></td></tr></table></body></html>""".encode()
     result = parse(page, url="https://knowledge.broadcom.com/external/article/316595", product=ESXI)
     assert result.tables == ("ESXi 8.0",)
     assert result.records == (

@@ -138,8 +138,8 @@ def test_it_never_raises(content: bytes):
 
 def test_an_unknown_release_spelling_in_the_header_is_skipped_but_its_notices_still_count():
     page = (
-        b"<p>ESXi 7.0 Update 3 Hot Patch | 18 JAN 2022 | ISO Build 19187777</p>"
-        b"<p>This release is no longer available for download.</p>"
+        b"<html><body><p>ESXi 7.0 Update 3 Hot Patch | 18 JAN 2022 | ISO Build 19187777</p>"
+        b"<p>This release is no longer available for download.</p></body></html>"
     )
     result = parse(page, url=URL, product=ESXI)
     assert result.records == () and result.problem is None

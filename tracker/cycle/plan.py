@@ -3,8 +3,11 @@ anything is fetched.
 
 - Configured sources: all of them (`tracker poll`), one (`--source ID`), or those due (`tracker run`: never polled,
   or their interval has elapsed since their last poll, in the cycle's `now`).
-- The release notes a KB table's rows link to, with their table: by tier (tracker/domain/tiers.py). Pages never
-  fetched are added while the cycle runs, up to the follow limit (tracker/cycle/engine.py).
+- The release notes a KB table's rows link to, with their table: by tier (tracker/domain/tiers.py), at most
+  `http.follow_limit` of them per KB table and cycle (every-cycle pages first, then those waiting longest; the rest
+  stay due for the next cycle). Pages never fetched are added while the cycle runs, up to the follow limit again
+  (tracker/cycle/full.py): a KB table costs at most twice the follow limit in followed pages per cycle, however
+  many rows it lists.
 A multi-document kind's root (the depot index) rarely changes while its parts do: it is always read through.
 """
 
@@ -71,20 +74,25 @@ def follows(source: SourceConfig) -> bool:
     return source.follow_links and REGISTRY[source.kind].role is SourceRole.INDEX
 
 
-def known_children(source: SourceConfig, snapshot: Snapshot, tier_of: "TierOf") -> list[Planned]:
-    """The followed pages fetched before whose tier makes them due, in id order."""
+def known_children(source: SourceConfig, snapshot: Snapshot, tier_of: "TierOf", limit: int) -> list[Planned]:
+    """The followed pages fetched before whose tier makes them due, at most `limit` of them (every-cycle pages
+    first, then those fetched longest ago), in id order."""
     if not follows(source):
         return []
     now = tier_of.now
-    planned = []
+    waiting: list[tuple[Tier, StoredSource]] = []
     for child in snapshot.children(source.id):
         if child.last_fetch_at is None:
             continue  # never fetched: a new page, under the follow limit
         tier = tier_of(child)
         if due(tier, child.last_fetch_at, now):
-            validators = Validators(child.etag, child.last_modified)
-            planned.append(Planned(child.id, child.kind, child.url, child.product, validators, source.id, tier))
-    return planned
+            waiting.append((tier, child))
+    waiting.sort(key=lambda item: (item[0] is not Tier.EVERY_CYCLE, item[1].last_fetch_at))
+    chosen = sorted(waiting[:limit], key=lambda item: item[1].id)
+    return [
+        Planned(c.id, c.kind, c.url, c.product, Validators(c.etag, c.last_modified), source.id, tier)
+        for tier, c in chosen
+    ]
 
 
 def plan(config: Config, snapshot: Snapshot, request: Request) -> list[Planned]:
@@ -94,7 +102,7 @@ def plan(config: Config, snapshot: Snapshot, request: Request) -> list[Planned]:
     tier_of = TierOf(snapshot, request.now)
     for source in wanted_sources(config, snapshot, request):
         result.append(planned_source(config, source, snapshot))
-        result += known_children(source, snapshot, tier_of)
+        result += known_children(source, snapshot, tier_of, config.http.follow_limit)
     return result
 
 

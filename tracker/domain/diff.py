@@ -2,7 +2,8 @@
 
 Rules, in the order `observe` applies them:
 1. The anomaly guard: a page that is not what it should be, no rows, more than `max_drop_ratio` of the last good
-   rows lost, or a whole release line vanished: nothing is inferred; the source's health changes instead.
+   rows lost, more rows added at once than a vendor ever adds (`growth_limit`), or a whole release line vanished:
+   nothing is inferred and the last good page stays the baseline; the source's health changes instead.
 2. Records: unknown builds join the catalog; `new` only after the product's baseline cycle and the source's own
    first good poll. Every listed build refreshes its sighting.
 3. Silence: a build the source listed before and misses now is counted; after `pull_confirmations` good polls
@@ -34,6 +35,20 @@ from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseRe
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product
 
+# Growth is guarded like shrinkage. The vendor adds a handful of rows at a time: a release and its security-only
+# twin, a few more after polls were missed. A page that suddenly adds more than MAX_NEW_ROWS rows, or more than
+# MAX_NEW_SHARE of the rows it had, is a flood or another page, not news (10,000 `new` events, and a baseline that
+# made the real page look like it "lost 10000 of 10045 rows"). The share never allows fewer than MIN_NEW_LIMIT rows,
+# so a download page listing two builds may still gain a release with its variants.
+MAX_NEW_ROWS = 50
+MAX_NEW_SHARE = 0.5
+MIN_NEW_LIMIT = 10
+
+
+def growth_limit(rows_before: int) -> int:
+    """The most rows a page that listed `rows_before` may add in one poll."""
+    return min(MAX_NEW_ROWS, max(MIN_NEW_LIMIT, int(MAX_NEW_SHARE * rows_before)))
+
 
 def guard(catalog: Catalog, source: SourceState, result: ParseResult, policy: Policy) -> str | None:
     """Why this parse must not be trusted, or None when it looks like a good page."""
@@ -54,6 +69,12 @@ def guard(catalog: Catalog, source: SourceState, result: ParseResult, policy: Po
         return (
             f"the page lost {len(lost)} of the {len(before)} rows it had ({len(lost) / len(before):.0%}), "
             f"more than the {policy.max_drop_ratio:.0%} allowed"
+        )
+    added = len(now_listed - {(s.product, s.build) for s in before})
+    if added > growth_limit(len(before)):
+        return (
+            f"the page added {added} rows to the {len(before)} it had, "
+            f"more than the {growth_limit(len(before))} a page may add at once"
         )
     return _vanished_line(catalog, before, result)
 

@@ -10,7 +10,8 @@ page (in text or in a link) is a candidate, and only installer images of the pag
 
 Tools, drivers and documents are ignored. A name shaped like an image that does not parse becomes a
 `Skipped`; a login or error page, or a page without any file list, gets a `problem`. A pull shows as the
-build's files vanishing.
+build's files vanishing, so a page cut short (a file table without its `</table>`, an article without its end, no
+`</body>` or `</html>`) counts nothing: its missing files would read as pulls.
 """
 
 import re
@@ -21,7 +22,16 @@ from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
 from tracker.domain.versions import Build, Product, Release, VersionError
-from tracker.sources.html import clean_text, load_html, page_problem, parse_date
+from tracker.sources.html import (
+    CountedTable,
+    Page,
+    clean_text,
+    load_page,
+    page_problem,
+    parse_date,
+    table_heading,
+    table_rows,
+)
 
 __all__ = ["parse"]
 
@@ -54,9 +64,12 @@ class _Found:
 
 def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
     """One record per build whose installer files the page lists."""
-    root = load_html(content)
-    if root is None:
+    page = load_page(content)
+    if page is None:
         return ParseResult(problem="empty page")
+    if cut := page.ends_early(_open_file_tables(page, product)):
+        return ParseResult(problem=cut)
+    root = page.root
     files = _files(root)
     images = [f for f in files if _IMAGES[product].match(f.name)]
     found, skipped = _builds(images, product)
@@ -81,6 +94,18 @@ def _why_empty(
 
 
 # --- the file list --------------------------------------------------------------------------------------------
+def _open_file_tables(page: Page, product: Product) -> list[CountedTable]:
+    """The tables left open that list installer images: the file list a cut went through."""
+    if not page.unclosed:
+        return []
+    tables = list(page.root.iter("table"))
+    return [
+        (table, table_heading(table, tables.index(table)), len(table_rows(table)))
+        for table in page.unclosed
+        if any(_IMAGES[product].match(f.name) for f in _files(table))
+    ]
+
+
 def _files(root: HtmlElement) -> list[_File]:
     """Every file name on the page, once, in page order, with the date of the row it sits in."""
     files: dict[str, _File] = {}

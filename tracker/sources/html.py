@@ -1,10 +1,12 @@
 """HTML helpers the vendor-page parsers share: decoding, clean text, dates, table rows and headers, and
-recognising a page that is not what it should be (a login page, an error page).
+recognising a page that is not what it should be (a login page, an error page, a page cut short).
 
 lxml's own API throughout: a 300 KB KB page parses in ~10 ms this way, against ~60 ms with BeautifulSoup.
 """
 
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import lxml.html
@@ -12,9 +14,12 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 __all__ = [
+    "CountedTable",
+    "Page",
     "clean_text",
     "header_roles",
     "load_html",
+    "load_page",
     "page_problem",
     "parse_date",
     "row_cells",
@@ -51,6 +56,13 @@ _ROLE_RULES = (
 )
 # Header text -> column role; the first rule that matches wins ("VAMI / Release Notes" is a build column,
 _HEADER_CELL_LIMIT = 60
+# What the raw markup says about a page's end. lxml closes whatever a cut page left open without a word, so a page
+# sent at 80% with no Content-Length parses into a tidy table that merely has fewer rows: completeness is read from
+# the markup as written. Comments and the elements whose content is text, not markup (as the HTML tokenizer that
+# libxml2 2.14 follows treats them), are skipped to their end: the KB pages carry `<table>` inside inline JSON.
+_MARKS = re.compile(
+    r"<!--|<(script|style|title|textarea|xmp|iframe|noembed|noframes)\b|<(/?)(table|article|body|html)\b", re.I
+)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -59,7 +71,41 @@ def clean_text(text: str) -> str:
 
 
 def load_html(content: bytes) -> HtmlElement | None:
-    """The page as an lxml tree without scripts and styles, or None when there is nothing to parse.
+    """The page as an lxml tree without scripts and styles, or None when there is nothing to parse."""
+    page = load_page(content)
+    return page.root if page else None
+
+
+# (a table whose rows count, its heading, the rows read from it) for `Page.ends_early`
+CountedTable = tuple[HtmlElement, str, int]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A parsed page, and whether its markup as written was complete (see `_NOT_MARKUP`)."""
+
+    root: HtmlElement
+    ended: bool  # a </body> or </html> was written
+    open_articles: int  # <article> elements opened and never closed
+    unclosed: tuple[HtmlElement, ...]  # tables whose </table> never came
+
+    def ends_early(self, counted: Iterable[CountedTable]) -> str | None:
+        """Why the page must not count because it was cut short, or None. Only the tables whose rows count must
+        be closed (a sloppy layout table elsewhere changes nothing); an article end is asked for only when the
+        page opened an <article> (the old kb.vmware.com pages have none), and the document's end always."""
+        for table, heading, rows in counted:
+            if any(table is open_ for open_ in self.unclosed):
+                return f"page ends early: no </table> after row {rows} of table {heading!r}"
+        if self.open_articles:
+            return "page ends early: no </article> after the article opened"
+        if not self.ended:
+            return "page ends early: no </body> or </html>"
+        return None
+
+
+def load_page(content: bytes) -> Page | None:
+    """The page as an lxml tree without scripts and styles, with what its raw markup says about its end; None
+    when there is nothing to parse.
 
     Bytes are decoded here, not by libxml2: the vendor's pages are UTF-8 but proxies and old mirrors serve
     latin-1 or cut a multi-byte character in half; none of that may crash a poll.
@@ -72,8 +118,51 @@ def load_html(content: bytes) -> HtmlElement | None:
         root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
         return None
+    page = _completeness(root, text)  # before stripping: the tables are matched to the markup in source order
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
-    return root
+    return page
+
+
+def _completeness(root: HtmlElement, text: str) -> Page:
+    closed: list[bool] = []  # per <table> in source order: did its </table> come
+    open_tables: list[int] = []
+    articles, ended = 0, False
+    for closing, tag in _marks(text):
+        if tag == "table" and not closing:
+            open_tables.append(len(closed))
+            closed.append(False)
+        elif tag == "table" and open_tables:
+            closed[open_tables.pop()] = True
+        elif tag == "article":
+            articles = max(0, articles - 1) if closing else articles + 1
+        elif closing:
+            ended = True
+    return Page(root, ended, articles, _unclosed_tables(list(root.iter("table")), closed))
+
+
+def _marks(text: str) -> Iterator[tuple[bool, str]]:
+    """(closing, tag) of each table, article, body and html tag written as markup, in source order."""
+    lower, position = text.lower(), 0
+    while found := _MARKS.search(text, position):
+        if found.group(0) == "<!--":
+            end = lower.find("-->", found.end())
+        elif raw := found.group(1):
+            end = lower.find("</" + raw.lower(), found.end())  # a comment or text element unclosed runs to the end
+        else:
+            yield found.group(2) == "/", found.group(3).lower()
+            position = found.end()
+            continue
+        position = len(text) if end < 0 else end + 1
+
+
+def _unclosed_tables(tables: list[HtmlElement], closed: list[bool]) -> tuple[HtmlElement, ...]:
+    if all(closed):
+        return ()
+    if len(tables) != len(closed):
+        # The markup and the tree disagree on how many tables there are: which one is open cannot be placed, so
+        # every table from the first open one on is taken as open (the page is refused rather than guessed at).
+        return tuple(tables[closed.index(False) :])
+    return tuple(table for table, done in zip(tables, closed, strict=True) if not done)
 
 
 def _decode(content: bytes) -> str:

@@ -4,7 +4,8 @@ One table per major version under a heading (`ESXi 8.0 🔝`), one row per build
 header text, never by position: the vendor reorders them (ESXi `Version | Release Name | ...`, vCenter 8.0
 `Release name | Version | ...`) and writes the header as `<th>`, as `<td><strong>` or, on the old site, as a
 plain first row of `<td>`. A row we cannot read becomes a `Skipped`; a page that is not a build table (a login
-or error page, an empty table) gets a `problem` so the poll infers nothing from it.
+or error page, an empty table) gets a `problem` so the poll infers nothing from it, and so does a page cut short
+(a build table without its `</table>`, an article without its end, no `</body>`/`</html>`): its rows do not count.
 
 The HTML helpers shared with the release-notes parser live in tracker/sources/html.py.
 """
@@ -20,7 +21,7 @@ from tracker.domain.versions import Product, Release, VersionError, product_from
 from tracker.sources.html import (
     clean_text,
     header_roles,
-    load_html,
+    load_page,
     page_problem,
     parse_date,
     row_cells,
@@ -38,6 +39,7 @@ _APPLIANCE_VERSION = re.compile(r"^\d+\.\d+\.\d+\.\d{5}$")  # vCenter 8.0.3.0060
 # --- the build table ------------------------------------------------------------------------------------------
 @dataclass
 class _Table:
+    element: HtmlElement
     heading: str
     columns: dict[str, int]
     records: list[BuildRecord]
@@ -62,10 +64,13 @@ class _Row:
 
 def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
     """Every build row of every build table on a KB page."""
-    root = load_html(content)
-    if root is None:
+    page = load_page(content)
+    if page is None:
         return ParseResult(problem="empty page")
+    root = page.root
     tables = [t for i, el in enumerate(root.iter("table")) if (t := _read_table(el, i, url, product))]
+    if cut := page.ends_early((t.element, t.heading, t.data_rows) for t in tables):
+        return ParseResult(problem=cut, tables=tuple(t.heading for t in tables))
     records: dict[int, BuildRecord] = {}
     for table in tables:
         for record in table.records:
@@ -94,7 +99,7 @@ def _read_table(element: HtmlElement, index: int, url: str, product: Product) ->
     start, columns = _find_header(rows)
     if not columns:
         return None
-    table = _Table(table_heading(element, index), columns, [], [])
+    table = _Table(element, table_heading(element, index), columns, [], [])
     header = _texts(row_cells(rows[start]))
     for row in rows[start + 1 :]:
         cells = row_cells(row)

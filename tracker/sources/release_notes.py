@@ -5,6 +5,8 @@ it in paragraphs followed by "Check for additions and updates to these release n
 a one-cell table in the Introduction and writes withdrawal or replacement notices into the same cell. "Build
 Details" tables (Download Filename, Build, Download Size, checksums) name more builds; the old site writes them
 as label/value rows, so both orientations are read. Notices come from `find_notices`, sentence by sentence.
+A page cut short (a Build Details table without its `</table>`, an article without its end, no `</body>` or
+`</html>`) counts nothing: a notice cut mid-sentence names fewer builds than it should.
 """
 
 import re
@@ -17,8 +19,9 @@ from lxml.html import HtmlElement
 from tracker.domain.observations import BuildRecord, Notice, ParseResult, Skipped
 from tracker.domain.versions import Build, Product, Release, VersionError
 from tracker.sources.html import (
+    CountedTable,
     clean_text,
-    load_html,
+    load_page,
     page_problem,
     parse_date,
     row_cells,
@@ -51,14 +54,18 @@ class _Header:
 
 def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
     """The page's own release, the builds in its Build Details, and its pull/replacement notices."""
-    root = load_html(content)
-    if root is None:
+    page = load_page(content)
+    if page is None:
         return ParseResult(problem="empty page")
+    root = page.root
     blocks = _block_texts(root)
     header = _find_header(blocks)
     released = header.released if header else _release_date(blocks)
     page_release, skipped = _header_release(header, product)
-    details, headings, detail_skips = _build_details(root, url, product, page_release, released)
+    details, counted, detail_skips = _build_details(root, url, product, page_release, released)
+    headings = tuple(heading for _, heading, _ in counted)
+    if cut := page.ends_early(counted):
+        return ParseResult(problem=cut, tables=headings)
     if header is None and not details:
         return ParseResult(skipped=detail_skips, problem=page_problem(root) or "not a release-notes page")
     page_build = Build(product, header.number, page_release) if header else None
@@ -133,23 +140,23 @@ def _notices(blocks: list[str], product: Product, page_build: Build | None) -> t
 # --- Build Details ------------------------------------------------------------------------------------------
 def _build_details(
     root: HtmlElement, url: str, product: Product, page_release: Release | None, released: date | None
-) -> tuple[list[BuildRecord], tuple[str, ...], tuple[Skipped, ...]]:
+) -> tuple[list[BuildRecord], tuple[CountedTable, ...], tuple[Skipped, ...]]:
     records: list[BuildRecord] = []
-    headings: list[str] = []
+    counted: list[CountedTable] = []
     skipped: list[Skipped] = []
     for index, table in enumerate(root.iter("table")):
         entries = _detail_entries(table)
         if not entries:
             continue
         heading = table_heading(table, index)
-        headings.append(heading)
+        counted.append((table, heading, len(entries)))
         for row, (filename, build_text) in enumerate(entries, start=1):
             read = _detail_record(filename, build_text, product, page_release, released, url)
             if read is None:
                 skipped.append(Skipped(f"table {heading!r}, row {row}", f"{filename} | {build_text}", "no build"))
             else:
                 records.append(read)
-    return records, tuple(headings), tuple(skipped)
+    return records, tuple(counted), tuple(skipped)
 
 
 def _detail_entries(table: HtmlElement) -> list[tuple[str, str]]:
