@@ -6,14 +6,14 @@ database is touched. A failure is an answer, not an exception.
 `between`, when given, is called in the caller's thread between two requests (a cycle renews its poll lease
 there: a batch of pages one second apart can outlast the lease); what it raises stops the fetch."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.http import Document, Fetcher, FetchError, NotModified
+from tracker.http import NO_HOSTS, Document, Fetcher, FetchError, NotModified
 from tracker.sources import REGISTRY
 
 
@@ -34,6 +34,7 @@ PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
 class FetchStage:
     fetcher: Fetcher
     parallel: bool  # no politeness gap asked for
+    allow_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)  # by source id; pages it follows too
 
     def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
         planned = list(pages)
@@ -51,17 +52,17 @@ class FetchStage:
 
     def one(self, page: Planned, between: Between = lambda: None) -> Answer:
         """One page; a multi-document kind's further documents too, with `between` before each of them."""
+        allowed = self.allow_hosts.get(page.parent_id or page.id, NO_HOSTS)
         try:
-            answer = self.fetcher.get(page.url, page.validators)
+            answer = self.fetcher.get(page.url, page.validators, allowed)
         except FetchError as error:
             return error
         if not page.multi_document or not isinstance(answer, Document):
             return answer
         try:
             kind = REGISTRY[page.kind]
-            result = kind.collect(
-                answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self, between)
-            )
+            fetch = _KindFetch(self, between, allowed)
+            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=fetch)
         except FetchError as error:
             return error
         return Collected(answer, result)
@@ -74,11 +75,12 @@ class _KindFetch:
 
     stage: FetchStage
     between: Between
+    allow_hosts: frozenset[str]
 
     def get(self, url: str) -> bytes:
         self.between()
-        return self.stage.fetcher.content(url)
+        return self.stage.fetcher.content(url, self.allow_hosts)
 
     def post_json(self, url: str, body: dict[str, object]) -> bytes:
         self.between()
-        return self.stage.fetcher.post_json(url, body)
+        return self.stage.fetcher.post_json(url, body, self.allow_hosts)
