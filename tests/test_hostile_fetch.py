@@ -20,7 +20,9 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.hostile_site import HostileSite
 from tests.support.hostile_xml import element_bomb_zip, encoded_feed
-from tests.support.site import STORY, FixtureSite
+from tests.support.site import FIXTURES, STORY, FixtureSite
+from tracker.domain.versions import Product
+from tracker.sources import advisory_feed, depot_index
 
 DOES_NOT_HANG = 60.0  # seconds: a generous bound for a poll whose page trickles forever (deadline: 2 s)
 BASELINE = (STORY / "04-2021-11-13" / "kb" / "316595.html").read_bytes()  # lists ESXi 7.0 U3b 18905247
@@ -174,3 +176,44 @@ def test_a_feed_declared_in_an_encoding_that_hides_its_entities_is_refused(
     assert source["last_error"] == (
         f"refused: the XML's encoding {encoding!r} is not accepted (only UTF-8, UTF-16, ISO-8859-1 and ASCII are)"
     )
+
+
+# --- the same rules, one document at a time -------------------------------------------------------------------
+U3D = (FIXTURES / "depot" / "vmware-7.0-u3d.xml").read_text(encoding="utf-8")  # ESXi 7.0 U3d image profiles
+VMWARE_XML = "http://127.0.0.1/depot/vmware.xml"
+
+
+def test_a_utf16_vmware_xml_is_read_like_its_utf8_original():
+    original = depot_index.parse(U3D.encode("utf-8"), url=VMWARE_XML, product=Product.ESXI)
+    wide = U3D.replace('encoding="utf-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert original.records
+    assert depot_index.parse(wide, url=VMWARE_XML, product=Product.ESXI).records == original.records
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (U3D.replace('encoding="utf-8"', 'encoding="UTF-32"').encode("utf-32"), "'UTF-32' is not accepted"),
+        (U3D.replace('encoding="utf-8"', 'encoding="windows-1252"').encode("cp1252"), "'windows-1252' is not accepted"),
+        (U3D.encode("utf-16"), "declares the encoding 'utf-8', but is not written in it"),
+        (U3D.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-8"), "'utf-16', but is not written in it"),
+    ],
+    ids=["utf-32", "windows-1252", "utf-16 declared utf-8", "utf-8 declared utf-16"],
+)
+def test_a_vmware_xml_in_an_encoding_outside_the_four_or_declaring_another_is_refused(document: bytes, problem: str):
+    result = depot_index.parse(document, url=VMWARE_XML, product=Product.ESXI)
+    assert result.records == () and result.problem is not None
+    assert result.problem.startswith("vmware.xml refused: ") and problem in result.problem
+
+
+def test_a_vmware_xml_nesting_a_hundred_levels_deep_is_refused():
+    deep = "<bulletin>" * 100 + "</bulletin>" * 100
+    document = U3D.replace("<metadataResponse>", "<metadataResponse>" + deep, 1).encode("utf-8")
+    result = depot_index.parse(document, url=VMWARE_XML, product=Product.ESXI)
+    assert result.problem == "vmware.xml refused: it nests elements more than 64 deep"
+
+
+def test_a_utf16_advisory_feed_declaring_entities_is_refused_not_read_as_an_advisory_page():
+    document = encoded_feed("UTF-16")  # its `<rss` is not ASCII bytes: it used to be read as an HTML page
+    result = advisory_feed.parse(document, url="http://127.0.0.1/vmsa.rss", product=Product.ESXI)
+    assert (result.advisories, result.problem) == ((), "refused: the XML declares entities (never expanded)")
