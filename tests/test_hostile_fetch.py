@@ -217,3 +217,11 @@ def test_a_utf16_advisory_feed_declaring_entities_is_refused_not_read_as_an_advi
     document = encoded_feed("UTF-16")  # its `<rss` is not ASCII bytes: it used to be read as an HTML page
     result = advisory_feed.parse(document, url="http://127.0.0.1/vmsa.rss", product=Product.ESXI)
     assert (result.advisories, result.problem) == ((), "refused: the XML declares entities (never expanded)")
+
+
+@pytest.mark.parametrize("deadline", ["0", "-5", "7200", "soon"])
+def test_a_deadline_that_is_not_a_sensible_number_of_seconds_is_a_config_error(deadline: str, tmp_path: Path):
+    kb = {"id": "esxi-kb", "kind": "kb_build_table", "url": "http://127.0.0.1:9/kb.html", "product": "esxi"}
+    done = tracker(write_config(tmp_path, [kb], http=f"{{deadline: {deadline}}}"), "poll", now="2021-11-13T08:00:00Z")
+    assert done.returncode == 2
+    assert f"{tmp_path / 'tracker.yaml'}: http.deadline: " in done.stderr
