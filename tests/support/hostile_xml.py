@@ -16,17 +16,17 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 _TAGS = (b"vibID", b"name", b"version", b"vendor", b"summary", b"bulletin", b"platform", b"tag")
 
 
-def element_bomb_xml(elements: int) -> bytes:
-    row = b"".join(b"<" + tag + b"/>" for tag in _TAGS)
-    rows, rest = divmod(elements, len(_TAGS))
-    body = row * rows + b"".join(b"<" + tag + b"/>" for tag in _TAGS[:rest])
+def element_bomb_xml(elements: int, tags: tuple[bytes, ...] = _TAGS) -> bytes:
+    row = b"".join(b"<" + tag + b"/>" for tag in tags)
+    rows, rest = divmod(elements, len(tags))
+    body = row * rows + b"".join(b"<" + tag + b"/>" for tag in tags[:rest])
     return b'<?xml version="1.0" encoding="utf-8"?>\n<metadataResponse>' + body + b"</metadataResponse>\n"
 
 
-def element_bomb_zip(elements: int) -> bytes:
+def element_bomb_zip(elements: int, tags: tuple[bytes, ...] = _TAGS) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("metadata/vmware.xml", element_bomb_xml(elements))
+        archive.writestr("metadata/vmware.xml", element_bomb_xml(elements, tags))
     return buffer.getvalue()
 
 
