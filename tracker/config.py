@@ -4,6 +4,7 @@ This is the only module that reads environment variables (`TRACKER_CONFIG`, `TRA
 `*_FILE` secrets).
 """
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,21 @@ class SourceConfig(_Strict):
     interval: int = 3600
     follow_links: bool = True  # follow release-notes links from a KB table's rows
     name: str = ""  # as people know it, in alerts ("KB 316595 (ESXi build numbers)"); default: from its URL, or the id
+    allow_hosts: tuple[str, ...] = ()  # other hosts its pages (and those it follows) may redirect to
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        """Host names only, lower-cased: no scheme, port, path or wildcard (the message never repeats a value)."""
+        if not isinstance(value, list | tuple):
+            raise ValueError("expected a list of host names such as [techdocs.broadcom.com]")
+        for index, host in enumerate(value):
+            if not isinstance(host, str) or not _is_host(host.strip()):
+                raise ValueError(
+                    f"item {index + 1} is not a host name: expected a name such as techdocs.broadcom.com or an IP "
+                    "address, without scheme, port, path or wildcard"
+                )
+        return tuple(dict.fromkeys(host.strip().lower() for host in value))
 
     @field_validator("kind")
     @classmethod
@@ -62,6 +78,20 @@ class SourceConfig(_Strict):
         return parse_interval(value)
 
 
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _is_host(text: str) -> bool:
+    """A DNS name (ASCII; an IDN in its xn-- form) or an IP address."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    labels = text.removesuffix(".").split(".")
+    return 0 < len(text) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
 class PolicyConfig(_Strict):
     cooldown_days: int = Field(default=7, ge=0)
     pull_confirmations: int = Field(default=2, ge=1)
@@ -70,7 +100,8 @@ class PolicyConfig(_Strict):
 
 
 class HttpConfig(_Strict):
-    timeout: float = Field(default=20.0, gt=0)
+    timeout: float = Field(default=20.0, gt=0)  # seconds per network operation: connect, one read, one write
+    deadline: float = Field(default=60.0, gt=0, le=3600)  # seconds for a whole fetch: redirects and body included
     max_bytes: int = Field(default=10_000_000, gt=0)
     politeness_delay: float = Field(default=1.0, ge=0)  # seconds between two requests to one host
     follow_limit: int = Field(default=20, ge=0)  # release-notes pages fetched per KB source per poll

@@ -1,15 +1,25 @@
 """Fetching pages: the only place an httpx client is built.
 
-Timeouts, a clear user agent, redirects followed, a response size cap, conditional GET (ETag / Last-Modified, so an
-unchanged page costs a 304 and no parse) and per-host politeness (a minimum gap between two requests to one host).
+Timeouts, a clear user agent, a response size cap, conditional GET (ETag / Last-Modified, so an unchanged page
+costs a 304 and no parse) and per-host politeness (a minimum gap between two requests to one host).
+
+Two bounds on time: `timeout` is per network operation (connect, one read, one write), and `deadline` is the whole
+fetch: connect, TLS, headers, every redirect hop and the whole body. A server trickling a page one byte a second
+never trips a per-read timeout, so every socket operation of a fetch is given at most what is left of its deadline
+(`_DeadlineBackend`, under httpcore's connection pool) and fails once it has passed.
+
+Redirects are followed by hand, each hop checked: on the same host (same scheme and port, or http upgraded to
+https) they are followed; to another host only when the source lists that host in `allow_hosts`; a downgrade
+from https to http never. A vendor page that sends us elsewhere is not the vendor's word.
 
 Errors (every one says whether retrying can help)::
 
     FetchError                 base; .permanent
-     ├── FetchTimeout          the server did not answer in time            (transient)
-     ├── FetchConnectError     DNS, refused connection, TLS                 (transient)
-     ├── FetchStatusError      4xx (permanent, but 408/429) or 5xx          (.status)
-     └── ResponseTooLarge      the body passed the size cap                 (permanent)
+     ├── FetchTimeout          no answer in time, or the fetch's deadline passed   (transient)
+     ├── FetchConnectError     DNS, refused connection, TLS                        (transient)
+     ├── FetchStatusError      4xx (permanent, but 408/429) or 5xx; 310 for too many redirects (.status)
+     ├── RedirectRefused       a redirect to a host the source does not allow      (permanent)
+     └── ResponseTooLarge      the body passed the size cap                        (permanent)
 
 "Not modified" is a return value (`NotModified`), not an exception.
 """
@@ -17,9 +27,12 @@ Errors (every one says whether retrying can help)::
 import functools
 import ssl
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 # `import httpx` also imports httpx's own command line (click, rich, pygments: ~90 ms, a seventh of a poll of
@@ -57,6 +70,12 @@ class ResponseTooLarge(FetchError):
     permanent = True
 
 
+class RedirectRefused(FetchError):
+    """A redirect we do not follow: to another host (not in the source's `allow_hosts`), or from https to http."""
+
+    permanent = True
+
+
 @dataclass(frozen=True)
 class Validators:
     """What the server gave us to ask "has it changed?" next time."""
@@ -75,11 +94,12 @@ class Validators:
 
 @dataclass(frozen=True)
 class Document:
-    url: str
+    url: str  # where the content came from: the last URL after redirects
     status: int
     content: bytes
     validators: Validators
     elapsed_ms: int
+    redirected: bool = False  # `url` is not the URL asked for
 
 
 @dataclass(frozen=True)
@@ -95,17 +115,39 @@ class HttpSettings:
     timeout: float = 20.0
     max_bytes: int = 10_000_000
     politeness_delay: float = 1.0
+    deadline: float = 60.0  # seconds for a whole fetch, body and redirects included
+
+
+MAX_REDIRECTS = 5
+NO_HOSTS: frozenset[str] = frozenset()
 
 
 def build_client(settings: HttpSettings) -> httpx.Client:
-    """The one HTTP client: timeouts, user agent, redirects; certificates verified against httpx's default CAs."""
+    """The one HTTP client: timeouts, user agent, the deadline's transport; certificates verified against httpx's
+    default CAs. Redirects are not followed by the client: `Fetcher` checks each hop."""
     return httpx.Client(
-        verify=_tls_context(),
+        transport=_transport(),
         timeout=httpx.Timeout(settings.timeout),
-        follow_redirects=True,
-        max_redirects=5,
+        follow_redirects=False,
         headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
     )
+
+
+def _transport() -> httpx.HTTPTransport:
+    """httpx's own transport over a connection pool whose sockets keep the fetch's deadline."""
+    import httpcore  # lazy: httpx itself imports httpcore (~70 ms) only once a client is built; keep it so
+
+    transport = httpx.HTTPTransport(verify=_tls_context())
+    # httpx has no option for httpcore's network backend; its transport keeps the pool in `_pool`, which it only
+    # hands requests to. The pool is httpx's default one (httpx.Limits' defaults), on our backend.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=_tls_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_DeadlineBackend(httpcore.SyncBackend()),
+    )
+    return transport
 
 
 @functools.cache
@@ -129,44 +171,78 @@ class Fetcher:
         self._sleep, self._monotonic = sleep, monotonic
         self._last_request: dict[str, float] = {}
 
-    def get(self, url: str, validators: Validators = Validators()) -> Document | NotModified:
+    def get(
+        self, url: str, validators: Validators = Validators(), allow_hosts: frozenset[str] = NO_HOSTS
+    ) -> Document | NotModified:
+        """A conditional GET within the deadline; redirects to other hosts only to `allow_hosts`."""
         self._be_polite(url)
         started = self._monotonic()
-        try:
-            with self._client.stream("GET", url, headers=validators.headers()) as response:
-                elapsed = int((self._monotonic() - started) * 1000)
-                if response.status_code == 304:
-                    return NotModified(url, _validators(response, validators), elapsed)
-                if response.status_code >= 400:
-                    raise FetchStatusError(url, response.status_code)
-                content = self._read_capped(url, response)
-                elapsed = int((self._monotonic() - started) * 1000)
-                return Document(str(response.url), response.status_code, content, _validators(response), elapsed)
-        except httpx.TimeoutException:
-            raise FetchTimeout(url, f"no answer within {self._settings.timeout:g} s") from None
-        except httpx.TooManyRedirects:
-            raise FetchStatusError(url, 310) from None
-        except (httpx.TransportError, httpx.InvalidURL) as error:
-            raise FetchConnectError(url, f"cannot connect ({type(error).__name__}: {error})") from None
+        request = self._request(url, "GET", headers=validators.headers())
+        with self._errors(url), self._final(request, allow_hosts) as response:
+            elapsed = int((self._monotonic() - started) * 1000)
+            if response.status_code == 304:
+                return NotModified(url, _validators(response, validators), elapsed)
+            if response.status_code >= 400:
+                raise FetchStatusError(url, response.status_code)
+            content = self._read_capped(url, response)
+            elapsed = int((self._monotonic() - started) * 1000)
+            redirected = response.url != request.url
+            validators = _validators(response)
+            return Document(str(response.url), response.status_code, content, validators, elapsed, redirected)
 
-    def post_json(self, url: str, body: dict[str, object]) -> bytes:
+    def post_json(self, url: str, body: dict[str, object], allow_hosts: frozenset[str] = NO_HOSTS) -> bytes:
         """A JSON POST (Broadcom's advisory listing pages this way), size-capped like a GET; no caching."""
         self._be_polite(url)
+        request = self._request(url, "POST", json=body, headers={"Accept": "application/json"})
+        with self._errors(url), self._final(request, allow_hosts) as response:
+            if response.status_code >= 400:
+                raise FetchStatusError(url, response.status_code)
+            return self._read_capped(url, response)
+
+    def content(self, url: str, allow_hosts: frozenset[str] = NO_HOSTS) -> bytes:
+        """A plain GET's body (the documents a depot index points to); errors raise FetchError."""
+        answer = self.get(url, allow_hosts=allow_hosts)
+        assert isinstance(answer, Document)  # no validators were sent, so never a 304
+        return answer.content
+
+    def _request(self, url: str, method: str, **options: Any) -> httpx.Request:
         try:
-            with self._client.stream("POST", url, json=body, headers={"Accept": "application/json"}) as response:
-                if response.status_code >= 400:
-                    raise FetchStatusError(url, response.status_code)
-                return self._read_capped(url, response)
-        except httpx.TimeoutException:
+            return self._client.build_request(method, url, **options)
+        except httpx.InvalidURL as error:
+            raise FetchConnectError(url, f"cannot connect ({type(error).__name__}: {error})") from None
+
+    @contextmanager
+    def _final(self, request: httpx.Request, allow_hosts: frozenset[str]) -> Iterator[httpx.Response]:
+        """The response at the end of the redirects, open for reading, all within one deadline."""
+        with _deadline(self._settings.deadline):
+            for _ in range(MAX_REDIRECTS + 1):
+                response = self._client.send(request, stream=True)
+                following = response.next_request  # set by httpx for a 3xx with a Location
+                if following is None:
+                    break
+                response.close()
+                _check_redirect(request.url, following.url, allow_hosts)
+                request = following
+            else:
+                raise FetchStatusError(_bare(request.url), 310)  # too many redirects
+            try:
+                yield response
+            finally:
+                response.close()
+
+    @contextmanager
+    def _errors(self, url: str) -> Iterator[None]:
+        """httpx's errors (and a passed deadline) as FetchErrors naming `url`."""
+        try:
+            yield
+        except (DeadlinePassed, httpx.TimeoutException):
+            if _DEADLINE.passed:
+                raise FetchTimeout(url, f"not fetched within its {self._settings.deadline:g} s deadline") from None
             raise FetchTimeout(url, f"no answer within {self._settings.timeout:g} s") from None
         except (httpx.TransportError, httpx.InvalidURL) as error:
             raise FetchConnectError(url, f"cannot connect ({type(error).__name__}: {error})") from None
-
-    def content(self, url: str) -> bytes:
-        """A plain GET's body (the documents a depot index points to); errors raise FetchError."""
-        answer = self.get(url)
-        assert isinstance(answer, Document)  # no validators were sent, so never a 304
-        return answer.content
+        finally:
+            _DEADLINE.passed = False
 
     def _be_polite(self, url: str) -> None:
         host = urlsplit(url).netloc
@@ -197,3 +273,135 @@ def _validators(response: httpx.Response, previous: Validators = Validators()) -
         etag=response.headers.get("ETag") or previous.etag,
         last_modified=response.headers.get("Last-Modified") or previous.last_modified,
     )
+
+
+# --- redirects ------------------------------------------------------------------------------------------------
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _check_redirect(current: httpx.URL, target: httpx.URL, allow_hosts: frozenset[str]) -> None:
+    """Raise RedirectRefused unless the hop from `current` to `target` may be followed (module docstring)."""
+    here, there = _origin(current), _origin(target)
+    if current.scheme == "https" and target.scheme != "https":
+        raise RedirectRefused(_bare(current), f"redirected from https to {target.scheme} ({there}); refused")
+    upgraded = current.scheme == "http" and target.scheme == "https" and _host(current) == _host(target)
+    if here == there or upgraded:
+        return  # the same origin, or http upgraded to https on the same host
+    if _host(target) in allow_hosts:
+        return
+    raise RedirectRefused(
+        _bare(current),
+        f"redirected from {here} to {there}, another host; not followed "
+        f"(list {_host(target)!r} in the source's allow_hosts to follow it)",
+    )
+
+
+def _host(url: httpx.URL) -> str:
+    return url.raw_host.decode("ascii").lower()
+
+
+def _origin(url: httpx.URL) -> str:
+    """`host` or `host:port` (when not the scheme's default): what a message may name, never credentials."""
+    port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    host = _host(url)
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port == _DEFAULT_PORTS.get(url.scheme) else f"{shown}:{port}"
+
+
+def without_credentials(url: str) -> str:
+    """`url` as evidence may show it: no user name, password or fragment (the query stays: it names the page)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=host, fragment="").geturl()
+
+
+def _bare(url: httpx.URL) -> str:
+    """The URL without credentials, query and fragment."""
+    return f"{url.scheme}://{_origin(url)}{url.path}"
+
+
+# --- the deadline ---------------------------------------------------------------------------------------------
+class DeadlinePassed(Exception):
+    """Raised inside httpcore by a socket operation started after its fetch's deadline (caught by `Fetcher`)."""
+
+
+class _Deadline(threading.local):
+    """The running fetch's deadline (a `time.monotonic()` instant), per thread: fetches run a few at once."""
+
+    at: float | None = None
+    passed: bool = False
+
+    def left(self, timeout: float | None) -> float | None:
+        """`timeout` shortened to what is left of the deadline; raise DeadlinePassed when nothing is."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            self.passed = True
+            raise DeadlinePassed("the fetch's deadline passed")
+        if timeout is None or left < timeout:
+            self.passed = True  # if this operation times out, the deadline is why
+            return left
+        return timeout
+
+
+_DEADLINE = _Deadline()
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    _DEADLINE.at, _DEADLINE.passed = time.monotonic() + seconds, False
+    try:
+        yield
+    finally:
+        _DEADLINE.at = None
+
+
+if TYPE_CHECKING:
+    from httpcore import NetworkBackend as _Backend
+    from httpcore import NetworkStream as _Stream
+else:  # httpcore loads with the first client (build_client); these only need its duck types until then
+    _Backend = _Stream = object
+
+
+class _DeadlineBackend(_Backend):
+    """httpcore's sync backend whose connects and streams keep the calling thread's deadline."""
+
+    def __init__(self, inner: "_Backend") -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> "_Stream":
+        left = _DEADLINE.left(timeout)
+        return _DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(_Stream):
+    def __init__(self, inner: "_Stream") -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _DEADLINE.left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _DEADLINE.left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> "_Stream":
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _DEADLINE.left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)

@@ -57,7 +57,12 @@ def policy_of(config: Config) -> Policy:
 
 def http_settings(config: Config) -> HttpSettings:
     http = config.http
-    return HttpSettings(user_agent(config), http.timeout, http.max_bytes, http.politeness_delay)
+    return HttpSettings(user_agent(config), http.timeout, http.max_bytes, http.politeness_delay, http.deadline)
+
+
+def allowed_hosts(config: Config) -> dict[str, frozenset[str]]:
+    """The hosts each source's pages may redirect to (its `allow_hosts`), by source id."""
+    return {s.id: frozenset(s.allow_hosts) for s in config.sources if s.allow_hosts}
 
 
 def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request, hooks: Hooks = Hooks()) -> PollReport:
@@ -76,7 +81,9 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         return PollReport()
     with build_client(http_settings(config)) as client:
         fetcher = Fetcher(client, http_settings(config))
-        stage = FetchStage(fetcher, parallel=config.http.politeness_delay <= 0, deadline=deadline)
+        stage = FetchStage(
+            fetcher, parallel=config.http.politeness_delay <= 0, deadline=deadline, allow_hosts=allowed_hosts(config)
+        )
         another = path is not None and path.is_file() and fastpath.lease_held(path)
         answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
         if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):

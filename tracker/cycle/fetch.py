@@ -15,13 +15,13 @@ it waits (a cycle renews its poll lease there: one slow page can outlast the lea
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.http import Document, Fetcher, FetchError, NotModified
+from tracker.http import NO_HOSTS, Document, Fetcher, FetchError, NotModified
 from tracker.sources import REGISTRY
 
 
@@ -76,6 +76,7 @@ class FetchStage:
     fetcher: Fetcher
     parallel: bool  # no politeness gap asked for
     deadline: Deadline = field(default_factory=lambda: Deadline(NO_DEADLINE))
+    allow_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)  # by source id; pages it follows too
 
     def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
         """Every page's answer, in the plan's order; those not in by the deadline are `MissedDeadline`."""
@@ -95,15 +96,17 @@ class FetchStage:
 
     def get(self, page: Planned) -> Answer:
         """One page now, in this thread; a multi-document kind's further documents too."""
+        allowed = self.allow_hosts.get(page.parent_id or page.id, NO_HOSTS)
         try:
-            answer = self.fetcher.get(page.url, page.validators)
+            answer = self.fetcher.get(page.url, page.validators, allowed)
         except FetchError as error:
             return error
         if not page.multi_document or not isinstance(answer, Document):
             return answer
         try:
             kind = REGISTRY[page.kind]
-            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=_KindFetch(self))
+            fetch = _KindFetch(self, allowed)
+            result = kind.collect(answer.content, url=answer.url, product=Product(page.product), fetch=fetch)
         except FetchError as error:
             return error
         return Collected(answer, result)
@@ -170,14 +173,15 @@ class _KindFetch:
     size-capped fetcher; none once the cycle's deadline has passed."""
 
     stage: FetchStage
+    allow_hosts: frozenset[str]
 
     def get(self, url: str) -> bytes:
         self._in_time(url)
-        return self.stage.fetcher.content(url)
+        return self.stage.fetcher.content(url, self.allow_hosts)
 
     def post_json(self, url: str, body: dict[str, object]) -> bytes:
         self._in_time(url)
-        return self.stage.fetcher.post_json(url, body)
+        return self.stage.fetcher.post_json(url, body, self.allow_hosts)
 
     def _in_time(self, url: str) -> None:
         if self.stage.deadline.passed:

@@ -5,7 +5,7 @@ alerts (tracker/store/cycles.py). tracker/cycle/engine.py comes here when the st
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from tracker.domain.decide import Decision, Failed, FetchOutcome, Knowledge, Obs
 from tracker.domain.events import Event
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.http import Document, FetchError, NotModified
+from tracker.http import Document, FetchError, NotModified, without_credentials
 from tracker.notify.pipeline import queue_alerts
 from tracker.sources import REGISTRY
 from tracker.store import POLL_LEASE, leases
@@ -175,11 +175,14 @@ class _Cycle:
             return Failed(self.config.mask(str(answer)))
         if isinstance(answer, NotModified):
             return Unchanged()
-        if isinstance(answer, Collected):
-            return answer.result
-        parsed = self.inputs.pool.take(page.id)
-        kind = REGISTRY[page.kind]
-        return parsed or kind.parse(answer.content, url=answer.url, product=Product(page.product))
+        document, result = (answer.root, answer.result) if isinstance(answer, Collected) else (answer, None)
+        if result is None:
+            parsed = self.inputs.pool.take(page.id)
+            kind = REGISTRY[page.kind]
+            result = parsed or kind.parse(document.content, url=document.url, product=Product(page.product))
+        if document.redirected:  # evidence names where the page was read, without credentials or secrets
+            result = replace(result, url=self.config.mask(without_credentials(document.url)))
+        return result
 
     def _ensure_state(self, page: Planned) -> None:
         """A page the catalog has no state for yet: a release-notes page found through a KB row this cycle."""

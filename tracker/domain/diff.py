@@ -93,7 +93,7 @@ def observe(catalog: Catalog, source_id: str, result: ParseResult, policy: Polic
     reason = guard(catalog, source, result, policy)
     if reason is not None:
         return record_failure(catalog, source_id, reason, policy, now)
-    poll = _start(catalog, source, policy, now)
+    poll = _start(catalog, source, policy, now, result.url)
     _heal(poll)
     notices = list(result.notices) + [_recall_notice(r) for r in result.records if r.recalled]
     release_standing_notices(poll, notices)
@@ -149,13 +149,13 @@ def _health_event(source: SourceState, kind: EventKind, detail: str, now: dateti
     return Event(kind, now, Confidence.HIGH, (evidence,), product=source.product, source_id=source.id, detail=detail)
 
 
-def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime) -> Poll:
+def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime, url: str | None = None) -> Poll:
     baseline_at = catalog.baseline(source.product, now)
     in_baseline_cycle = baseline_at >= now
     first_poll = not source.baselined
     # A release-notes page found through a baseline-era KB row speaks of old news on its first poll.
     old_source = first_poll and source.created_at <= baseline_at
-    return Poll(catalog, source, policy, now, in_baseline_cycle or first_poll, in_baseline_cycle or old_source)
+    return Poll(catalog, source, policy, now, in_baseline_cycle or first_poll, in_baseline_cycle or old_source, url)
 
 
 def _heal(poll: Poll) -> None:
@@ -216,7 +216,7 @@ def _enrich(entry: Entry, record: BuildRecord) -> None:
 def _sight(poll: Poll, entry: Entry, record: BuildRecord) -> Sighting:
     sighting = poll.catalog.sighting(poll.source.id, entry.key)
     if sighting is None:
-        sighting = Sighting(poll.source.id, entry.product, entry.build, poll.now, poll.now, poll.source.url)
+        sighting = Sighting(poll.source.id, entry.product, entry.build, poll.now, poll.now, poll.url)
         poll.catalog.add_sighting(sighting)
     sighting.last_seen, sighting.excerpt = poll.now, record.excerpt[:500]
     poll.catalog.mark(sighting=sighting)

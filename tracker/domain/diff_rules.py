@@ -24,11 +24,17 @@ class Poll:
     now: datetime
     quiet_new: bool  # no `new` events: the product's baseline cycle or the source's own first poll
     quiet_notices: bool  # no events from notices: the product's baseline cycle, or a baseline-era source's first
+    page_url: str | None = None  # the page's address after a redirect (ParseResult.url), else the source's
     changes: list[Change] = field(default_factory=list)
     fresh: list[Entry] = field(default_factory=list)  # builds the catalog met on this poll
 
+    @property
+    def url(self) -> str:
+        """Where this poll read what it saw: evidence and sightings name it."""
+        return self.page_url or self.source.url
+
     def evidence(self, excerpt: str) -> Evidence:
-        return Evidence(self.source.id, self.source.url, excerpt[:500], self.now)
+        return Evidence(self.source.id, self.url, excerpt[:500], self.now)
 
 
 # --- silence -------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class ParseResult:
     problem: str | None = None
     tables: tuple[str, ...] = field(default=())  # headings of the tables read ("ESXi 7.0"), for the line guard
     advisories: tuple[AdvisoryRecord, ...] = ()
+    url: str | None = None  # where the page was read when a redirect took it elsewhere: evidence names it
 
     @property
     def lines(self) -> frozenset[str]:

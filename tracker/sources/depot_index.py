@@ -220,21 +220,20 @@ def _wanted(infos: list[zipfile.ZipInfo], name: str) -> list[zipfile.ZipInfo]:
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     # Never trust the header alone: read at most one byte past the cap (zipfile also stops at the declared size
     # and fails the CRC of a member that inflates past it).
-    # Small reads keep zlib's output bounded too: one large read() would inflate up to its size at once.
-    chunks: list[bytes] = []
-    size = 0
+    # Small reads keep zlib's output bounded too: one large read() would inflate up to its size at once. The
+    # chunks go into one BytesIO, whose getvalue() hands its buffer over: the member is held once, not twice.
+    inflated = io.BytesIO()
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > MAX_MEMBER_BYTES:
+                if inflated.tell() + len(chunk) > MAX_MEMBER_BYTES:
                     raise _Refused(f"{name}/{info.filename} inflates past {MAX_MEMBER_BYTES:,} bytes")
-                chunks.append(chunk)
+                inflated.write(chunk)
     except _Refused:
         raise
     except _ZIP_ERRORS as error:
         raise _Refused(f"{name}/{info.filename} cannot be read ({type(error).__name__})") from None
-    data = b"".join(chunks)
+    data = inflated.getvalue()
     if data.startswith(_ARCHIVE_MAGIC):
         raise _Refused(f"{name}/{info.filename} is itself an archive; nested archives are not opened")
     return data

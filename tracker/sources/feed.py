@@ -5,7 +5,9 @@ The feed helpers here (`read_feed`, `xml_refusal`) are shared with the advisory 
 bytes we were handed (it never fetches), and only after two guards:
 
 - XML that declares entities or points to an external DTD is refused, never expanded (PRODUCT.md 4): feedparser
-  itself expands internal entities, so a "billion laughs" document would otherwise blow up in memory.
+  itself expands internal entities, so a "billion laughs" document would otherwise blow up in memory. So is XML
+  in any encoding but UTF-8, UTF-16, ISO-8859-1 and ASCII (tracker/sources/xmlsafe.py `markup`): feedparser
+  decodes EBCDIC and UTF-7, where `<!ENTITY` is not ASCII bytes and a byte scan would miss it.
 - A feed is cut after its first `MAX_ENTRIES` entries before parsing (feeds list newest first), so a 10,000-entry
   feed costs what a 500-entry one does: feedparser needs ~0.4 ms per entry.
 """
@@ -23,6 +25,7 @@ from tracker.domain.observations import Notice, ParseResult
 from tracker.domain.versions import Product
 from tracker.sources.html import clean_text
 from tracker.sources.notices import find_notices
+from tracker.sources.xmlsafe import XmlProblem, markup
 
 __all__ = ["MAX_ENTRIES", "NOTICE_ENTRIES", "FeedEntry", "FeedRead", "parse", "plain_text", "read_feed", "xml_refusal"]
 
@@ -79,8 +82,12 @@ def _with_link(excerpt: str, link: str) -> str:
 
 # --- reading a feed -------------------------------------------------------------------------------------------
 def xml_refusal(content: bytes) -> str | None:
-    """Why an XML document is refused (it declares entities or names an external DTD), or None."""
-    flat = content.replace(b"\x00", b"")  # UTF-16 documents: the markup is still ASCII between the NULs
+    """Why an XML document is refused (an encoding other than UTF-8, UTF-16, ISO-8859-1 or ASCII, entities, an
+    external DTD), or None."""
+    try:
+        flat = markup(content)  # the encoding check every XML reader shares; UTF-16 comes back as UTF-8
+    except XmlProblem as problem:
+        return f"refused: {problem}"
     if _ENTITY_DECLARATION.search(flat):
         return "refused: the XML declares entities (never expanded)"
     if _EXTERNAL_DTD.search(flat[:65536]):

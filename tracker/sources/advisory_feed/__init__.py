@@ -31,6 +31,7 @@ from tracker.sources.advisory_feed.feed import from_feed
 from tracker.sources.advisory_feed.follow import follow_links
 from tracker.sources.advisory_feed.listing import from_listing, is_listing, listing_items, paged_listing
 from tracker.sources.advisory_feed.page import from_page
+from tracker.sources.xmlsafe import XmlProblem, markup
 
 __all__ = ["collect", "parse"]
 
@@ -50,7 +51,9 @@ def collect(content: bytes, *, url: str, product: Product, fetch: Fetch) -> Pars
 
 
 def _kind(content: bytes) -> str:
-    head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    """json, feed or html; raises XmlProblem for an encoding no XML reader accepts (tracker/sources/xmlsafe.py).
+    The bytes looked at are the document's in UTF-8: a UTF-16 feed is a feed."""
+    head = markup(content)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"{", b"["):
         return "json"
     if re.search(rb"<(?:rss|feed|rdf:RDF)\b", head) and not re.search(rb"<html\b", head, re.I):
@@ -59,7 +62,10 @@ def _kind(content: bytes) -> str:
 
 
 def _read(content: bytes, url: str, product: Product) -> Read:
-    kind = _kind(content)
+    try:
+        kind = _kind(content)
+    except XmlProblem as refused:  # EBCDIC, UTF-7 ...: `<!ENTITY` and even `<rss` are not ASCII there
+        return Read([], [], f"refused: {refused}")
     if kind == "json":
         items, problem = listing_items(content)
         return Read([], [], problem) if items is None else from_listing(items, url)
