@@ -124,30 +124,43 @@ NO_HOSTS: frozenset[str] = frozenset()
 
 def build_client(settings: HttpSettings) -> httpx.Client:
     """The one HTTP client: timeouts, user agent, the deadline's transport; certificates verified against httpx's
-    default CAs. Redirects are not followed by the client: `Fetcher` checks each hop."""
+    default CAs. Redirects are not followed by the client: `Fetcher` checks each hop. A proxy from the environment
+    (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY; NO_PROXY's hosts go direct) carries the same deadline."""
     return httpx.Client(
         transport=_transport(),
+        mounts=_proxy_mounts(),
         timeout=httpx.Timeout(settings.timeout),
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
     )
 
 
-def _transport() -> httpx.HTTPTransport:
-    """httpx's own transport over a connection pool whose sockets keep the fetch's deadline."""
+def _transport(proxy: str | None = None) -> httpx.HTTPTransport:
+    """httpx's own transport (through `proxy` if given) whose sockets keep the fetch's deadline."""
     import httpcore  # lazy: httpx itself imports httpcore (~70 ms) only once a client is built; keep it so
 
-    transport = httpx.HTTPTransport(verify=_tls_context())
-    # httpx has no option for httpcore's network backend; its transport keeps the pool in `_pool`, which it only
-    # hands requests to. The pool is httpx's default one (httpx.Limits' defaults), on our backend.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=_tls_context(),
-        max_connections=100,
-        max_keepalive_connections=20,
-        keepalive_expiry=5.0,
-        network_backend=_DeadlineBackend(httpcore.SyncBackend()),
-    )
+    transport = httpx.HTTPTransport(verify=_tls_context(), proxy=proxy)
+    # httpx has no option for httpcore's network backend; its transport's pool (a direct or a proxy one) opens
+    # every connection through `_network_backend`: ours gives each socket operation what is left of the deadline.
+    transport._pool._network_backend = _DeadlineBackend(httpcore.SyncBackend())
     return transport
+
+
+def _proxy_mounts() -> dict[str, httpx.BaseTransport | None]:
+    """What httpx would mount for the environment's proxies, on deadline transports: a client given its own
+    transport no longer reads them itself."""
+    from urllib.request import getproxies  # the same variables httpx reads, upper or lower case
+
+    found = getproxies()
+    mounts: dict[str, httpx.BaseTransport | None] = {}
+    for scheme in ("http", "https"):
+        proxy = found.get(scheme) or found.get("all")
+        if proxy:
+            mounts[f"{scheme}://"] = _transport(proxy if "://" in proxy else f"http://{proxy}")
+    if mounts:
+        for host in filter(None, (h.strip() for h in found.get("no", "").split(","))):
+            mounts["all://*" + host if host.startswith(".") else f"all://{host}"] = None  # reached directly
+    return mounts
 
 
 @functools.cache
