@@ -126,7 +126,7 @@ def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, st
     from tracker.notify.outbox import Sender, work_channel
 
     report = work_channel(Sender.of(config, engine, stop), channel, now)
-    return "" if report.idle else f"outbox {channel}: {outbox_line(report)}"
+    return "" if report.idle else f"outbox: {channel}: {outbox_line(report)}"
 
 
 def outbox_chores(config: Config, engine: Engine, now: datetime, stop: "Stop") -> str:

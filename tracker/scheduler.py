@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -75,7 +75,10 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
         ("outbox", job("the outbox's chores", lambda: outbox_chores(config, engine, clock(), stopping)), "default"),
     )
     for name, run, executor in jobs:
-        scheduler.add_job(run, tick, id=name, executor=executor, next_run_time=clock(), max_instances=1, coalesce=True)
+        # The first run is now on the real clock: the scheduler's clock is real even under --now (a --now in 2021
+        # made it walk every tick since then before running anything).
+        start = datetime.now(UTC)
+        scheduler.add_job(run, tick, id=name, executor=executor, next_run_time=start, max_instances=1, coalesce=True)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log(f"received signal {signum}: stopping (sends in flight are given back; jobs get {STOP_GRACE:g} s)")

@@ -174,7 +174,10 @@ def _send_one(url: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutc
 def _notify(url: str, target: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutcome:
     import apprise
 
-    sender = apprise.Apprise()
+    # The send runs on this (daemon) thread: no async mode, no `service_timeout` (apprise 2.3 enforces that one by
+    # sending on its shared pool, whose non-daemon workers the interpreter joins at exit: a hung receiver would
+    # keep the process from ever ending). The deadline is the caller's, `Sending.wait`.
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, service_timeout=0))
     with _captured() as messages:
         if not sender.add(url):
             reason = _reason(messages, "apprise cannot load this URL")
