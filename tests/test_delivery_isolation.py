@@ -24,6 +24,7 @@ PULL_DAY = STAGES[5][1]
 SECRET = "tok-51f0a9e2d7c4"
 ENV = {"STUCK_TOKEN": SECRET}
 EVENTS = 3  # the pulls of 7.0 U3, U3a and U3b
+STARTED_WITHIN = 30  # seconds a `tracker` process may take to start, poll and send (a loaded 2-core machine)
 ENTRY_POINTS = [pytest.param(("poll",), id="tracker poll"), pytest.param(("run", "--once"), id="tracker run --once")]
 
 
@@ -76,7 +77,7 @@ def test_a_hung_receiver_delays_no_other_channel(world: World, command: tuple[st
     world.write()  # the default deadline, 30 s: the healthy messages arrive long before it (WAIT, 10 s)
     world.until_the_day_before_the_pull()
     with Tracker(world.config, *command, now=PULL_DAY, env=ENV) as tracker:
-        world.stuck.wait_for(1)  # the stuck channel's first message is in flight, and hangs
+        world.stuck.wait_for(1, STARTED_WITHIN)  # the stuck channel's first message is in flight, and hangs
         posts = world.ops.wait_for(EVENTS)  # ... while every healthy message arrives
         assert tracker.process.poll() is None, "the hung send is still in flight"
         assert len(world.stuck.posts) == 1, "the stuck channel sends one message at a time, in order"
@@ -115,7 +116,7 @@ def test_the_service_delivers_the_other_channels_and_goes_on_polling_while_a_rec
     world.write()
     world.until_the_day_before_the_pull()
     with Tracker(world.config, "run", now=PULL_DAY, env=ENV) as service:
-        world.stuck.wait_for(1)
+        world.stuck.wait_for(1, STARTED_WITHIN)
         assert len(world.ops.wait_for(EVENTS)) == EVENTS
         service.wait_for_line(lambda line: line.startswith("poll: "), count=3)  # a tick a second, still polling
         assert len(world.stuck.posts) == 1 and service.process.poll() is None

@@ -1,6 +1,6 @@
-"""A webhook receiver that hangs: it keeps each POST it gets (so a test knows the send is in flight), then holds
-the answer, trickling a header one byte at a time so that no per-read timeout ever fires (apprise's are 4 s),
-until `release()` or the client goes away (a killed sender).
+"""A webhook receiver (or a vendor page) that hangs: it keeps each POST (or GET) it gets, so a test knows the
+request is in flight, then holds the answer, trickling a header one byte at a time so that no per-read timeout
+ever fires (apprise's are 4 s), until `release()` or the client goes away (a killed sender).
 
     with HoldingReceiver() as stuck:
         stuck.hold()              # every request from now on hangs; hold(1): only the next one
@@ -87,6 +87,8 @@ class HoldingReceiver(WebhookReceiver):
                 except OSError:  # the sender gave up or was killed: nothing more to say
                     pass
                 self.close_connection = True
+
+            do_GET = do_POST  # a vendor page that hangs, for a poll cycle in flight
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
