@@ -27,6 +27,7 @@ class Trial:
     messages: int
     delivered: int  # distinct messages the receiver got
     duplicates: int  # requests beyond one per message
+    started: float  # seconds from the restart until the restarted service said it runs
     rest_delay: float  # seconds from the restart until the last message that was not in flight arrived
     in_flight_delay: float  # seconds from the restart until the message in flight at the kill arrived again
 
@@ -45,6 +46,8 @@ def crash_trial(folder: Path, messages: int, claim_timeout: int) -> Trial:
             first.kill()
         restarted = time.monotonic()
         with Tracker(config_file, "run", now=NOW) as second:
+            second.wait_for_line(lambda line: "channel sender(s)" in line, timeout=60)
+            started = time.monotonic() - restarted
             _wait_all_sent(engine, messages, timeout=claim_timeout + 60, tracker=second)
             second.terminate()
             second.wait(30)
@@ -56,6 +59,7 @@ def crash_trial(folder: Path, messages: int, claim_timeout: int) -> Trial:
         messages=messages,
         delivered=len(set(keys)),
         duplicates=sum(n - 1 for n in Counter(keys).values()),
+        started=started,
         rest_delay=max((delay for delay, key in later if key != in_flight), default=0.0),
         in_flight_delay=max((delay for delay, key in later if key == in_flight), default=float("nan")),
     )
