@@ -11,8 +11,9 @@ from pathlib import Path
 from tests.support.holding import HoldingReceiver
 from tests.support.queued import opened, outbox_config, queue
 from tests.support.receivers import WebhookReceiver
+from tracker.jobs import outbox_chores
 from tracker.notify.channels import IDEMPOTENCY_HEADER
-from tracker.notify.outbox import WorkReport, work_outbox
+from tracker.notify.outbox import Stop, WorkReport, work_outbox
 from tracker.store.db import session_scope
 from tracker.store.models import OutboxRow
 from tracker.store.outbox import Attempt, ClaimTerms, Cursor, Delivery, Result, claim_next, deliveries, finish, record
@@ -92,3 +93,21 @@ def test_every_send_of_a_message_carries_the_same_idempotency_key_and_each_messa
     assert keys[0] is not None and len(keys[0]) == 32
     assert keys[0] != keys[1] and keys[2] == keys[0]  # the re-send of message 1 carries message 1's key
     assert posts[2].json["title"] == posts[0].json["title"]
+
+
+def test_the_services_chores_fail_the_messages_of_a_channel_no_longer_in_the_config(tmp_path: Path):
+    with WebhookReceiver() as hook:
+        config, engine = opened(outbox_config(tmp_path, {"ops": f"json://127.0.0.1:{hook.port}/ops"}))
+        queue(engine, "ops", 1, NOW)
+        queue(engine, "retired", 2, NOW)  # queued before the channel was taken out of the config
+
+        said = outbox_chores(config, engine, NOW, Stop())
+
+        assert said == "outbox: 2 message(s) of channels no longer in the config failed"
+        assert [(r.channel, r.status) for r in rows(engine)] == [
+            ("ops", "pending"),
+            ("retired", "failed"),
+            ("retired", "failed"),
+        ]
+        assert rows(engine)[1].last_error == "channel 'retired' is no longer in the config"
+        assert hook.posts == []  # the configured channel is its own sender's to work

@@ -14,12 +14,13 @@ from tracker.cycle.report import PollReport
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
+from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
 from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
+from tracker.store.outbox import due_channels
 
 if TYPE_CHECKING:
-    from tracker.notify.outbox import Stop, WorkReport
     from tracker.store.snoozes import NewSnooze
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,6 @@ def _advisory_label(engine: Engine, advisory_id: str) -> str:
 def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:
     """`tracker digest --preview` (the text of each channel's digest) or `--send` (queue and deliver them now)."""
     from tracker.notify import digest as digests
-    from tracker.notify.outbox import work_outbox
     from tracker.notify.render import render_digest
 
     with session_scope(engine) as session:
@@ -108,10 +108,9 @@ def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str
     )
 
 
-def outbox_tick(config: Config, engine: Engine, now: datetime, stop: "Stop | None" = None) -> str:
+def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None = None) -> str:
     """`tracker poll` and `tracker run --once`: remind of snoozes that reopened, then one pass over the outbox, each
     channel on its own sender (a hung receiver costs its own channel one deadline, and no other channel anything)."""
-    from tracker.notify.outbox import work_outbox
     from tracker.notify.pipeline import queue_reminders
 
     with session_scope(engine) as session:
@@ -121,20 +120,16 @@ def outbox_tick(config: Config, engine: Engine, now: datetime, stop: "Stop | Non
     return f"outbox: {told}{outbox_line(report)}"
 
 
-def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, stop: "Stop") -> str:
+def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, stop: Stop) -> str:
     """The service's sender for one channel: its due rows, in order; "" when there was nothing to send."""
-    from tracker.notify.outbox import Sender, work_channel
-
     report = work_channel(Sender.of(config, engine, stop), channel, now)
     return "" if report.idle else f"outbox: {channel}: {outbox_line(report)}"
 
 
-def outbox_chores(config: Config, engine: Engine, now: datetime, stop: "Stop") -> str:
+def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> str:
     """The service's minute for the outbox besides the channels' senders: queue reminders of snoozes that reopened,
     and fail the rows of channels no longer in the config. "" when there was nothing to do."""
-    from tracker.notify.outbox import Sender, work_channel
     from tracker.notify.pipeline import queue_reminders
-    from tracker.store.outbox import due_channels
 
     with session_scope(engine) as session:
         reminded = queue_reminders(config, session, now)
@@ -149,7 +144,7 @@ def outbox_chores(config: Config, engine: Engine, now: datetime, stop: "Stop") -
     return f"outbox: {'; '.join(parts)}" if parts else ""
 
 
-def outbox_line(report: "WorkReport") -> str:
+def outbox_line(report: WorkReport) -> str:
     line = f"{report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
     if report.abandoned:
         line += f", {report.abandoned} given back at shutdown (sent again on restart)"
@@ -164,7 +159,6 @@ def digest_tick(config: Config, engine: Engine, now: datetime, send: bool = True
     other's insert breaks the outbox's unique (dedup_key, channel): its transaction is rolled back whole, and the
     winner's digest goes out."""
     from tracker.notify.digest import queue_due_digests
-    from tracker.notify.outbox import work_outbox
 
     try:
         with session_scope(engine) as session:

@@ -85,7 +85,8 @@ def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], l
         stopping.set()
         for sender in senders:
             sender.stop()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal finds it stopped already
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
