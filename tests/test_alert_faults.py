@@ -7,6 +7,7 @@ watchlist `prod-esxi` hears about on its channels.
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tests.test_story import STAGES
 from tracker.cli import app
 from tracker.config import load_config
 from tracker.store.db import make_engine
-from tracker.store.outbox import claim, due
+from tracker.store.outbox import ClaimTerms, Cursor, claim_next
 
 PULL_DAY = "2021-11-19T08:00:00Z"
 SECRET = "tok-9f8e7d6c5b4a"
@@ -115,14 +116,18 @@ def test_a_process_killed_between_claim_and_record_delivers_exactly_once_after_r
     from tracker.config import clock
 
     claimed_at = clock("2021-11-19T08:01:00Z")
-    for row_id in due(engine, claimed_at, 10):
-        assert claim(engine, [row_id], claimed_at)  # ... and the process dies here
-    cli("poll", now="2021-11-19T08:05:00Z")  # the claims still hold: nobody sends
-    assert hook.posts == []
-    cli("poll", now="2021-11-19T08:12:00Z")  # the lease ran out: claimed again, sent once
-    assert len(hook.wait_for(3)) == 3
+    # Claims are timed on the real clock whatever --now says: two claimed two minutes ago, one just now ...
+    minutes_ago = ClaimTerms(clock=lambda: datetime.now(UTC) - timedelta(minutes=2))
+    first = claim_next(engine, Cursor("ops-hook", claimed_at), minutes_ago)
+    second = claim_next(engine, Cursor("ops-hook", claimed_at, after=first.id or 0), minutes_ago)
+    assert first is not None and second is not None
+    assert claim_next(engine, Cursor("ops-hook", claimed_at, after=second.id or 0), ClaimTerms()) is not None
+    # ... and the process dies here
+    cli("poll", now="2021-11-19T08:05:00Z")  # the stale claims are taken over and sent once; the fresh one holds
+    assert len(hook.wait_for(2)) == 2
     cli("poll", now="2021-11-19T09:00:00Z")
-    assert len(hook.posts) == 3
+    assert len(hook.posts) == 2
+    assert [r["status"] for r in cli.json("deliveries", now="2021-11-19T09:00:00Z")] == ["sent", "sent", "sending"]
 
 
 def test_a_secret_in_a_channel_url_never_appears_in_output_or_logs(

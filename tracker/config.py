@@ -136,6 +136,28 @@ class OperatorsConfig(_Strict):
     digest: tuple[str, ...] = ()
 
 
+class DeliveryConfig(_Strict):
+    """The outbox's sends (tracker/notify/outbox.py): how long one attempt to one target may take in all, and how
+    long a sender that died keeps the message it was sending (its claim is renewed every third of that while it
+    works)."""
+
+    deadline_seconds: int = Field(default=30, ge=1, le=600, alias="deadline")
+    claim_timeout_seconds: int = Field(default=60, ge=3, le=3600, alias="claim_timeout")
+
+    @field_validator("deadline_seconds", "claim_timeout_seconds", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> int:
+        return parse_interval(value)
+
+    @property
+    def deadline(self) -> float:
+        return float(self.deadline_seconds)
+
+    @property
+    def claim_timeout(self) -> timedelta:
+        return timedelta(seconds=self.claim_timeout_seconds)
+
+
 class DigestConfig(_Strict):
     schedule: str = "0 8 * * *"  # cron, in the config's time zone
     send_when_empty: bool = True
@@ -213,6 +235,7 @@ class Config(_Strict):
     policy: PolicyConfig = PolicyConfig()
     http: HttpConfig = HttpConfig()
     service: ServiceConfig = ServiceConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     channels: dict[str, ChannelConfig] = Field(default_factory=dict)
     watchlists: tuple[WatchlistConfig, ...] = ()
     operators: OperatorsConfig = OperatorsConfig()

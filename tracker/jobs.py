@@ -15,9 +15,11 @@ from tracker.domain.decide import FetchOutcome
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
+from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
 from tracker.store import repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
+from tracker.store.outbox import due_channels
 
 if TYPE_CHECKING:
     from tracker.store.snoozes import NewSnooze
@@ -92,7 +94,6 @@ def _advisory_label(engine: Engine, advisory_id: str) -> str:
 def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:
     """`tracker digest --preview` (the text of each channel's digest) or `--send` (queue and deliver them now)."""
     from tracker.notify import digest as digests
-    from tracker.notify.outbox import work_outbox
     from tracker.notify.render import render_digest
 
     with session_scope(engine) as session:
@@ -108,24 +109,57 @@ def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str
     )
 
 
-def outbox_tick(config: Config, engine: Engine, now: datetime) -> str:
-    """The service's minute: remind of snoozes that reopened, then deliver what is due."""
-    from tracker.notify.outbox import work_outbox
+def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None = None) -> str:
+    """`tracker poll` and `tracker run --once`: remind of snoozes that reopened, then one pass over the outbox, each
+    channel on its own sender (a hung receiver costs its own channel one deadline, and no other channel anything)."""
     from tracker.notify.pipeline import queue_reminders
 
     with session_scope(engine) as session:
         reminded = queue_reminders(config, session, now)
-    report = work_outbox(config, engine, now)
+    report = work_outbox(config, engine, now, stop)
     told = f"{reminded} reopened snooze(s) to tell; " if reminded else ""
-    return f"outbox: {told}{report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+    return f"outbox: {told}{outbox_line(report)}"
 
 
-def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
-    """The service's minute for digests: queue those whose scheduled time has come, then deliver them. Of two
-    replicas queueing the same period at once, one commits and the other's insert breaks the outbox's unique
-    (dedup_key, channel): its transaction is rolled back whole, and the winner's digest goes out."""
+def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, stop: Stop) -> str:
+    """The service's sender for one channel: its due rows, in order; "" when there was nothing to send."""
+    report = work_channel(Sender.of(config, engine, stop), channel, now)
+    return "" if report.idle else f"outbox: {channel}: {outbox_line(report)}"
+
+
+def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> str:
+    """The service's minute for the outbox besides the channels' senders: queue reminders of snoozes that reopened,
+    and fail the rows of channels no longer in the config. "" when there was nothing to do."""
+    from tracker.notify.pipeline import queue_reminders
+
+    with session_scope(engine) as session:
+        reminded = queue_reminders(config, session, now)
+    sender = Sender.of(config, engine, stop)
+    gone = [c for c in due_channels(engine, now, sender.terms) if c not in config.channels]
+    failed = sum(work_channel(sender, channel, now).failed for channel in gone)
+    parts = []
+    if reminded:
+        parts.append(f"{reminded} reopened snooze(s) to tell")
+    if failed:
+        parts.append(f"{failed} message(s) of channels no longer in the config failed")
+    return f"outbox: {'; '.join(parts)}" if parts else ""
+
+
+def outbox_line(report: WorkReport) -> str:
+    line = f"{report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+    if report.abandoned:
+        line += f", {report.abandoned} given back at shutdown (sent again on restart)"
+    if report.lost:
+        line += f", {report.lost} outlived its claim (another sender's result stands)"
+    return line
+
+
+def digest_tick(config: Config, engine: Engine, now: datetime, send: bool = True) -> str:
+    """The service's minute for digests: queue those whose scheduled time has come, then (unless the service's
+    channel senders do it) deliver them. Of two replicas queueing the same period at once, one commits and the
+    other's insert breaks the outbox's unique (dedup_key, channel): its transaction is rolled back whole, and the
+    winner's digest goes out."""
     from tracker.notify.digest import queue_due_digests
-    from tracker.notify.outbox import work_outbox
 
     try:
         with session_scope(engine) as session:
@@ -134,6 +168,8 @@ def digest_tick(config: Config, engine: Engine, now: datetime) -> str:
         return "digest: queued by another process just now"
     if not queued:
         return "digest: nothing due"
+    if not send:
+        return f"digest: {queued} queued"
     report = work_outbox(config, engine, now)
     return f"digest: {queued} queued, {report.sent} sent"
 

@@ -1,20 +1,29 @@
 """`tracker run`: APScheduler wiring only, no logic. Every tick (config `service.tick`, a minute by default) the
 sources that are due are polled together in one cycle, through the same engine as `tracker poll`
-(tracker/jobs.py `poll_tick`); the outbox is worked on its own thread every tick and as soon as a cycle has queued
-alerts, and digests are checked every tick on their own executor, so a poll waiting for another process's cycle
-never holds up deliveries. `tracker run --once` runs one tick of
-each in turn (`jobs.service_tick`) and exits.
+(tracker/jobs.py `poll_tick`). Deliveries run apart from polling: each channel has its own sender thread, woken
+every tick and as soon as a cycle (or a digest, or a reopened snooze) has queued messages, so neither a poll
+waiting for another process's cycle nor a hung receiver holds up another channel. `tracker run --once` runs one
+tick of each in turn (`jobs.service_tick`) and exits.
 
 Digest state lives in the database (tracker/notify/digest.py), not in the scheduler's memory: a restart neither
-re-sends nor skips a due digest. SIGTERM and SIGINT let the running step finish, then stop the scheduler. Run one
-scheduler per database (STACK.md: APScheduler job stores must not be shared); replicas are safe all the same, as
-one poll cycle runs at a time (the `poll` lease) and the outbox claims each message.
+re-sends nor skips a due digest. Run one scheduler per database (STACK.md: APScheduler job stores must not be
+shared); replicas are safe all the same, as one poll cycle runs at a time (the `poll` lease) and the outbox claims
+each message.
+
+SIGTERM and SIGINT stop the service within seconds, whatever is in flight: the senders stop waiting for their
+sends at once and give the messages back (due again at once: a restart sends them), and the jobs get STOP_GRACE
+seconds to finish. What is still running then is named in the log and abandoned (the process exits all the same,
+with 0, as after a clean stop: a poll cycle left half done is run again by the next one).
 """
 
+import os
 import signal
+import sys
 import threading
-from collections.abc import Callable
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,49 +32,121 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.jobs import channel_tick, digest_tick, outbox_chores, poll_tick
+from tracker.notify.outbox import Stop
 
 Log = Callable[[str], None]
+STOP_GRACE = 5.0  # seconds the jobs in flight get to finish after SIGTERM before they are abandoned
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
-    from tracker.jobs import digest_tick, outbox_tick, poll_tick
-
     executors = {"default": ThreadPoolExecutor(2), "polls": ThreadPoolExecutor(1)}
     scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
     tick = IntervalTrigger(seconds=config.service.tick)
-    deliveries = _Deliveries(lambda: log(outbox_tick(config, engine, clock())), config.service.tick)
+    stopping, running = Stop(), _Running()
 
-    def poll() -> None:
-        log(poll_tick(config, engine, clock()))
-        deliveries.wake()  # what the cycle queued goes out now, not a tick later
+    def channel_sender(channel: str) -> _Sender:
+        def work() -> None:
+            line = channel_tick(config, engine, channel, clock(), stopping)
+            if line:
+                log(line)
 
-    def digests() -> None:
-        log(digest_tick(config, engine, clock()))
+        return _Sender(channel, work, config.service.tick)
 
-    for name, run, executor in (("poll", poll, "polls"), ("digest", digests, "default")):
-        scheduler.add_job(run, tick, id=name, executor=executor, next_run_time=clock(), max_instances=1, coalesce=True)
+    senders = [channel_sender(name) for name in config.channels]
+
+    def wake() -> None:  # what a job queued goes out now, not a tick later
+        for sender in senders:
+            sender.wake()
+
+    def job(name: str, work: Callable[[], str]) -> Callable[[], None]:
+        def run() -> None:
+            with running(name):
+                line = work()
+            if line:
+                log(line)
+            wake()
+
+        return run
+
+    jobs = (
+        ("poll", job("the poll cycle", lambda: poll_tick(config, engine, clock())), "polls"),
+        ("digest", job("the digest check", lambda: digest_tick(config, engine, clock(), send=False)), "default"),
+        ("outbox", job("the outbox's chores", lambda: outbox_chores(config, engine, clock(), stopping)), "default"),
+    )
+    for name, run, executor in jobs:
+        # The first run is now on the real clock: the scheduler's clock is real even under --now (a --now in 2021
+        # made it walk every tick since then before running anything).
+        start = datetime.now(UTC)
+        scheduler.add_job(run, tick, id=name, executor=executor, next_run_time=start, max_instances=1, coalesce=True)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log(f"received signal {signum}: finishing the current step, then stopping")
-        deliveries.stop()
-        scheduler.shutdown(wait=True)
+        log(f"received signal {signum}: stopping (sends in flight are given back; jobs get {STOP_GRACE:g} s)")
+        stopping.set()
+        for sender in senders:
+            sender.stop()
+        if scheduler.running:  # a second signal finds it stopped already
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(
-        f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources, the outbox and"
-        f" digests checked every {config.service.tick} s; stop with Ctrl-C or SIGTERM"
+        f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources and digests"
+        f" checked every {config.service.tick} s; {len(senders)} channel sender(s); stop with Ctrl-C or SIGTERM"
     )
-    deliveries.start()
+    for sender in senders:
+        sender.start()
     scheduler.start()
+    _finish(senders, running, log)
 
 
-class _Deliveries(threading.Thread):
-    """The outbox worker: every tick, and at once when a poll cycle has queued alerts."""
+def _finish(senders: list["_Sender"], running: "_Running", log: Log) -> None:
+    """After the scheduler stopped: wait up to STOP_GRACE for the senders and jobs; abandon what still runs."""
+    deadline = time.monotonic() + STOP_GRACE
+    for sender in senders:
+        sender.join(max(0.0, deadline - time.monotonic()))
+    busy = [f"the sender of channel {s.channel}" for s in senders if s.is_alive()]
+    busy += running.wait_idle(max(0.0, deadline - time.monotonic()))
+    if not busy:
+        log("stopped")
+        return
+    log(f"stopped after {STOP_GRACE:g} s, abandoning {', '.join(busy)}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the abandoned threads are not ours to join (APScheduler's pool would wait for them at exit)
 
-    def __init__(self, work: Callable[[], None], tick: float) -> None:
-        super().__init__(name="deliveries", daemon=True)
-        self._work, self._tick = work, tick
+
+class _Running:
+    """The jobs running now, by name, so the stop can wait for them and name those it abandons."""
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        with self._changed:
+            self._names.append(name)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._names.remove(name)
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> list[str]:
+        """The names still running after at most `timeout` seconds ([] once all have finished)."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._names, timeout)
+            return list(self._names)
+
+
+class _Sender(threading.Thread):
+    """One channel's sender: works the channel's due rows every tick, and at once when woken."""
+
+    def __init__(self, channel: str, work: Callable[[], None], tick: float) -> None:
+        super().__init__(name=f"sender {channel}", daemon=True)
+        self.channel, self._work, self._tick = channel, work, tick
         self._woken, self._stopping = threading.Event(), threading.Event()
 
     def wake(self) -> None:

@@ -5,8 +5,18 @@ import logging
 import pytest
 
 from tests.notify.samples import NOTES_U3C, pulled
+from tests.support.holding import HoldingReceiver
 from tests.support.receivers import MailReceiver, WebhookReceiver
-from tracker.notify.channels import TargetOutcome, body_kind, privacy, send, validate
+from tracker.notify.channels import (
+    IDEMPOTENCY_HEADER,
+    Outgoing,
+    TargetOutcome,
+    body_kind,
+    deliver,
+    privacy,
+    send,
+    validate,
+)
 from tracker.notify.render import render_alert
 
 SLACK = "https://hooks.slack.com/services/T000/B000/XXXX"
@@ -184,3 +194,46 @@ def test_validate_accepts_a_url_apprise_loads_and_gives_a_short_reason_for_one_i
 )
 def test_body_kind_picks_the_template_for_a_url_and_falls_back_to_text(url: str, kind: str):
     assert body_kind(url) == kind
+
+
+# --- the deadline and the idempotency key --------------------------------------------------------------------
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline_as_a_transient_failure():
+    with HoldingReceiver() as stuck:
+        stuck.hold()  # apprise's own timeouts are per read: a byte every 0.2 s never trips them
+        url = f"json://127.0.0.1:{stuck.port}/hook?:token={SECRET}"
+
+        outcome = deliver(url, Outgoing("title", "body", "text"), [SECRET], deadline=1)
+
+        assert stuck.wait_for(1)  # the request did go out
+        assert not outcome.ok and not outcome.permanent and outcome.late
+        assert outcome.error == "no answer within the delivery deadline (1 s): cut off"
+        assert outcome.target == privacy(url, [SECRET]) and SECRET not in outcome.target
+
+
+@pytest.mark.parametrize("scheme", ["json", "form"])
+def test_a_webhook_target_gets_the_messages_idempotency_key_as_a_header_the_same_on_a_resend(
+    hook: WebhookReceiver, scheme: str
+):
+    url = f"{scheme}://127.0.0.1:{hook.port}/hook?:token={SECRET}"
+    hook.fail_next(1)
+
+    first = deliver(url, Outgoing("title", "body", "text", idempotency_key="k-1f2e"), [SECRET])
+    again = deliver(url, Outgoing("title", "body", "text", idempotency_key="k-1f2e"), [SECRET])
+    other = deliver(url, Outgoing("title", "other", "text", idempotency_key="k-9a8b"), [SECRET])
+
+    assert (first.ok, again.ok, other.ok) == (False, True, True)
+    keys = [post.headers.get(IDEMPOTENCY_HEADER) for post in hook.wait_for(3)]
+    assert keys == ["k-1f2e", "k-1f2e", "k-9a8b"]
+    assert all(IDEMPOTENCY_HEADER not in o.target for o in (first, again, other))  # shown as configured
+
+
+def test_a_target_without_custom_headers_gets_the_message_as_before(mail: MailReceiver):
+    url = mail.url("ops@example.com")
+
+    outcome = deliver(url, Outgoing("title", "body", "text", idempotency_key="k-1f2e"))
+
+    assert outcome.ok
+    [message] = mail.wait_for(1)
+    assert message.subject == "title" and IDEMPOTENCY_HEADER not in message.message

@@ -24,7 +24,7 @@ def notify_test(
     """Send a test message to every target of a channel and report, per target, what happened."""
     # lazy: apprise, which --help must not load
     from tracker.cli.views_notify import notify_test_view
-    from tracker.notify.channels import send
+    from tracker.notify.channels import Outgoing, deliver
 
     config = get_config(uses=(f"channels.{channel}",))  # this channel's secrets only: the others may be unset
     if channel not in config.channels:
@@ -32,7 +32,8 @@ def notify_test(
     check_channels(config, only=(channel,))
     title = "[Release Tracker] test message"
     body = f"This is a test of the channel '{channel}', sent at {get_now().isoformat()}."
-    outcomes = [send([url], title, body, "text", config.secrets)[0] for url in config.channels[channel].urls]
+    message, deadline = Outgoing(title, body, "text"), config.delivery.deadline
+    outcomes = [deliver(url, message, config.secrets, deadline) for url in config.channels[channel].urls]
     notify_test_view(channel, outcomes, as_json)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)

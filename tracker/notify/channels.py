@@ -1,10 +1,17 @@
 """Sending through apprise: the only module that imports it, lazily (loading its plugins takes ~0.4 s).
 
-`send()` builds one `apprise.Apprise` per URL, so each target's outcome is known, and never raises:
+`deliver()` (and `send()`, for a list of URLs) builds one `apprise.Apprise` per URL, so each target's outcome is
+known, and never raises:
 
     ok                  apprise reports SUCCESS
     permanent failure   apprise cannot load the URL, or nothing matched (NOMATCH): a configuration error
     transient failure   anything else (FAILURE, TIMEOUT, PARTIAL, an exception): the outbox tries again later
+
+Each send has a deadline in all: apprise's own timeouts are per read, so a receiver that trickles its answer would
+hold a plain call for ever. `start()` runs the send on a thread of its own (a daemon: a process that exits never
+waits for it); `Sending.wait(deadline)` stops waiting at the deadline, and the late send's result is dropped.
+Webhook targets that accept custom headers (json://, form://, xml://) get an `Idempotency-Key` header, the same on
+every re-send of a message, so a receiver can drop a duplicate.
 
 Secrets are the values that came from ${VAR} or a *_FILE. They are masked as `***` in `privacy()`, in every
 `TargetOutcome`, and in every record the `apprise` and `urllib3` loggers emit while a call here runs: apprise logs
@@ -29,6 +36,9 @@ SLACK_HOOKS = ("https://hooks.slack.com/", "https://hooks.slack-gov.com/")
 _MASKED_LOGGERS = ("apprise", "urllib3.connectionpool")  # urllib3 logs request paths (Slack tokens) at DEBUG
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,31})://")
 _PROBLEMS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+DEADLINE = 30.0  # seconds one send may take in all, unless the caller says (config `delivery.deadline`)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_HEADER_SCHEMES = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})  # apprise's `+Header=value`
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,73 @@ class TargetOutcome:
     ok: bool
     permanent: bool
     error: str | None
+    late: bool = False  # no answer within the deadline (the send may still be going on)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message as rendered for a target, and the key a receiver may drop a re-send by."""
+
+    title: str
+    body: str
+    body_format: str  # "text", "markdown" or "html"
+    idempotency_key: str | None = None
+
+
+class Sending:
+    """One send in flight on its own thread. `done` is set when it has an outcome (or by whoever wants the waiter
+    woken early, e.g. a worker told to stop)."""
+
+    def __init__(self, url: str, message: Outgoing, secrets: Sequence[str]) -> None:
+        self.target = _shown(url, secrets)
+        self.done = threading.Event()
+        self.outcome: TargetOutcome | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(url, message, secrets), name=f"send {self.target}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, url: str, message: Outgoing, secrets: Sequence[str]) -> None:
+        self.outcome = _send_one(url, message, secrets)
+        self.done.set()
+
+    def wait(self, deadline: float) -> TargetOutcome | None:
+        """The outcome, or None when there is none after `deadline` seconds (or `done` was set early)."""
+        self.done.wait(deadline)
+        return self.outcome
+
+
+def start(url: str, message: Outgoing, secrets: Sequence[str] = ()) -> Sending:
+    """Begin sending `message` to one URL, on a thread of its own."""
+    return Sending(url, message, secrets)
+
+
+def too_late(target: str, deadline: float) -> TargetOutcome:
+    """The outcome of a send that missed its deadline: a transient failure, tried again later."""
+    error = f"no answer within the delivery deadline ({deadline:g} s): cut off"
+    return TargetOutcome(target, False, False, error, late=True)
+
+
+def deliver(url: str, message: Outgoing, secrets: Sequence[str] = (), deadline: float = DEADLINE) -> TargetOutcome:
+    """Send one message to one URL, waiting at most `deadline` seconds. Never raises."""
+    sending = start(url, message, secrets)
+    return sending.wait(deadline) or too_late(sending.target, deadline)
 
 
 def send(
     urls: Sequence[str], title: str, body: str, body_format: str, secrets: Sequence[str] = ()
 ) -> list[TargetOutcome]:
-    """Send one message to each URL; one outcome per URL, in order. Never raises."""
-    return [_send_one(url, title, body, body_format, secrets) for url in urls]
+    """Send one message to each URL in turn, each within DEADLINE; one outcome per URL, in order. Never raises."""
+    return [deliver(url, Outgoing(title, body, body_format), secrets) for url in urls]
+
+
+def with_idempotency_key(url: str, key: str | None) -> str:
+    """The URL with an `Idempotency-Key: key` header where the target takes custom headers; else the URL as is."""
+    if not key or _scheme(url) not in _HEADER_SCHEMES:
+        return url
+    base, hash_, fragment = url.partition("#")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}+{IDEMPOTENCY_HEADER}={quote(key, safe='')}{hash_}{fragment}"
 
 
 def privacy(url: str, secrets: Sequence[str] = ()) -> str:
@@ -83,26 +153,37 @@ def mask(text: str, secrets: Sequence[str]) -> str:
 # --- one target -----------------------------------------------------------------------------------------------
 
 
-def _send_one(url: str, title: str, body: str, body_format: str, secrets: Sequence[str]) -> TargetOutcome:
+def _shown(url: str, secrets: Sequence[str]) -> str:
+    try:
+        return privacy(url, secrets)
+    except Exception:  # a plugin bug while showing the URL: still never the caller's crash
+        return f"{_scheme(url)}://{MASK}"
+
+
+def _send_one(url: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutcome:
     target = f"{_scheme(url)}://{MASK}"
+    keyed = with_idempotency_key(url, message.idempotency_key)
     try:
         target = privacy(url, secrets)
         with _masking(secrets):
-            return _notify(url, target, title, body, body_format, secrets)
+            return _notify(keyed, target, message, secrets)  # apprise only ever sees the keyed URL
     except Exception as error:  # a plugin bug is this target's transient failure, never the caller's crash
-        return TargetOutcome(target, False, False, _clean(f"{type(error).__name__}: {error}", url, secrets))
+        return TargetOutcome(target, False, False, _clean(f"{type(error).__name__}: {error}", keyed, secrets))
 
 
-def _notify(url: str, target: str, title: str, body: str, body_format: str, secrets: Sequence[str]) -> TargetOutcome:
+def _notify(url: str, target: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutcome:
     import apprise
 
-    sender = apprise.Apprise()
+    # The send runs on this (daemon) thread: no async mode, no `service_timeout` (apprise 2.3 enforces that one by
+    # sending on its shared pool, whose non-daemon workers the interpreter joins at exit: a hung receiver would
+    # keep the process from ever ending). The deadline is the caller's, `Sending.wait`.
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, service_timeout=0))
     with _captured() as messages:
         if not sender.add(url):
             reason = _reason(messages, "apprise cannot load this URL")
             return TargetOutcome(target, False, True, _clean(reason, url, secrets))
-        # Each plugin bounds its own waits (HTTP connect/read timeouts, SMTP `cto`): no call-wide timeout.
-        result: object = sender.notify(body=body, title=title, body_format=body_format)
+        # The plugins' timeouts are per read; the deadline around the whole send is the caller's (Sending.wait).
+        result: object = sender.notify(body=message.body, title=message.title, body_format=message.body_format)
     status = _status(result)
     if status == "SUCCESS":
         return TargetOutcome(target, True, False, None)

@@ -6,12 +6,13 @@ from enum import StrEnum
 
 SCHEMA_HEAD = "0005"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
 POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)
-OUTBOX_CLAIM = timedelta(minutes=10)  # a sender's claim on a message older than this is stale: another may send it
+OUTBOX_CLAIM = timedelta(minutes=1)  # a claim not renewed for this long is stale (a dead sender): another may send it
 
 
 class OutboxStatus(StrEnum):
     """An outbox row's state (tracker/store/outbox.py): pending -> sending (claimed) -> sent | failed, or back to
-    pending to wait for a retry. A `sending` row whose claim is older than OUTBOX_CLAIM may be claimed again."""
+    pending to wait for a retry. A `sending` row whose claim was not renewed for the claim timeout (config
+    `delivery.claim_timeout`, OUTBOX_CLAIM by default) may be claimed again."""
 
     PENDING = "pending"
     SENDING = "sending"

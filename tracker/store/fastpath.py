@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
-from tracker.store import OUTBOX_CLAIM, POLL_LEASE, SCHEMA_HEAD, OutboxStatus
+from tracker.store import POLL_LEASE, SCHEMA_HEAD, OutboxStatus
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
@@ -96,19 +96,17 @@ def outbox_idle(database: str, now: datetime) -> bool:
     """True only when the database is a SQLite file whose outbox has nothing due: then the outbox worker (and the
     ORM it loads) can be skipped. Any doubt says False."""
     path = sqlite_path(database)
-    return path is not None and path.is_file() and not _outbox_due(path, now, now - OUTBOX_CLAIM)
+    return path is not None and path.is_file() and not _outbox_due(path, now)
 
 
-def _outbox_due(path: Path, now: datetime, stale_before: datetime) -> bool:
-    """A message waits to be sent (or a sender's claim went stale): the ORM's outbox worker has work."""
-    # tracker/store/outbox.py `claimable`, in SQL
-    query = (
-        "SELECT 1 FROM outbox WHERE (status = ? AND next_attempt_at <= ?) OR (status = ? AND claimed_at < ?) LIMIT 1"
-    )
+def _outbox_due(path: Path, now: datetime) -> bool:
+    """A message waits to be sent, or is being sent (its claim may have gone stale: the outbox's timeout and clock
+    decide that, tracker/store/outbox.py `claimable`): the ORM's outbox worker may have work."""
+    query = "SELECT 1 FROM outbox WHERE (status = ? AND next_attempt_at <= ?) OR status = ? LIMIT 1"
     try:
         with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
             pending, sending = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
-            return db.execute(query, (pending, _text(now), sending, _text(stale_before))).fetchone() is not None
+            return db.execute(query, (pending, _text(now), sending)).fetchone() is not None
     except sqlite3.Error:
         return True  # cannot tell: let the outbox worker look
 

@@ -1,18 +1,27 @@
 """The outbox's rows: one message per (key, channel), claimed with one conditional UPDATE, each target's outcome
 recorded as a delivery row, the row's next state (sent, failed, or waiting for a retry) committed with it.
 
-Claiming, as healthchecks' `sendalerts` does: `claimable(now)` is the one condition a row must meet to be taken
-(due and pending, or `sending` under a claim that went stale); the UPDATE that takes rows repeats it, so of two
-workers that saw the same row, one wins.
+Claiming, as healthchecks' `sendalerts` does: `claimable(now, stale_before)` is the one condition a row must meet
+to be taken (due and pending, or `sending` under a claim that went stale); the UPDATE that takes a row repeats it,
+so of two workers that saw the same row, one wins. A sender takes one row at a time and renews its claim while it
+sends, so a sender that dies holds only the message in flight, and only until its claim goes stale.
+
+Claims are timed on the real clock (the database server's on PostgreSQL, this host's elsewhere), never on the
+caller's `now`: a claim says a sender is alive, and under a fixed `--now` a dead one's claim must still go stale.
+Whether a row is due (`next_attempt_at`) is the caller's `now`, as is every time recorded for people.
+
+Every write a sender makes under its claim (`record`, `finish`, `release`) is conditional on its claim token: a
+send that outlived its claim (another worker took the row over) writes nothing, and says so (`Result.LOST`).
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, update
+from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from tracker.domain.alerts import next_attempt
@@ -28,6 +37,8 @@ class Result(StrEnum):
     SENT = "sent"
     RETRYING = "retrying"
     FAILED = "failed"
+    LOST = "lost"  # the claim went stale and another worker took the row: nothing of this send was written
+    ABANDONED = "abandoned"  # the worker was told to stop mid-send: the row was released, due again at once
 
 
 class MessageKind(StrEnum):
@@ -93,86 +104,184 @@ def enqueue(session: Session, message: Message, now: datetime) -> int:
     return 1
 
 
-def claimable(now: datetime) -> ColumnElement[bool]:
-    """The one condition under which a worker may take a row."""
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ClaimTerms:
+    """How long a claim holds unless renewed, and on which clock (None: the database server's on PostgreSQL, this
+    host's elsewhere; tests pass one to stand for a sender that claimed a row minutes ago and died)."""
+
+    timeout: timedelta = OUTBOX_CLAIM
+    clock: Clock | None = None
+
+
+def _moment(session: Session, terms: ClaimTerms) -> datetime:
+    if terms.clock is not None:
+        return terms.clock()
+    if session.get_bind().dialect.name == "postgresql":
+        moment: datetime = session.execute(select(func.now())).scalar_one()
+        return moment
+    return datetime.now(UTC)
+
+
+def claimable(now: datetime, stale_before: datetime) -> ColumnElement[bool]:
+    """The one condition under which a worker may take a row: due at `now`, or claimed before `stale_before`."""
     status = col(OutboxRow.status)
     return or_(
         (status == OutboxStatus.PENDING) & (col(OutboxRow.next_attempt_at) <= now),
-        (status == OutboxStatus.SENDING) & (col(OutboxRow.claimed_at) < now - OUTBOX_CLAIM),
+        (status == OutboxStatus.SENDING) & (col(OutboxRow.claimed_at) < stale_before),
     )
 
 
-def due(engine: Engine, now: datetime, limit: int) -> list[int]:
-    """The ids of the rows a worker may take now, oldest first."""
+def due_channels(engine: Engine, now: datetime, terms: ClaimTerms) -> list[str]:
+    """The channels that have a row a worker may take now."""
     with session_scope(engine) as session:
-        query = select(OutboxRow.id).where(claimable(now)).order_by(col(OutboxRow.id)).limit(limit)
-        return [i for i in session.exec(query) if i is not None]
+        condition = claimable(now, _moment(session, terms) - terms.timeout)
+        query = select(OutboxRow.channel).where(condition).distinct().order_by(col(OutboxRow.channel))
+        return list(session.exec(query))
 
 
-def claim(engine: Engine, row_ids: list[int], now: datetime) -> list[OutboxRow]:
-    """Take those of the rows nobody else holds, in one conditional UPDATE; return the ones this worker got."""
+@dataclass(frozen=True)
+class Cursor:
+    """Where a sender is in one channel's rows: it takes the oldest claimable row after `after`."""
+
+    channel: str
+    now: datetime
+    after: int = 0
+
+
+def claim_next(engine: Engine, cursor: Cursor, terms: ClaimTerms) -> OutboxRow | None:
+    """Take the channel's oldest row after the cursor that nobody else holds (one conditional UPDATE); None when
+    there is none. Of two workers after the same row, one gets it and the other moves on to the next."""
+    after = cursor.after
+    while (row_id := _next_claimable(engine, cursor, after, terms)) is not None:
+        row = _take(engine, row_id, cursor.now, terms)
+        if row is not None:
+            return row
+        after = row_id
+    return None
+
+
+def _next_claimable(engine: Engine, cursor: Cursor, after: int, terms: ClaimTerms) -> int | None:
+    with session_scope(engine) as session:
+        condition = claimable(cursor.now, _moment(session, terms) - terms.timeout)
+        query = (
+            select(OutboxRow.id)
+            .where(OutboxRow.channel == cursor.channel, col(OutboxRow.id) > after, condition)
+            .order_by(col(OutboxRow.id))
+            .limit(1)
+        )
+        return session.exec(query).first()
+
+
+def _take(engine: Engine, row_id: int, now: datetime, terms: ClaimTerms) -> OutboxRow | None:
     token = uuid.uuid4().hex
     with session_scope(engine) as session:
+        moment = _moment(session, terms)
         session.execute(
             update(OutboxRow)
-            .where(col(OutboxRow.id).in_(row_ids), claimable(now))
-            .values(status=OutboxStatus.SENDING, claimed_at=now, claim_token=token)
+            .where(col(OutboxRow.id) == row_id, claimable(now, moment - terms.timeout))
+            .values(status=OutboxStatus.SENDING, claimed_at=moment, claim_token=token)
         )
-        return list(session.exec(select(OutboxRow).where(OutboxRow.claim_token == token).order_by(col(OutboxRow.id))))
+        row = session.exec(select(OutboxRow).where(OutboxRow.claim_token == token)).first()
+        if row is not None:
+            session.expunge(row)
+        return row
 
 
-def record(engine: Engine, row: OutboxRow, attempt: Attempt, now: datetime) -> None:
-    """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send."""
+def renew(engine: Engine, token: str, terms: ClaimTerms) -> bool:
+    """Move the claim held under this token to now: False when it is no longer held (finished, or taken over)."""
     with session_scope(engine) as session:
-        _add_attempt(session, row, attempt, now)
-
-
-def _add_attempt(session: Session, row: OutboxRow, attempt: Attempt, now: datetime) -> None:
-    session.add(
-        DeliveryRow(
-            outbox_id=row.id or 0,
-            target=attempt.target,
-            attempted_at=now,
-            ok=attempt.ok,
-            permanent=attempt.permanent,
-            error=attempt.error,
+        renewed = session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.claim_token) == token, col(OutboxRow.status) == OutboxStatus.SENDING)
+            .values(claimed_at=_moment(session, terms))
         )
+        return int(renewed.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def release(engine: Engine, row: OutboxRow) -> bool:
+    """Give a claimed row back, due again at once, its attempt not counted (a worker stopping mid-send): False
+    when the claim was no longer this worker's."""
+    with session_scope(engine) as session:
+        return _held(session, row, status=OutboxStatus.PENDING, claim_token=None, claimed_at=None)
+
+
+def _held(session: Session, row: OutboxRow, **values: Any) -> bool:
+    """Write `values` to the row only while it is still claimed under this worker's token."""
+    written = session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.id) == row.id,
+            col(OutboxRow.claim_token) == row.claim_token,
+            col(OutboxRow.status) == OutboxStatus.SENDING,
+        )
+        .values(**values)
     )
-    if attempt.ok:
-        stored = session.get(OutboxRow, row.id)
-        if stored is not None:
-            stored.done_targets = sorted({*stored.done_targets, attempt.target_key})
-            session.add(stored)
+    return int(written.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def record(engine: Engine, row: OutboxRow, attempt: Attempt, now: datetime) -> bool:
+    """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send;
+    False (nothing written) when the claim is no longer this worker's."""
+    with session_scope(engine) as session:
+        done = _done_after(row, attempt)
+        if not _held(session, row, done_targets=done):
+            return False
+        row.done_targets = done
+        session.add(_attempt_row(row, attempt, now))
+    return True
+
+
+def _done_after(row: OutboxRow, attempt: Attempt) -> list[str]:
+    return sorted({*row.done_targets, attempt.target_key}) if attempt.ok else list(row.done_targets)
+
+
+def _attempt_row(row: OutboxRow, attempt: Attempt, now: datetime) -> DeliveryRow:
+    return DeliveryRow(
+        outbox_id=row.id or 0,
+        target=attempt.target,
+        attempted_at=now,
+        ok=attempt.ok,
+        permanent=attempt.permanent,
+        error=attempt.error,
+    )
 
 
 def finish(engine: Engine, row: OutboxRow, delivery: Delivery, now: datetime) -> Result:
-    """The row's new state, in the same transaction as its last target's outcome (one commit per message)."""
+    """The row's new state, in the same transaction as its last target's outcome (one commit per message);
+    `Result.LOST` (nothing written) when the claim is no longer this worker's."""
+    errors = delivery.permanent + delivery.transient
+    values: dict[str, Any] = {
+        "attempts": row.attempts + 1,
+        "claim_token": None,
+        "last_error": "; ".join(errors)[:1000] if errors else None,
+    }
+    if delivery.last is not None:
+        values["done_targets"] = _done_after(row, delivery.last)
+    result = _next_state(row, delivery, now, values)
     with session_scope(engine) as session:
+        if not _held(session, row, **values):
+            return Result.LOST
         if delivery.last is not None:
-            _add_attempt(session, row, delivery.last, now)
-        stored = session.get(OutboxRow, row.id)
-        assert stored is not None
-        stored.attempts += 1
-        stored.claim_token = None
-        errors = delivery.permanent + delivery.transient
-        stored.last_error = "; ".join(errors)[:1000] if errors else None
-        result = _next_state(stored, delivery, now)
-        session.add(stored)
+            session.add(_attempt_row(row, delivery.last, now))
     return result
 
 
-def _next_state(row: OutboxRow, delivery: Delivery, now: datetime) -> Result:
+def _next_state(row: OutboxRow, delivery: Delivery, now: datetime, values: dict[str, Any]) -> Result:
+    """The row's next status (and when it is due or was sent), into `values`."""
     if delivery.gives_up:
-        row.status = OutboxStatus.FAILED
+        values["status"] = OutboxStatus.FAILED
         return Result.FAILED
     if not delivery.transient:
-        row.status, row.sent_at = OutboxStatus.SENT, now
+        values["status"], values["sent_at"] = OutboxStatus.SENT, now
         return Result.SENT
-    retry_at = next_attempt(utc(row.created_at), row.attempts, now)
+    retry_at = next_attempt(utc(row.created_at), values["attempts"], now)
     if retry_at is None:
-        row.status = OutboxStatus.FAILED
+        values["status"] = OutboxStatus.FAILED
         return Result.FAILED
-    row.status, row.next_attempt_at = OutboxStatus.PENDING, retry_at
+    values["status"], values["next_attempt_at"] = OutboxStatus.PENDING, retry_at
     return Result.RETRYING
 
 
