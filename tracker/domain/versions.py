@@ -201,7 +201,8 @@ class Release:
             return f"{self.line} U{self.update}{self.letter}"
         if self.letter:
             return f"{self.line}{self.letter}"
-        return self.line if self.patch else f"{self.line} GA"
+        # "8.0 GA Hot Patch 1" sits on the GA; an express patch or patch label names the level itself
+        return self.line if self.patch and not self.patch.startswith("HP") else f"{self.line} GA"
 
     @property
     def _patch_label(self) -> str:
