@@ -265,19 +265,21 @@ IN_ORDER = [
     "ESX 9.2.2.0",
     "ESX 10.0.0.0",
 ]
-RELEASES = [Release.parse(name) for name in IN_ORDER]
 
 
-@pytest.mark.parametrize(("i", "j"), list(itertools.combinations(range(len(IN_ORDER)), 2)), ids=str)
-def test_every_earlier_release_in_the_hand_sorted_8x_9x_list_orders_before_every_later_one(i: int, j: int) -> None:
-    earlier, later = RELEASES[i], RELEASES[j]
-    assert earlier < later and not later < earlier
-    assert earlier.sort_key < later.sort_key
+@pytest.mark.parametrize(("earlier", "later"), list(itertools.combinations(IN_ORDER, 2)), ids=repr)
+def test_every_earlier_release_in_the_hand_sorted_8x_9x_list_orders_before_every_later_one(
+    earlier: str, later: str
+) -> None:
+    first, second = Release.parse(earlier), Release.parse(later)
+    assert first < second and not second < first
+    assert first.sort_key < second.sort_key
 
 
 def test_sorting_the_8x_and_9x_releases_in_any_order_gives_the_hand_sorted_list() -> None:
-    assert sorted(reversed(RELEASES)) == RELEASES
-    assert sorted(RELEASES[1::2] + RELEASES[::2]) == RELEASES
+    releases = [Release.parse(name) for name in IN_ORDER]
+    assert sorted(reversed(releases)) == releases
+    assert sorted(releases[1::2] + releases[::2]) == releases
 
 
 def test_9x_builds_order_by_release_not_by_build_number() -> None:
@@ -288,6 +290,7 @@ def test_9x_builds_order_by_release_not_by_build_number() -> None:
         Build.parse("VMware-ESX-9.0.1.0100-24900000-depot.zip"),  # a smaller number, a later release
     ]
     assert sorted(reversed(builds)) == builds
+    assert [b.release.short if b.release else "" for b in builds] == ["9.0.0.0", "9.0.0.0100", "9.0.1.0", "9.0.1.0100"]
 
 
 def test_a_9x_host_version_orders_with_its_maintenance_release_without_being_equal_to_it() -> None:

@@ -97,6 +97,16 @@ def version_like(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(PREFIXES)) + body + draw(st.sampled_from(SUFFIXES))
 
 
+@st.composite
+def vcf_like(draw: st.DrawFn) -> str:
+    """A 9.x version in one of the vendor's file, profile, component or host templates."""
+    version, number = draw(VCF), draw(BUILD_NUMBERS)
+    return draw(st.sampled_from(FILES)).format(v=_text(version), b=number)
+
+
+TEXTS = st.one_of(version_like(), vcf_like(), st.text(max_size=40))
+
+
 def _parsed_releases(text: str) -> list[Release]:
     """What the grammar makes of the text, as release and as build, for each product; refusals drop out."""
     found: list[Release] = []
@@ -112,7 +122,7 @@ def _parsed_releases(text: str) -> list[Release]:
 
 
 @settings(max_examples=500)
-@given(st.one_of(version_like(), st.text(max_size=40)))
+@given(TEXTS)
 def test_no_version_like_text_ever_yields_line_00_or_an_error_other_than_version_error(text: str) -> None:
     for release in _parsed_releases(text):  # any other exception fails the test
         assert release.line != "0.0"
@@ -123,7 +133,7 @@ _VCF_TOKEN = re.compile(r"(?<![\d.])(9|1[0-2])\.\d+\.\d+\.(?:0|\d{4})(?![\d])")
 
 
 @settings(max_examples=500)
-@given(version_like())
+@given(TEXTS)
 def test_a_text_carrying_a_9x_version_never_parses_to_another_major(text: str) -> None:
     if not (token := _VCF_TOKEN.search(text)):
         return
