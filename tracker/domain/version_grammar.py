@@ -1,6 +1,11 @@
 """The grammar: every spelling the vendor and the hosts use for a release or a build (PRODUCT.md 2.1), read into
 the values of tracker/domain/versions.py. `parse_release` and `parse_build` (behind `Release.parse` and
-`Build.parse`) raise `VersionError` for anything else.
+`Build.parse`) raise `VersionError` for anything else: a spelling that cannot be placed is refused, never read
+as a nearby value (a 9.x image profile once came out as "ESXi 0.0.100").
+
+Where the spellings come from: KB 316595 / 326316 and the old KB 2143832 / 2143838 build tables (6.x patch ids,
+"Express Patch 3", vCenter 6.7 appliance versions), KB 395110 (ESX 9 versions, the 8.0 "U2b / P03" and
+"U2b Hot Patch 1" aliases, the hyphenated component form 9.0.1-0101.12345678), KB 410435 (VCF 9 version fields).
 """
 
 import re

@@ -7,6 +7,11 @@ is written in many ways (PRODUCT.md 2.1); `Release.parse` and `Build.parse` acce
 Releases order by one key tuple: line, update, patch letter, then the finer grain; never by date or build number
 across updates (7.0 U3c beats 7.0 U2e). Product and spelling details only break ties, so the order is total and
 agrees with ==.
+
+vSphere 9 (KB 395110, KB 410435) renames ESXi to ESX (one product, `Product.ESXI`, named per line by
+`Product.label_for`) and numbers releases major.minor.maintenance.EEHH: the maintenance release sits in
+`update`, the EEHH field in `patch`, so 9.x orders after 8.0 and, within 9.x, by maintenance release, then
+express patch (EE), then hot patch (HH): 9.2.1.0 < 9.2.1.0100 < 9.2.1.0101 < 9.2.1.0200 < 9.2.2.0.
 """
 
 import re
