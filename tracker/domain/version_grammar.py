@@ -1,11 +1,24 @@
 """The grammar: every spelling the vendor and the hosts use for a release or a build (PRODUCT.md 2.1), read into
 the values of tracker/domain/versions.py. `parse_release` and `parse_build` (behind `Release.parse` and
-`Build.parse`) raise `VersionError` for anything else.
+`Build.parse`) raise `VersionError` for anything else: a spelling that cannot be placed is refused, never read
+as a nearby value (a 9.x image profile once came out as "ESXi 0.0.100").
+
+Where the spellings come from: KB 316595 / 326316 and the old KB 2143832 / 2143838 build tables (6.x patch ids,
+"Express Patch 3", vCenter 6.7 appliance versions), KB 395110 (ESX 9 versions, the 8.0 "U2b / P03" and
+"U2b Hot Patch 1" aliases, the hyphenated component form 9.0.1-0101.12345678), KB 410435 (VCF 9 version fields).
 """
 
 import re
 
-from tracker.domain.versions import Build, Product, Release, VersionError, implied_update, product_from_text
+from tracker.domain.versions import (
+    FIRST_VCF_MAJOR,
+    Build,
+    Product,
+    Release,
+    VersionError,
+    implied_update,
+    product_from_text,
+)
 
 __all__ = ["parse_build", "parse_release"]
 
@@ -30,25 +43,42 @@ _LEVEL = (
     r"|(?:(?P<gsec>s)(?=[a-z]))?(?P<gaL>[a-z])(?P<gsec2>s)?)"
 )
 _COMPACT = re.compile(  # VMSA fixed versions: ESXi70U3c-19193900, ESXi80U3-24022510, ESXi70U2sc-18295176
-    r"^esxi(?P<maj>[6-9])(?P<min>\d)" + _LEVEL + r"?(?:-(?P<build>\d{7,8}))?$", re.I
+    r"^esxi(?P<maj>[5-8])(?P<min>\d)" + _LEVEL + r"?(?:-(?P<build>\d{7,8}))?$", re.I
 )
 _HOST = re.compile(  # VMware ESXi 7.0.3 build-18644231 / VMware vCenter Server 7.0.3 build-19234570
     r"(?P<ver>\d+\.\d+(?:\.\d+)*)\s*(?:\(?\s*build[\s-]*|,\s*build\s+|-)(?P<build>\d{7,8})\)?\b", re.I
 )
 _FILE = re.compile(  # ESXi-7.0U3c-19193900-standard, VMware-VMvisor-Installer-7.0U3c-19193900.x86_64.iso,
-    # VMware-VMvisor-Installer-6.7.0.update03-14320388.x86_64.iso, VMware-VCSA-all-7.0.3-19234570.iso
-    r"(?P<maj>\d+)\.(?P<min>\d+)(?:\.(?P<maint>\d+))?(?:\.update(?P<upd6>\d{2})|" + _LEVEL + r")?"
+    # VMware-VMvisor-Installer-6.7.0.update03-14320388.x86_64.iso, VMware-VCSA-all-7.0.3-19234570.iso.
+    # Never inside a longer version: ESXi-9.0.0.0100-24813472 once read as "0.0100", line 0.0.
+    r"(?<![\d.])(?P<maj>[3-8])\.(?P<min>\d+)(?:\.(?P<maint>\d+))?(?:\.update(?P<upd6>\d{2})|" + _LEVEL + r")?"
     r"-(?P<build>\d{7,8})(?!\d)",
     re.I,
 )
-_COMPONENT = re.compile(r"^(?P<maj>\d+)\.(?P<min>\d+)\.(?P<upd>\d+)-\d+\.\d+\.(?P<build>\d{7,8})$")
-_COMPONENT_9X = re.compile(r"^(?P<maj>9|1\d)\.(?P<min>\d+)\.(?P<upd>\d+)\.(?P<patch>\d{4})\.(?P<build>\d{7,8})$")
+_COMPONENT = re.compile(r"^(?P<maj>[3-8])\.(?P<min>\d+)\.(?P<upd>\d+)-\d+\.\d+\.(?P<build>\d{7,8})$")
+# 9.x full versions (KB 395110): 9.0.0.0.12345678, 9.2.1.0101.56789012; VIB and component metadata may keep a
+# hyphen after the maintenance field: 9.0.1-0101.12345678.
+_COMPONENT_9X = re.compile(
+    r"^(?P<maj>9|[1-9]\d)\.(?P<min>\d{1,2})\.(?P<upd>\d{1,2})[.-](?P<eehh>\d{1,4})\.(?P<build>\d{7,8})$"
+)
+# 9.x image profiles and files: ESXi-9.0.0.0100-24813472-standard, VMware-ESX-9.0.0.0100-24813472-depot.zip,
+# VMware-VMvisor-Installer-9.0.0.0100.x86_64-24813472.iso, VMware-VMvisor-Installer-9.0.0.0.24755229.x86_64.iso,
+# VMware-VCSA-all-9.0.2.0-25148086.iso. Without the EEHH field (ESXi-9.0.0-24755229) the patch level is unknown.
+_FILE_9X = re.compile(
+    r"(?<![\d.])(?P<maj>9|[1-9]\d)\.(?P<min>\d{1,2})\.(?P<maint>\d{1,2})(?:\.(?P<eehh>\d{1,4}))?"
+    r"(?:\.x86_64)?[.-](?P<build>\d{7,8})(?!\d)",
+    re.I,
+)
+# "EP 17", "P03", "Express Patch 3", "Patch 02", "Hot Patch 1"; "/ P03" and "/ EP2" are KB 395110's aliases.
+_PATCH_KINDS = {"expresspatch": "EP", "hotpatch": "HP", "patch": "P", "ep": "EP", "p": "P"}
 _NAME = re.compile(
-    r"^(?P<maj>\d+)\.(?P<min>\d+)(?:\.(?P<maint>\d+))?(?:\.(?P<fourth>\d{4}))?"
+    # "vCenter 6.5 0e Express Patch 3" is KB 2143838's own spelling of 6.5.0e
+    r"^(?P<maj>\d+)\.(?P<min>\d+)(?:\.(?P<maint>\d+)|\s(?P<spmaint>0)(?=[a-z]))?(?:\.(?P<fourth>\d+))?"
     r"(?P<gaL>[a-z])?"  # 8.0f, 7.0.0a
     r"(?:\s*(?:update|u)\s*(?P<upd>\d)(?P<letter>[a-z])?)?"
+    r"(?:\s*/\s*(?:update|u)\s*(?P<aupd>\d)(?P<aletter>[a-z])?)?"  # KB 395110: "8.0 U2 / Update 2"
     r"(?:\s*(?P<ga>ga))?"
-    r"(?:\s*(?P<ep>ep|p)\s*(?P<epn>\d{1,2})(?P<epl>[a-z])?)?"
+    r"(?:\s*(?:/\s*)?(?P<ep>express\s*patch|hot\s*patch|patch|ep|p)\s*(?P<epn>\d{1,2})(?P<epl>[a-z])?)?"
     r"(?:\s*\(\s*(?:update|u)\s*(?P<pupd>\d)(?P<pletter>[a-z])?\s*\))?$",
     re.I,
 )
@@ -108,15 +138,32 @@ def _release_with_appliance(
     # Only vCenter has appliance versions: 7.0.3.00300 is vCenter Server 7.0 U3c.
     if product is Product.ESXI:
         raise VersionError(f"{text!r} is a vCenter Server appliance version, expected ESXi")
-    major, minor, update = (int(x) for x in app.group("ver").split("."))
+    major, minor, third = (int(x) for x in app.group("ver").split("."))
     appliance = int(app.group("app"))
+    update = _appliance_update(major, minor, third, appliance, text)
     head = rest[: app.start()].strip()
     if not head:
         return Release(Product.VCENTER, major, minor, update, None, security, appliance=appliance)
     release = _release_from_name(head, Product.VCENTER, security, appliance, text)
     if (release.major, release.minor, release.update) != (major, minor, update):
-        raise VersionError(f"{text!r} names {release.line} U{release.update} but appliance {app.group('ver')}")
+        raise VersionError(
+            f"{text!r} names {release.line} U{release.update} but appliance {app.group('ver')}.{appliance:05d}"
+            f" is {major}.{minor} U{update}"
+        )
     return release
+
+
+def _appliance_update(major: int, minor: int, third: int, appliance: int, text: str) -> int:
+    """The update an appliance version sits on: its third field, except on 6.7 (below)."""
+    if major >= FIRST_VCF_MAJOR:
+        raise VersionError(f"{text!r}: a 9.x version has a four-digit EEHH field, not an appliance tail")
+    if (major, minor) != (6, 7):
+        return third
+    # vCenter 6.7 says 6.7.0 on every update and counts updates in the tail, one up (KB 2143838):
+    # 6.7.0.10000 GA, 6.7.0.14000 6.7d, 6.7.0.20000 U1, 6.7.0.31000 U2a, 6.7.0.42000 U3b, 6.7.0.47000 U3m.
+    if third != 0 or not 10000 <= appliance < 50000:
+        raise VersionError(f"{text!r} is no vCenter 6.7 appliance version (6.7.0.10000 to 6.7.0.4xxxx)")
+    return appliance // 10000 - 1
 
 
 def _parse_patch_id(cleaned: str, product: Product | None, text: str) -> Release | None:
@@ -160,27 +207,70 @@ def _release_from_name(rest: str, product: Product | None, security: bool, appli
         raise VersionError(f"{text!r} is not a release name we know (expected e.g. 'ESXi 7.0 Update 3c')")
     product = _require(product, text)
     major, minor = int(match.group("maj")), int(match.group("min"))
-    maint = match.group("maint")
-    upd_text = match.group("upd") or match.group("pupd")
-    if maint is not None and upd_text is not None and int(maint) != int(upd_text) and maint != "0":
-        raise VersionError(f"{text!r} names two different updates ({maint} and U{upd_text})")
-    update = int(upd_text) if upd_text is not None else int(maint or 0)
-    patch = match.group("fourth") or ""
+    if major >= FIRST_VCF_MAJOR:
+        return _vcf_from_name(match, product, security, text)
+    if match.group("fourth") is not None:
+        raise VersionError(f"{text!r} has a fourth field, which only 9.x versions and vCenter appliances have")
+    maint = match.group("maint") or match.group("spmaint")
+    update = _name_update(match, maint, text)
+    patch = ""
     if match.group("ep"):
-        patch = f"{match.group('ep').upper()}{int(match.group('epn')):02d}" + (match.group("epl") or "").lower()
-        if upd_text is None and maint is None:
-            update = implied_update(major, minor, patch) or 0
-    return Release(product, major, minor, update, _name_letter(match, major), security, patch, appliance)
+        kind = _PATCH_KINDS[re.sub(r"\s+", "", match.group("ep").lower())]
+        patch = f"{kind}{int(match.group('epn')):02d}" + (match.group("epl") or "").lower()
+        if update is None:
+            update = implied_update(major, minor, patch)
+        if update is None:  # "ESXi 6.5 Patch 02" sits on 6.5 U1, "ESXi 6.0 Express Patch 7c" on 6.0 U2: unsaid
+            raise VersionError(f"{text!r} names a patch but not the update it sits on (e.g. '6.5 U1 Patch 02')")
+    letter = _name_letter(match, text)
+    return Release(product, major, minor, update or 0, letter, security, patch, appliance)
 
 
-def _name_letter(match: re.Match[str], major: int) -> str | None:
+def _name_update(match: re.Match[str], maint: str | None, text: str) -> int | None:
+    """The update a name states (U3, Update 3, 7.0.3, "(Update 3b)"), None when it names none."""
+    named = {int(n) for n in (match.group("upd"), match.group("aupd"), match.group("pupd")) if n is not None}
+    if maint is not None and maint != "0":
+        named.add(int(maint))
+    if len(named) > 1:
+        raise VersionError(f"{text!r} names two different updates ({', '.join(map(str, sorted(named)))})")
+    if named:
+        return named.pop()
+    stated_ga = maint is not None or match.group("ga") or match.group("gaL")
+    return 0 if stated_ga else None
+
+
+def _vcf_from_name(match: re.Match[str], product: Product, security: bool, text: str) -> Release:
+    # KB 395110: "User facing release aliases such as Update 2a or U3b ... are discontinued" from 9.0.
+    words = ("spmaint", "gaL", "upd", "aupd", "ep", "pupd")
+    if security or any(match.group(group) for group in words):
+        raise VersionError(f"{text!r}: 9.x releases are numbers only (e.g. 'ESX 9.0.1.0', 'ESX 9.0.0.0100')")
+    major, minor, maint = int(match.group("maj")), int(match.group("min")), match.group("maint")
+    fourth = match.group("fourth")
+    if maint is None and fourth is None:
+        fourth = "0"  # "ESX 9.0" names the release itself: 9.0.0.0
+    return _vcf_release(product, (major, minor, int(maint or 0)), fourth, text)
+
+
+def _vcf_release(product: Product, numbers: tuple[int, int, int], eehh: str | None, text: str) -> Release:
+    """A 9.x release: major.minor.maintenance and the EEHH field as written (None: the spelling has none)."""
+    major, minor, maint = numbers
+    if eehh is None:
+        return Release(product, major, minor, maint, letter=None)
+    if eehh.strip("0") == "":
+        return Release(product, major, minor, maint)  # "0" (and "0000"): a major, minor or maintenance release
+    if len(eehh) != 4:
+        raise VersionError(f"{text!r}: the 9.x patch field is a single 0 or four digits EEHH (e.g. 0100)")
+    return Release(product, major, minor, maint, patch=eehh)
+
+
+def _name_letter(match: re.Match[str], text: str) -> str | None:
     """The patch letter a release name spells; "" for an update's GA; None when it does not say."""
-    if major >= 9:
-        return ""
-    letter = match.group("letter") or match.group("pletter") or match.group("gaL")
+    letters = {g.lower() for g in (match.group("letter"), match.group("aletter")) if g}
+    if len(letters) > 1:
+        raise VersionError(f"{text!r} names two different patch letters ({', '.join(sorted(letters))})")
+    letter = match.group("letter") or match.group("aletter") or match.group("pletter") or match.group("gaL")
     if letter:
         return letter.lower()
-    if match.group("ep"):
+    if match.group("ep") and not re.match(r"hot", match.group("ep"), re.I):
         return None  # `ESXi 7.0.1 EP1` is 7.0 U1a and `ESXi 7.0.0 P01` is 7.0b: the label does not say
     if match.group("maint") is not None and not (match.group("upd") or match.group("pupd") or match.group("ga")):
         return None  # `ESXi 7.0.3` as a host reports it: the update is known, the patch letter is not
@@ -218,9 +308,11 @@ def _build_from_component(cleaned: str, product: Product | None, text: str) -> B
     if not match:
         return None
     groups = match.groupdict()
-    major, minor, update = int(groups["maj"]), int(groups["min"]), int(groups["upd"])
-    patch = groups.get("patch") or ""
-    release = Release(product or Product.ESXI, major, minor, update, "" if major >= 9 else None, patch=patch)
+    numbers = (int(groups["maj"]), int(groups["min"]), int(groups["upd"]))
+    if "eehh" in groups:
+        release = _vcf_release(product or Product.ESXI, numbers, groups["eehh"], text)
+    else:  # 7.0.3-0.35.19482537 says the update, not the patch letter
+        release = Release(product or Product.ESXI, *numbers, letter=None)
     return Build(release.product, int(groups["build"]), release)
 
 
@@ -237,17 +329,27 @@ def _build_from_host(cleaned: str, product: Product | None, text: str) -> Build 
     match = _HOST.search(cleaned)
     if not match or "build" not in cleaned.lower():
         return None
-    parts = [int(p) for p in match.group("ver").split(".")]
-    parts += [0] * (3 - len(parts))
+    fields = match.group("ver").split(".")
+    parts = [int(p) for p in fields] + [0] * (3 - len(fields))
     product = _require(product, text)
+    if parts[0] >= FIRST_VCF_MAJOR:
+        # `VMware ESX 9.0.0 build-...` reads the same on 9.0.0.0 and 9.0.0.0100: the EEHH is unknown.
+        eehh = fields[3] if len(fields) == 4 else None
+        if len(fields) > 4:
+            raise VersionError(f"{text!r} has more version fields than major.minor.maintenance.EEHH")
+        release = _vcf_release(product, (parts[0], parts[1], parts[2]), eehh, text)
+        return Build(product, int(match.group("build")), release)
     appliance = parts[3] if product is Product.VCENTER and len(parts) > 3 else None
     # A host names its update (7.0.3), never the patch letter. On 6.x it even says 6.7.0 on every update.
-    letter = "" if parts[0] >= 9 else None
-    release = Release(product, parts[0], parts[1], parts[2], letter, appliance=appliance)
+    release = Release(product, parts[0], parts[1], parts[2], None, appliance=appliance)
     return Build(product, int(match.group("build")), release)
 
 
 def _build_from_file(cleaned: str, product: Product | None, text: str) -> Build | None:
+    if vcf := _FILE_9X.search(cleaned):
+        numbers = (int(vcf.group("maj")), int(vcf.group("min")), int(vcf.group("maint")))
+        release = _vcf_release(_require(product, text), numbers, vcf.group("eehh"), text)
+        return Build(release.product, int(vcf.group("build")), release)
     match = _FILE.search(cleaned)
     if not match:
         return None

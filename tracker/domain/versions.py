@@ -7,6 +7,11 @@ is written in many ways (PRODUCT.md 2.1); `Release.parse` and `Build.parse` acce
 Releases order by one key tuple: line, update, patch letter, then the finer grain; never by date or build number
 across updates (7.0 U3c beats 7.0 U2e). Product and spelling details only break ties, so the order is total and
 agrees with ==.
+
+vSphere 9 (KB 395110, KB 410435) renames ESXi to ESX (one product, `Product.ESXI`, named per line by
+`Product.label_for`) and numbers releases major.minor.maintenance.EEHH: the maintenance release sits in
+`update`, the EEHH field in `patch`, so 9.x orders after 8.0 and, within 9.x, by maintenance release, then
+express patch (EE), then hot patch (HH): 9.2.1.0 < 9.2.1.0100 < 9.2.1.0101 < 9.2.1.0200 < 9.2.2.0.
 """
 
 import re
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import total_ordering
 
-__all__ = ["Build", "Product", "Release", "VersionError", "product_from_text"]
+__all__ = ["FIRST_VCF_MAJOR", "Build", "Product", "Release", "VersionError", "product_from_text"]
 
 
 class VersionError(ValueError):
@@ -29,8 +34,20 @@ class Product(StrEnum):
     def label(self) -> str:
         return _PRODUCT_LABELS[self]
 
+    def label_for(self, major: int) -> str:
+        """The name the vendor gives the product in a line: ESXi up to 8.x, ESX from 9.0 (KB 395110)."""
+        return "ESX" if self is Product.ESXI and major >= FIRST_VCF_MAJOR else self.label
+
 
 _PRODUCT_LABELS = {Product.ESXI: "ESXi", Product.VCENTER: "vCenter Server"}
+# From vSphere 9.0 versions follow VCF's major.minor.maintenance.EEHH.build (KB 395110, KB 410435).
+FIRST_VCF_MAJOR = 9
+# No ESXi or vCenter Server release has a smaller major (ESXi 3.5, 2007): a smaller one is a misread.
+_LOWEST_MAJOR = 3
+# 9.x EEHH: two digits of express patch, two of hot patch ("0101" = hot patch 1 on express patch 1).
+_EEHH = re.compile(r"\d{4}")
+# A hot patch on a 7.0/8.0 release ("8.0 U2b Hot Patch 1") orders after the release and its aliases (P03).
+_HOT_PATCH_RANK = 10_000
 
 _PRODUCT_WORDS: tuple[tuple[re.Pattern[str], Product], ...] = (
     (re.compile(r"\b(?:vcenter|vcsa|vc)\b", re.I), Product.VCENTER),
@@ -74,8 +91,13 @@ class Release:
     `letter` is "" for an update's GA and None when the spelling does not say: a host's `7.0.3`, a KB label
     `ESXi 7.0.1 EP1` (that is U1a), a 6.x patch id, a vCenter appliance version, a `VCSA-all-7.0.3` file.
     `patch` is the finer grain: a 6.x patch id (`202111001`), an express patch (`EP17`), a 6.x/7.0 patch
-    number (`P04`) or a 9.x fourth component (`0200`). `appliance` is vCenter's appliance version tail
-    (`7.0.3.00300` -> 300).
+    number (`P04`), an 8.0 hot patch (`HP01`) or a 9.x EEHH field (`0100` express patch 1, `0101` its first
+    hot patch; "" for a 9.x major, minor or maintenance release, whose EEHH the vendor writes as a single 0).
+    `appliance` is vCenter's appliance version tail (`7.0.3.00300` -> 300; `6.7.0.47000` -> 47000).
+
+    9.x has no update letters: `update` is the maintenance release (9.0.1.0 -> 1) and `letter` is "" when the
+    spelling states the EEHH field (`ESX 9.0.1.0`, `9.0.0.0100`) and None when it does not (a host's
+    `VMware ESX 9.0.0 build-...`, which reads the same on 9.0.0.0 and on 9.0.0.0100).
     """
 
     product: Product
@@ -86,6 +108,13 @@ class Release:
     security_only: bool = False
     patch: str = ""
     appliance: int | None = None
+
+    def __post_init__(self) -> None:
+        # The grammar never builds these; the check keeps a misread from ever becoming a value (line 0.0).
+        if self.major < _LOWEST_MAJOR or self.minor < 0 or self.update < 0:
+            raise VersionError(f"{self.major}.{self.minor}.{self.update} is no {self.product.label} release")
+        if self.major >= FIRST_VCF_MAJOR:
+            _check_vcf(self)
 
     # --- parsing -------------------------------------------------------------------------------------------
     @classmethod
@@ -99,6 +128,11 @@ class Release:
     @property
     def line(self) -> str:
         return f"{self.major}.{self.minor}"
+
+    @property
+    def product_label(self) -> str:
+        """`ESXi` up to 8.x, `ESX` from 9.0, `vCenter Server`."""
+        return self.product.label_for(self.major)
 
     @property
     def update_line(self) -> tuple[Product, int, int, int]:
@@ -134,23 +168,33 @@ class Release:
     @property
     def name(self) -> str:
         """The canonical release name: `ESXi 7.0 Update 3c`, `vCenter Server 8.0a`, `ESXi670-202111001`."""
-        prefix = "ESX" if self.product is Product.ESXI and self.major >= 9 else self.product.label
         if self._is_6x_patch_id:
             return f"ESXi{self.short}"
-        return f"{prefix} {self.short}"
+        return f"{self.product_label} {self.short}"
 
     @property
     def short(self) -> str:
-        """The short form admins write: `7.0 U3c`, `8.0 GA`, `8.0f`, `6.7 EP 17`, `9.1.0.0200`."""
+        """The short form admins write: `7.0 U3c`, `8.0 GA`, `8.0f`, `6.7 EP 17`, `9.1.0.0200`, `9.0.1.0`."""
         if self._is_6x_patch_id:
             return f"{self.major}{self.minor}0-{self.patch}" + ("-SG" if self.security_only else "")
-        if self.major >= 9:
-            return f"{self.major}.{self.minor}.{self.update}" + (f".{self.patch}" if self.patch else "")
+        if self.major >= FIRST_VCF_MAJOR:
+            # The vendor's own form: 9.0.1.0 for a maintenance release (never 9.0.1), 9.0.0.0100 for a patch;
+            # three fields only when the spelling did not say (a host's 9.0.0).
+            head = f"{self.major}.{self.minor}.{self.update}"
+            return head if self.letter is None else f"{head}.{self.patch or '0'}"
         suffix = " (Security Only)" if self.security_only else ""
-        appliance = f"{self.line}.{self.update}.{self.appliance:05d}" if self.appliance is not None else ""
+        appliance = self.appliance_version or ""
         if self.letter is None and appliance:
             return appliance + suffix
         return self._level + self._patch_label + suffix + (f" ({appliance})" if appliance else "")
+
+    @property
+    def appliance_version(self) -> str | None:
+        """vCenter's appliance version as the VAMI shows it: `7.0.3.00300`; `6.7.0.47000` (6.7 always says 6.7.0)."""
+        if self.appliance is None:
+            return None
+        third = 0 if (self.major, self.minor) == (6, 7) else self.update
+        return f"{self.line}.{third}.{self.appliance:05d}"
 
     @property
     def _level(self) -> str:
@@ -162,12 +206,15 @@ class Release:
             return f"{self.line} U{self.update}{self.letter}"
         if self.letter:
             return f"{self.line}{self.letter}"
-        return self.line if self.patch else f"{self.line} GA"
+        # "8.0 GA Hot Patch 1" sits on the GA; an express patch or patch label names the level itself
+        return self.line if self.patch and not self.patch.startswith("HP") else f"{self.line} GA"
 
     @property
     def _patch_label(self) -> str:
         if self.patch.startswith("EP"):
             return f" EP {self.patch[2:]}"
+        if self.patch.startswith("HP"):
+            return f" Hot Patch {int(self.patch[2:])}"
         return f" {self.patch}" if self.patch else ""
 
     @property
@@ -179,8 +226,20 @@ class Release:
 
 
 def _patch_rank(patch: str) -> int:
+    # 9.x EEHH orders as a number: 0100 (EP1) < 0101 (its hot patch 1) < 0200 (EP2); "" (the release) first.
     digits = re.sub(r"\D", "", patch)
-    return int(digits) if digits else 0
+    rank = int(digits) if digits else 0
+    return rank + _HOT_PATCH_RANK if patch.startswith("HP") else rank
+
+
+def _check_vcf(release: Release) -> None:
+    """9.x carries no update letter, security-only variant or appliance tail; its EEHH is four digits."""
+    if release.letter not in ("", None) or release.security_only or release.appliance is not None:
+        raise VersionError(f"{release.major}.{release.minor}.{release.update} has no letters or appliance tails")
+    if release.patch and (not _EEHH.fullmatch(release.patch) or release.patch == "0000"):
+        raise VersionError(f"{release.patch!r} is no 9.x express/hot patch field (EEHH, e.g. 0100)")
+    if release.letter is None and release.patch:
+        raise VersionError(f"{release.patch!r} states the patch level, so the release is known")
 
 
 @total_ordering
