@@ -40,64 +40,73 @@ STOP_GRACE = 5.0  # seconds the jobs in flight get to finish after SIGTERM befor
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
-    executors = {"default": ThreadPoolExecutor(2), "polls": ThreadPoolExecutor(1)}
-    scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
-    tick = IntervalTrigger(seconds=config.service.tick)
-    stopping, running = Stop(), _Running()
+    _Service(config, engine, clock, log).run()
 
-    def channel_sender(channel: str) -> _Sender:
+
+class _Service:
+    """The scheduler and its jobs (poll, digests, the outbox's chores), one sender per channel, and the stop."""
+
+    def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:
+        self.config, self.engine, self.clock, self.log = config, engine, clock, log
+        executors = {"default": ThreadPoolExecutor(2), "polls": ThreadPoolExecutor(1)}
+        self.scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
+        self.stopping, self.running = Stop(), _Running()
+        self.senders = [_Sender(name, self._sends(name), config.service.tick) for name in config.channels]
+
+    def run(self) -> None:
+        config, engine, clock = self.config, self.engine, self.clock
+        jobs = (
+            ("poll", "the poll cycle", lambda: poll_tick(config, engine, clock()), "polls"),
+            ("digest", "the digest check", lambda: digest_tick(config, engine, clock(), send=False), "default"),
+            ("outbox", "the outbox's chores", lambda: outbox_chores(config, engine, clock(), self.stopping), "default"),
+        )
+        tick = IntervalTrigger(seconds=config.service.tick)
+        for name, what, work, executor in jobs:
+            # The first run is now on the real clock: the scheduler's clock is real even under --now (a --now in
+            # 2021 made it walk every tick since then before running anything).
+            first = datetime.now(UTC)
+            job = self._job(what, work)
+            self.scheduler.add_job(
+                job, tick, id=name, executor=executor, next_run_time=first, max_instances=1, coalesce=True
+            )
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        self.log(
+            f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources and digests"
+            f" checked every {config.service.tick} s; {len(self.senders)} channel sender(s); stop with Ctrl-C or"
+            " SIGTERM"
+        )
+        for sender in self.senders:
+            sender.start()
+        self.scheduler.start()
+        _finish(self.senders, self.running, self.log)
+
+    def _sends(self, channel: str) -> Callable[[], None]:
         def work() -> None:
-            line = channel_tick(config, engine, channel, clock(), stopping)
+            line = channel_tick(self.config, self.engine, channel, self.clock(), self.stopping)
             if line:
-                log(line)
+                self.log(line)
 
-        return _Sender(channel, work, config.service.tick)
+        return work
 
-    senders = [channel_sender(name) for name in config.channels]
-
-    def wake() -> None:  # what a job queued goes out now, not a tick later
-        for sender in senders:
-            sender.wake()
-
-    def job(name: str, work: Callable[[], str]) -> Callable[[], None]:
+    def _job(self, what: str, work: Callable[[], str]) -> Callable[[], None]:
         def run() -> None:
-            with running(name):
+            with self.running(what):
                 line = work()
             if line:
-                log(line)
-            wake()
+                self.log(line)
+            for sender in self.senders:  # what the job queued goes out now, not a tick later
+                sender.wake()
 
         return run
 
-    jobs = (
-        ("poll", job("the poll cycle", lambda: poll_tick(config, engine, clock())), "polls"),
-        ("digest", job("the digest check", lambda: digest_tick(config, engine, clock(), send=False)), "default"),
-        ("outbox", job("the outbox's chores", lambda: outbox_chores(config, engine, clock(), stopping)), "default"),
-    )
-    for name, run, executor in jobs:
-        # The first run is now on the real clock: the scheduler's clock is real even under --now (a --now in 2021
-        # made it walk every tick since then before running anything).
-        start = datetime.now(UTC)
-        scheduler.add_job(run, tick, id=name, executor=executor, next_run_time=start, max_instances=1, coalesce=True)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log(f"received signal {signum}: stopping (sends in flight are given back; jobs get {STOP_GRACE:g} s)")
-        stopping.set()
-        for sender in senders:
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.log(f"received signal {signum}: stopping (sends in flight are given back; jobs get {STOP_GRACE:g} s)")
+        self.stopping.set()
+        for sender in self.senders:
             sender.stop()
-        if scheduler.running:  # a second signal finds it stopped already
-            scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log(
-        f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources and digests"
-        f" checked every {config.service.tick} s; {len(senders)} channel sender(s); stop with Ctrl-C or SIGTERM"
-    )
-    for sender in senders:
-        sender.start()
-    scheduler.start()
-    _finish(senders, running, log)
+        if self.scheduler.running:  # a second signal finds it stopped already
+            self.scheduler.shutdown(wait=False)
 
 
 def _finish(senders: list["_Sender"], running: "_Running", log: Log) -> None:
