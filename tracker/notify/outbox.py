@@ -19,6 +19,7 @@ target, each outcome recorded.
 
 import hashlib
 import logging
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,13 +106,21 @@ class Sender:
         return cls(config, engine, stop or Stop(), ClaimTerms(config.delivery.claim_timeout))
 
 
+MAX_SENDERS = 8  # channels sent side by side: each holds a database connection now and then (the pool has 5 + 10)
+
+
 def work_outbox(config: Config, engine: Engine, now: datetime, stop: Stop | None = None) -> WorkReport:
-    """One pass over every channel with due rows, each channel on a thread of its own; returns when all are done."""
+    """One pass over every channel with due rows, up to MAX_SENDERS channels side by side (a channel's rows in
+    order, on one sender); returns when all are done. A hung channel holds one sender, never the others."""
     sender = Sender.of(config, engine, stop)
+    channels: queue.SimpleQueue[str] = queue.SimpleQueue()
+    due = outbox.due_channels(engine, now, sender.terms)
+    for channel in due:
+        channels.put(channel)
     reports: list[WorkReport] = []
     threads = [
-        threading.Thread(target=_collect, args=(sender, channel, now, reports), name=f"send {channel}", daemon=True)
-        for channel in outbox.due_channels(engine, now, sender.terms)
+        threading.Thread(target=_collect, args=(sender, channels, now, reports), name=f"sender {n}", daemon=True)
+        for n in range(min(MAX_SENDERS, len(due)))
     ]
     for thread in threads:
         thread.start()
@@ -123,8 +132,13 @@ def work_outbox(config: Config, engine: Engine, now: datetime, stop: Stop | None
     return report
 
 
-def _collect(sender: Sender, channel: str, now: datetime, reports: list[WorkReport]) -> None:
-    reports.append(work_channel(sender, channel, now))  # list.append is atomic: no lock needed
+def _collect(sender: Sender, channels: "queue.SimpleQueue[str]", now: datetime, reports: list[WorkReport]) -> None:
+    while True:
+        try:
+            channel = channels.get_nowait()
+        except queue.Empty:
+            return
+        reports.append(work_channel(sender, channel, now))  # list.append is atomic: no lock needed
 
 
 def work_channel(sender: Sender, channel: str, now: datetime) -> WorkReport:
