@@ -13,7 +13,7 @@ from tests.support.configs import kb_config
 from tests.support.receivers import free_port
 from tests.support.site import FixtureSite
 from tracker.cli import app
-from tracker.domain.health import FailedDelivery, SourceFacts, assess
+from tracker.domain.health import Facts, FailedDelivery, SourceFacts, assess
 
 NOW = "2021-09-20T08:00:00Z"
 
@@ -102,14 +102,28 @@ HOUR = timedelta(hours=1)
 def test_a_delivery_failed_for_good_is_a_problem_for_a_week():
     ok = SourceFacts("esxi-kb", "ok", HOUR, T0 - 10 * HOUR, T0, T0)
     failed = FailedDelivery("team-mail", "alert event:17", "SMTP 550 mailbox unavailable", T0 - HOUR)
-    verdict = assess([ok], [failed], T0)
+    verdict = assess(Facts((ok,), (failed,)), T0)
     assert not verdict.healthy
     assert verdict.problems[0].subject == "channel team-mail"
     assert "alert event:17 failed for good: SMTP 550" in verdict.problems[0].reason
-    assert assess([ok], [failed], T0 + timedelta(days=8)).problems[-1].subject == "polling"  # the failure aged out
+    assert (
+        assess(Facts((ok,), (failed,)), T0 + timedelta(days=8)).problems[-1].subject == "polling"
+    )  # the failure aged out
 
 
 def test_a_failing_source_reports_since_its_last_success():
     failing = SourceFacts("depot", "failing", HOUR, T0 - 48 * HOUR, T0, T0 - 5 * HOUR, "HTTP 503", T0)
-    (problem,) = assess([failing], [], T0).problems
+    (problem,) = assess(Facts((failing,)), T0).problems
     assert (problem.subject, problem.reason, problem.since) == ("source depot", "failing: HTTP 503", T0 - 5 * HOUR)
+
+
+def test_a_channel_that_cannot_be_used_and_a_digest_not_sent_within_an_hour_are_problems():
+    ok = SourceFacts("esxi-kb", "ok", HOUR, T0 - 10 * HOUR, T0, T0)
+    digest = FailedDelivery("team-mail", "digest digest:2021-11-19T07:00:00+00:00", "SMTP 421", T0 - 2 * HOUR)
+    fresh = FailedDelivery("ops", "digest digest:2021-11-19T07:30:00+00:00", None, T0 - timedelta(minutes=20))
+    facts = Facts((ok,), unusable=(("ops-slack", "${SLACK_WEBHOOK_URL} is not set"),), unsent_digests=(digest, fresh))
+    problems = assess(facts, T0).problems
+    assert [(p.subject, p.reason) for p in problems] == [
+        ("channel ops-slack", "cannot be used: ${SLACK_WEBHOOK_URL} is not set"),
+        ("channel team-mail", "digest digest:2021-11-19T07:00:00+00:00 is overdue: queued, not sent (SMTP 421)"),
+    ]

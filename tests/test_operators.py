@@ -74,3 +74,33 @@ def test_without_an_operators_route_nobody_is_told_and_the_config_names_unknown_
     result = CliRunner().invoke(app, ["--config", str(bad), "sources"])
     assert result.exit_code == 2
     assert "operators.immediate: unknown channel 'pager' (channels defined: ops-hook, team-hook)" in result.output
+
+
+def test_operators_hear_once_of_a_channel_whose_secret_is_unset_and_of_its_messages_failing_for_good(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from tests.test_story import STAGES
+
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SLACK_WEBHOOK_URL_FILE", raising=False)
+    with WebhookReceiver() as hook:
+        config = _config(tmp_path, site, hook, "operators: {immediate: [ops-hook]}\n")
+        text = (
+            config.read_text()
+            .replace("channels:\n", "channels:\n  ops-slack: {urls: ['${SLACK_WEBHOOK_URL}']}\n")
+            .replace("immediate: [team-hook]}", "lines: ['7.0'], immediate: [ops-slack]}")
+        )
+        config.write_text(text, encoding="utf-8")
+        cli = Cli(config)
+        for stage, now in STAGES[:6]:  # to the pulls of 2021-11-19
+            site.stage(stage)
+            cli("run", "--once", now=now)
+        cli("run", "--once", now=STAGES[5][1])  # the next tick says nothing again
+        notices = [p.json for p in hook.posts]
+    failed = cli.json("deliveries", "--status", "failed", now=STAGES[5][1])
+    assert failed and all("SLACK_WEBHOOK_URL (or SLACK_WEBHOOK_URL_FILE) is not set" in r["last_error"] for r in failed)
+    titles = [n["title"] for n in notices]
+    unusable = [t for t in titles if "HEALTH: channel ops-slack: cannot be used: ${SLACK_WEBHOOK_URL} is not set" in t]
+    assert len(unusable) == 1  # told once, not every tick
+    assert sum("failed for good" in t for t in titles) == len(failed)  # each failed message, once
+    assert all("tracker health" in n["message"] for n in notices if "HEALTH" in n["title"])

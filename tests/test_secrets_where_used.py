@@ -48,10 +48,15 @@ def _run(config: Path, *args: str) -> tuple[int, str]:
 def test_commands_that_use_no_secret_run_with_every_secret_unset(site: FixtureSite, tmp_path: Path):
     with WebhookReceiver() as hook:
         config = _config(tmp_path, site, hook)
-        for command in (["init"], ["builds"], ["sources"], ["events"], ["health"]):
+        for command in (["init"], ["builds"], ["sources"], ["events"]):
             code, output = _run(config, *command)
             assert code == 0, (command, output)
             assert "SLACK_WEBHOOK_URL" not in output
+        code, output = _run(config, "health")  # runs, and says what cannot be used: degraded, not a config error
+        assert code == 3
+        assert (
+            "channel ops-slack: cannot be used: ${SLACK_WEBHOOK_URL} is not set, ${SLACK_CHANNEL} is not set" in output
+        )
 
 
 def test_notify_test_needs_only_its_own_channels_secrets_and_names_every_missing_one(site: FixtureSite, tmp_path: Path):

@@ -3,7 +3,7 @@ outbox, and the service's ticks. The poll cycle has its own package: tracker/cyc
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -14,14 +14,17 @@ from tracker.cycle.report import PollReport
 from tracker.domain.decide import FetchOutcome
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
+from tracker.domain.health import Facts, FailedDelivery, SourceFacts, Verdict, assess
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
 from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
-from tracker.store import repo
+from tracker.store import OutboxStatus, repo
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
-from tracker.store.outbox import due_channels
+from tracker.store.outbox import Message, MessageKind, deliveries, due_channels, enqueue
+from tracker.store.sources import active_sources
 
 if TYPE_CHECKING:
+    from tracker.store.models import DeliveryRow, OutboxRow, SourceRow
     from tracker.store.snoozes import NewSnooze
 
 log = logging.getLogger(__name__)
@@ -116,8 +119,10 @@ def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None
 
     with session_scope(engine) as session:
         reminded = queue_reminders(config, session, now)
+    noticed = queue_health_notices(config, engine, now)
     report = work_outbox(config, engine, now, stop)
     told = f"{reminded} reopened snooze(s) to tell; " if reminded else ""
+    told += f"{noticed} health notice(s) for the operators; " if noticed else ""
     return f"outbox: {told}{outbox_line(report)}"
 
 
@@ -134,12 +139,15 @@ def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> 
 
     with session_scope(engine) as session:
         reminded = queue_reminders(config, session, now)
+    noticed = queue_health_notices(config, engine, now)
     sender = Sender.of(config, engine, stop)
     gone = [c for c in due_channels(engine, now, sender.terms) if c not in config.channels]
     failed = sum(work_channel(sender, channel, now).failed for channel in gone)
     parts = []
     if reminded:
         parts.append(f"{reminded} reopened snooze(s) to tell")
+    if noticed:
+        parts.append(f"{noticed} health notice(s) for the operators")
     if failed:
         parts.append(f"{failed} message(s) of channels no longer in the config failed")
     return f"outbox: {'; '.join(parts)}" if parts else ""
@@ -226,3 +234,80 @@ def cycle_line(report: PollReport) -> str:
 def service_tick(config: Config, engine: Engine, now: datetime) -> list[str]:
     """`tracker run --once`: the due sources in one cycle, then the outbox, then the digests."""
     return [poll_tick(config, engine, now), outbox_tick(config, engine, now), digest_tick(config, engine, now)]
+
+
+# --- the tracker's own health ------------------------------------------------------------------------------------
+def health_verdict(config: Config, engine: Engine, now: datetime) -> Verdict:
+    """`tracker health`, and what the operators are told: the store's and the config's facts, judged by the domain
+    (tracker/domain/health.py)."""
+    with session_scope(engine) as session:  # read only
+        stored = {r.id: r for r in active_sources(session)}
+        failed = [_failure(row, attempts) for row, attempts in deliveries(session, OutboxStatus.FAILED)]
+        waiting = [
+            _failure(row, [])
+            for status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+            for row, _ in deliveries(session, status)
+            if row.kind == MessageKind.DIGEST
+        ]
+    unusable = tuple(
+        (name, ", ".join(f"${{{var}}} is not set" for _, var in config.unset(f"channels.{name}")))
+        for name in config.channels
+        if config.unset(f"channels.{name}")
+    )
+    facts = Facts(tuple(_source_facts(config, stored, now)), tuple(failed), unusable, tuple(waiting))
+    return assess(facts, now)
+
+
+def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime) -> list[SourceFacts]:
+    facts = []
+    for source in config.sources:
+        interval = timedelta(seconds=source.interval)
+        row = stored.get(source.id)
+        if row is None:  # configured since the last command that synced the sources: not polled yet
+            facts.append(SourceFacts(source.id, "ok", interval, now))
+            continue
+        created = repo.utc(row.created_at)
+        seen = (_utc(row.last_fetch_at), _utc(row.last_success_at), row.last_error, _utc(row.last_error_at))
+        facts.append(SourceFacts(row.id, row.health, interval, created, *seen))
+    return facts
+
+
+def _failure(row: "OutboxRow", attempts: "list[DeliveryRow]") -> FailedDelivery:
+    """A message as health reads it: when it was last tried (or queued), and why it did not go out."""
+    at = max([a.attempted_at for a in attempts] or [row.created_at])
+    return FailedDelivery(row.channel, f"{row.kind} {row.dedup_key}", row.last_error, repo.utc(at))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return repo.utc(value) if value else None
+
+
+def queue_health_notices(config: Config, engine: Engine, now: datetime) -> int:
+    """Tell the operators (`operators.immediate`) once of each problem the health check finds that no event tells
+    them of: polling stalled, a channel that cannot be used, a delivery failed for good, a digest overdue. A
+    source in trouble reaches them as its own `source_failing` event. Each problem is one outbox row per channel,
+    keyed by what it is and since when, so the next tick does not say it again."""
+    channels = config.operators.immediate
+    if not channels:
+        return 0
+    problems = [
+        p
+        for p in health_verdict(config, engine, now).problems
+        if not p.subject.startswith("source ")
+        and f"{MessageKind.NOTICE.value} health:" not in p.reason  # a notice that failed begets no notice
+    ]
+    queued = 0
+    with session_scope(engine) as session:
+        for problem in problems:
+            since = problem.since.isoformat() if problem.since else problem.reason
+            payload = {"subject": problem.subject, "reason": problem.reason, "since": iso_or_none(problem.since)}
+            for channel in channels:
+                if problem.subject == f"channel {channel}":
+                    continue  # a channel that cannot deliver is not told of itself; the others are
+                message = Message(f"health:{problem.subject}:{since}", channel, MessageKind.NOTICE, payload)
+                queued += enqueue(session, message, now)
+    return queued
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

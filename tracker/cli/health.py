@@ -4,18 +4,15 @@ Exit codes: 0 healthy, 3 degraded (each problem named: what, why, since when), 1
 cannot be opened), 2 a bad config or option.
 """
 
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tracker.cli.common import JsonOpt, get_config, get_now, open_engine
-from tracker.cli.output import echo_json, esc, iso, rich_console, short, utc
+from tracker.cli.output import echo_json, esc, iso, rich_console, short
 
 if TYPE_CHECKING:
-    from tracker.config import Config
-    from tracker.domain.health import FailedDelivery, SourceFacts, Verdict
-    from tracker.store.models import DeliveryRow, OutboxRow, SourceRow
+    from tracker.domain.health import Verdict
 
 commands = typer.Typer()
 
@@ -26,62 +23,16 @@ DEGRADED = 3
 def health(as_json: JsonOpt = False) -> None:
     """Is the tracker still hearing the vendor and telling people? Exit 0 healthy, 3 degraded (each problem named,
     with its reason and since when), 1 when it cannot check, 2 on a bad config."""
-    # lazy: the ORM, which --help must not load
-    from tracker.domain.health import assess
-    from tracker.store import OutboxStatus
-    from tracker.store.db import session_scope
-    from tracker.store.outbox import deliveries
-    from tracker.store.sources import active_sources
+    from tracker.jobs import health_verdict  # lazy: the ORM, which --help must not load
 
     config = get_config()
-    engine = open_engine(config)
-    now = get_now()
-    with session_scope(engine) as session:  # read only
-        sources = _source_facts(config, {r.id: r for r in active_sources(session)}, now)
-        failed = [_failure(row, attempts) for row, attempts in deliveries(session, OutboxStatus.FAILED)]
-    verdict = assess(sources, failed, now)
+    verdict = health_verdict(config, open_engine(config), get_now())
     if as_json:
         echo_json(_as_data(verdict))
     else:
         _print(verdict)
     if not verdict.healthy:
         raise typer.Exit(DEGRADED)
-
-
-def _source_facts(config: "Config", stored: "dict[str, SourceRow]", now: datetime) -> "list[SourceFacts]":
-    from tracker.domain.health import SourceFacts  # lazy: as in health()
-
-    facts = []
-    for source in config.sources:
-        interval = timedelta(seconds=source.interval)
-        row = stored.get(source.id)
-        if row is None:  # configured since the last command that synced the sources: not polled yet
-            facts.append(SourceFacts(source.id, "ok", interval, now))
-            continue
-        facts.append(
-            SourceFacts(
-                row.id,
-                row.health,
-                interval,
-                utc(row.created_at),
-                _utc(row.last_fetch_at),
-                _utc(row.last_success_at),
-                row.last_error,
-                _utc(row.last_error_at),
-            )
-        )
-    return facts
-
-
-def _failure(row: "OutboxRow", attempts: "list[DeliveryRow]") -> "FailedDelivery":
-    from tracker.domain.health import FailedDelivery  # lazy: as in health()
-
-    at = max([a.attempted_at for a in attempts] or [row.created_at])
-    return FailedDelivery(row.channel, f"{row.kind} {row.dedup_key}", row.last_error, utc(at))
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return utc(value) if value else None
 
 
 def _as_data(verdict: "Verdict") -> dict[str, Any]:

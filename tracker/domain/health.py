@@ -6,7 +6,9 @@ a problem with a subject, a reason and the time it began:
 - a configured source failing or looking wrong (its last error);
 - a configured source never polled although it has been configured for longer than its interval;
 - no poll at all for twice the shortest interval (the service is not running, or its cycles never finish);
-- a message whose delivery failed for good in the last week (until it is retried: `tracker deliveries retry`).
+- a message whose delivery failed for good in the last week (until it is retried: `tracker deliveries retry`);
+- a channel that cannot be used (its ${VAR} is unset);
+- a digest queued more than DIGEST_GRACE ago and still not sent.
 A source configured less than its interval ago and not polled yet is `never polled`: shown, not a problem yet.
 """
 
@@ -65,18 +67,37 @@ class Verdict:
 
 
 DELIVERY_WINDOW = timedelta(days=7)  # a delivery that failed for good stays a problem this long, unless retried
+DIGEST_GRACE = timedelta(hours=1)  # a queued digest not sent by then is overdue
 
 
-def assess(sources: Sequence[SourceFacts], failed: Sequence[FailedDelivery], now: datetime) -> Verdict:
-    """Every problem, sources first (in id order), then polling as a whole, then deliveries (oldest first)."""
+@dataclass(frozen=True)
+class Facts:
+    """What the store and the config say, for `assess`."""
+
+    sources: tuple[SourceFacts, ...] = ()
+    failed: tuple[FailedDelivery, ...] = ()
+    unusable: tuple[tuple[str, str], ...] = ()  # (channel, why)
+    unsent_digests: tuple[FailedDelivery, ...] = ()  # queued digests not sent yet (`at`: when queued)
+
+
+def assess(facts: Facts, now: datetime) -> Verdict:
+    """Every problem: sources (in id order), polling as a whole, channels that cannot be used, deliveries that
+    failed for good (oldest first), digests overdue."""
+    sources = facts.sources
     problems = [p for s in sorted(sources, key=lambda s: s.id) if (p := _source_problem(s, now))]
     stalled = _polling_problem(sources, now)
     if stalled:
         problems.append(stalled)
+    problems += [Problem(f"channel {channel}", f"cannot be used: {why}", None) for channel, why in facts.unusable]
     problems += [
         Problem(f"channel {f.channel}", f"{f.what} failed for good: {f.error or 'no reason given'}", f.at)
-        for f in sorted(failed, key=lambda f: f.at)
+        for f in sorted(facts.failed, key=lambda f: f.at)
         if now - f.at <= DELIVERY_WINDOW
+    ]
+    problems += [
+        Problem(f"channel {d.channel}", f"{d.what} is overdue: queued, not sent ({d.error or 'not tried yet'})", d.at)
+        for d in sorted(facts.unsent_digests, key=lambda d: d.at)
+        if now - d.at > DIGEST_GRACE
     ]
     return Verdict(tuple(problems), tuple(sources))
 

@@ -161,6 +161,10 @@ def _deliver(sender: Sender, row: OutboxRow, now: datetime) -> tuple[Result, boo
     if channel is None:
         gone = Delivery(permanent=(f"channel {row.channel!r} is no longer in the config",))
         return outbox.finish(sender.engine, row, gone, now), False
+    unset = sender.config.unset(f"channels.{row.channel}")
+    if unset:  # its ${VAR} has no value: say so, not what apprise makes of a literal ${VAR}
+        why = ", ".join(f"environment variable {var} (or {var}_FILE) is not set" for _, var in unset)
+        return outbox.finish(sender.engine, row, Delivery(permanent=(f"channel {row.channel!r}: {why}",)), now), False
     transient: list[str] = []
     permanent: list[str] = []
     todo = [url for url in channel.urls if target_key(url) not in set(row.done_targets)]
@@ -233,6 +237,11 @@ def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
 
         rendered: tuple[str, str, str] = render_digest(digest_from_payload(row.payload), kind)
         return rendered
+    if row.kind == MessageKind.NOTICE:
+        from tracker.notify.render import render_notice
+
+        noticed: tuple[str, str, str] = render_notice(row.payload, kind)
+        return noticed
     if row.kind == MessageKind.REMINDER:
         from tracker.notify.pipeline import reminder_from_payload
         from tracker.notify.render import render_reminder

@@ -82,6 +82,14 @@ def render_reminder(reminder: Reminder, kind: str) -> tuple[str, str, str]:
     return visible(f"[Release Tracker] REOPENED: snooze of {names}"), body, body_format
 
 
+def render_notice(notice: dict[str, Any], kind: str) -> tuple[str, str, str]:
+    """The tracker's own health for the operators (jobs.queue_health_notices): (title, body, body_format)."""
+    suffix, body_format = _kind(kind)
+    since = datetime.fromisoformat(notice["since"]) if notice.get("since") else None
+    body = _render(f"notice.{suffix}.j2", n=notice, since=_when(since, "UTC") if since else None)
+    return visible(f"[{APP}] HEALTH: {notice['subject']}: {notice['reason']}"), body, body_format
+
+
 def alert_title(message: AlertMessage) -> str:
     """`[Release Tracker] PULLED: ESXi 7.0 U3 (18644231) — 3 of your hosts affected`"""
     return visible(f"[{APP}] {headline(message)} — {affected(message)}")

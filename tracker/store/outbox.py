@@ -47,6 +47,7 @@ class MessageKind(StrEnum):
     ALERT = "alert"
     DIGEST = "digest"
     REMINDER = "reminder"  # a snooze reopened
+    NOTICE = "notice"  # the tracker's own health, for the operators
 
 
 @dataclass(frozen=True)
