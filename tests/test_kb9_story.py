@@ -60,9 +60,9 @@ def replay_recalls(site: FixtureSite, folder: Path, command: tuple[str, ...]) ->
 def test_the_2018_recalls_replay_with_reissues_linked(site: FixtureSite, tmp_path: Path, command: tuple[str, ...]):
     cli = replay_recalls(site, tmp_path, command)
     found = events(cli, RECALLS[-1][1])
+    recalled, replacements = (U1E, U3D, U3G), (U1G, U3E, U3H)
     assert kinds(found) == sorted(
-        [("new", U1E), ("new", U3D), ("new", U3G), ("pulled", U1E), ("pulled", U3D), ("pulled", U3G)]
-        + [("reissued", U1G), ("reissued", U3E), ("reissued", U3H)]
+        [*(("new", b) for b in recalled), *(("pulled", b) for b in recalled), *(("reissued", b) for b in replacements)]
     )
     reissues = {e["build"]: e for e in found if e["kind"] == "reissued"}
     assert {b: e["replaces"] for b, e in reissues.items()} == {U1G: [U1E], U3E: [U3D], U3H: [U3G]}
