@@ -102,6 +102,8 @@ def main() -> None:
 
     esxi = Product.ESXI
     kb = (FIXTURES / "kb" / "broadcom-316595-esxi.html").read_bytes()
+    kb9 = (FIXTURES / "kb" / "broadcom-316595-esxi-9x.html").read_bytes()
+    vc9 = (FIXTURES / "kb" / "broadcom-326316-vcenter-9x.html").read_bytes()
     zipped, rss, matrix, blog = metadata_zip(), vmsa_feed(), response_matrix(), blog_feed()
     cases = [
         (
@@ -130,6 +132,16 @@ def main() -> None:
             f"KB 316595 page, {len(kb) // 1000} KB (kb_build_table)",
             100,
             lambda: kb_build_table.parse(kb, url="https://knowledge.broadcom.com/x", product=esxi),
+        ),
+        (
+            f"KB 316595 page with the ESX 9.x table, {len(kb9) // 1000} KB (kb_build_table)",
+            100,
+            lambda: kb_build_table.parse(kb9, url="https://knowledge.broadcom.com/x", product=esxi),
+        ),
+        (
+            f"KB 326316 page with the vCenter 9.x table, {len(vc9) // 1000} KB (kb_build_table)",
+            100,
+            lambda: kb_build_table.parse(vc9, url="https://knowledge.broadcom.com/x", product=Product.VCENTER),
         ),
     ]
     rows = [("input", "median ms", "worst ms", "target ms", "met?")]

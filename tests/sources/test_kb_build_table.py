@@ -383,3 +383,97 @@ def test_every_story_kb_link_points_at_a_page_of_the_stage_or_of_common():
             for record in result.records:
                 path = record.notes_url.removeprefix("http://127.0.0.1:8000/") if record.notes_url else ""
                 assert (STORY / stage / path).is_file() or (STORY / "common" / path).is_file(), (stage, path)
+
+
+# --- issue 12: what the Version column states, US dates, 9.x tables -----------------------------------------
+OLD_ESXI = "https://kb.vmware.com/s/article/2143832"
+
+
+def old_kb_rows(*rows: str) -> bytes:
+    """An old kb.vmware.com 2143832 table with these `<td>` rows under its plain-row header."""
+    header = "<tr><td>Version</td><td>Release Name</td><td>Release Date</td><td>Build Number</td></tr>"
+    body = "".join(f"<tr>{''.join(f'<td>{c}</td>' for c in row.split(' | '))}</tr>" for row in rows)
+    return f"<html><body><h3>ESXi 6.5</h3><table>{header}{body}</table></body></html>".encode()
+
+
+@pytest.mark.parametrize(
+    ("row", "release"),
+    [
+        # KB 316595's 6.x table: the patch id sits in Release Name, what it is under Version
+        ("ESXi 6.5 Update 2c | ESXi650-201808001 | 2018/08/14 | 9298722", Release(ESXI, 6, 5, 2, "c")),
+        ("ESXi 6.5 U1g | ESXi650-201803001 | 2018/03/20 | 7967591", Release(ESXI, 6, 5, 1, "g")),
+        ("ESXi 6.0 U3e | ESXi600-201803001 | 2018/03/20 | 7967664", Release(ESXI, 6, 0, 3, "e")),  # not update 0
+        ("ESXi 5.5 U3h | ESXi550-201803001 | 2018/03/20 | 7967571", Release(ESXI, 5, 5, 3, "h")),
+        (
+            "ESXi 6.7 P01 (Update 3b) | ESXi670-201912001 | 2019/12/05 | 15160138",
+            Release(ESXI, 6, 7, 3, "b", patch="P01"),
+        ),
+        # the Version cell says no more than the patch id: the id stays
+        ("ESXi 6.7 EP 02 | ESXi670-201806001 | 2018/06/28 | 8941472", Release.parse("ESXi670-201806001", ESXI)),
+    ],
+)
+def test_a_patch_id_row_keeps_the_update_and_letter_its_version_column_states(row: str, release: Release):
+    (record,) = parse(old_kb_rows(row), url=OLD_ESXI, product=ESXI).records
+    assert record.release == release
+    assert record.release_name == row.split(" | ")[1]
+
+
+def test_a_row_whose_columns_name_two_lines_is_skipped_not_filed_under_either():
+    result = parse(old_kb_rows("ESXi 6.7 U1 | ESXi650-201808001 | 2018/08/14 | 9298722"), url=OLD_ESXI, product=ESXI)
+    assert result.records == ()
+    assert result.skipped[0].reason == "'ESXi650-201808001' is 6.5 but 'ESXi 6.7 U1' is 6.7"
+
+
+@pytest.mark.parametrize(
+    ("written", "released"),
+    [
+        ("10/17/2016", date(2016, 10, 17)),  # KB 2143832's ESXi 6.0 Express Patch 7 row
+        ("4/2/2020", date(2020, 4, 2)),  # ESXi 7.0 GA on the old KB, no leading zeros
+        ("17/10/2016", None),  # day first: not the vendor's convention, so no date rather than a guess
+    ],
+)
+def test_the_old_kbs_us_dates_are_read_month_first(written: str, released: date | None):
+    page = old_kb_rows(f"ESXi 6.5 Update 2c | ESXi650-201808001 | {written} | 9298722")
+    (record,) = parse(page, url=OLD_ESXI, product=ESXI).records
+    assert record.release_date == released
+
+
+ESX_9X = {
+    25370933: (Release.parse("ESX 9.1.0.0", ESXI), date(2026, 5, 12)),
+    25148076: (Release.parse("ESX 9.0.2.0", ESXI), date(2026, 1, 20)),
+    24957456: (Release.parse("ESX 9.0.1.0", ESXI), date(2025, 9, 29)),
+    24813472: (Release.parse("ESX 9.0.0.0100", ESXI), date(2025, 7, 15)),
+    24755229: (Release.parse("ESX 9.0.0.0", ESXI), date(2025, 6, 17)),
+}
+VCENTER_9X = {
+    25370922: (Release.parse("vCenter 9.1.0.0", VCENTER), date(2026, 5, 12)),
+    25148086: (Release.parse("vCenter 9.0.2.0", VCENTER), date(2026, 1, 20)),
+    24957454: (Release.parse("vCenter 9.0.1.0", VCENTER), date(2025, 9, 29)),
+    24755230: (Release.parse("vCenter 9.0.0.0", VCENTER), date(2025, 6, 17)),
+}
+
+
+def test_a_real_shaped_esx_9x_table_reads_every_row_beside_the_older_tables():
+    with_9x, without = read("broadcom-316595-esxi-9x.html"), read("broadcom-316595-esxi.html")
+    assert (with_9x.problem, with_9x.skipped) == (None, ())
+    assert with_9x.tables == ("ESX 9.x", *without.tables)
+    records = by_build(with_9x)
+    assert {b: (records[b].release, records[b].release_date) for b in ESX_9X} == ESX_9X
+    assert set(records) - set(ESX_9X) == {r.build for r in without.records}  # the 8.0/7.0/6.7 rows are unchanged
+    assert [records[b].release.name for b in ESX_9X] == [
+        "ESX 9.1.0.0",
+        "ESX 9.0.2.0",
+        "ESX 9.0.1.0",
+        "ESX 9.0.0.0100",
+        "ESX 9.0.0.0",
+    ]
+    assert with_9x.lines == {"9.1", "9.0", "8.0", "7.0", "6.7"}
+
+
+def test_a_real_shaped_vcenter_9x_table_reads_every_row_beside_the_older_tables():
+    with_9x = read("broadcom-326316-vcenter-9x.html", VCENTER, BROADCOM_VC)
+    assert (with_9x.problem, with_9x.skipped) == (None, ())
+    records = by_build(with_9x)
+    assert {b: (records[b].release, records[b].release_date) for b in VCENTER_9X} == VCENTER_9X
+    assert all(records[b].alt_builds == () for b in VCENTER_9X)  # the MOB build is the same number from 7.0 U2
+    assert len(with_9x.records) == 63 + len(VCENTER_9X)

@@ -272,13 +272,13 @@ class Assessor:
         end = lifecycle.end_of_general_support
         if today > end:
             reasons.append(
-                f"{release.product.label} {release.line} left general support on {end.isoformat()} "
+                f"{release.product_label} {release.line} left general support on {end.isoformat()} "
                 f"(technical guidance ends {lifecycle.end_of_technical_guidance.isoformat()})"
             )
             return [Status.END_OF_SUPPORT]
         if (end - today).days <= EOS_WARNING_DAYS:
             reasons.append(
-                f"{release.product.label} {release.line} leaves general support on {end.isoformat()} "
+                f"{release.product_label} {release.line} leaves general support on {end.isoformat()} "
                 f"({(end - today).days} days)"
             )
             return [Status.END_OF_SUPPORT_SOON]
@@ -369,11 +369,11 @@ def _reported_release(asset: Asset) -> Release | None:
 def _unknown_reason(asset: Asset, release: Release | None) -> str:
     if asset.build is None:
         return f"no build could be read from {asset.version_text!r}"
-    where = f" ({release.product.label} {release.line})" if release else ""
+    where = f" ({release.product_label} {release.line})" if release else ""
     return f"build {asset.build}{where} is not in the catalog"
 
 
 def _why_none(release: Release, why_not: list[str]) -> str:
     if not why_not:
-        return f"no newer {release.product.label} {release.line} build exists yet"
+        return f"no newer {release.product_label} {release.line} build exists yet"
     return "; ".join(why_not)

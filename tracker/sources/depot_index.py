@@ -44,7 +44,8 @@ MAX_READ_BYTES = 200 * 1024 * 1024  # all members read from one zip
 MAX_DECLARED_BYTES = 1024 * 1024 * 1024  # all members of one zip, as the central directory declares them
 _CHUNK = 64 * 1024
 
-_ESXI_PROFILE = re.compile(r"^ESXi-\d", re.I)
+# 9.x profiles may say ESX as well as ESXi (KB 395110 renames the product): ESX-9.0.0.0100-24813472-standard.
+_ESXI_PROFILE = re.compile(r"^ESXi?-\d", re.I)
 _ESX_BASE = re.compile(r"_esx-base_(?P<version>\d+\.\d+\.\d+-\S+)$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_=-]{16,}$")
 _NESTED_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".jar", ".vib", ".iso")

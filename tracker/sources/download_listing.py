@@ -41,7 +41,8 @@ _FILE_NAME = re.compile(
     re.I,
 )
 _IMAGES = {
-    Product.ESXI: re.compile(r"^(?:VMware-VMvisor-Installer-|VMware-ESXi-|ESXi-?\d)", re.I),
+    # 9.x files may say ESX as well as ESXi: VMware-ESX-9.0.0.0100-24813472-depot.zip (KB 395110's rename)
+    Product.ESXI: re.compile(r"^(?:VMware-VMvisor-Installer-|VMware-ESXi?-|ESXi?-?\d)", re.I),
     Product.VCENTER: re.compile(r"^(?:VMware-VCSA-all-|VMware-vCenter-Server-Appliance-)", re.I),
 }
 # vCenter patch ISOs name the appliance version: VMware-vCenter-Server-Appliance-7.0.3.00300-19234570-patch-FP.iso
@@ -124,10 +125,9 @@ def _files(root: HtmlElement) -> list[_File]:
 def _row_date(element: HtmlElement) -> date | None:
     """The date of the table row or list item a file sits in, or of its my.vmware.com `fileDetails` block."""
     for node in (element, *element.iterancestors()):
-        if node.tag in _ROW_TAGS:
-            return parse_date(clean_text(node.text_content()))
-        if node.tag == "div" and "filedetails" in (node.get("class") or "").lower():
-            return parse_date(clean_text(node.text_content()))
+        if node.tag in _ROW_TAGS or (node.tag == "div" and "filedetails" in (node.get("class") or "").lower()):
+            # cell by cell: run together, "2021-10-05" and "390.16 MB" read "2021-10-05390", which is no date
+            return parse_date(clean_text(" ".join(node.itertext())))
     return None
 
 

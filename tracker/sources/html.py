@@ -7,11 +7,13 @@ lxml's own API throughout: a 300 KB KB page parses in ~10 ms this way, against ~
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
+
+from tracker.domain.vendor_dates import read_vendor_date
 
 __all__ = [
     "CountedTable",
@@ -31,11 +33,6 @@ __all__ = [
 _INVISIBLE = str.maketrans({"\xa0": " ", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
 _CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9._-]+)""", re.I)
 _HEADING_JUNK = re.compile(r"[^\w\s.()/+-]")  # the 🔝 "back to top" anchors Broadcom puts in headings
-_DATE_SHAPES = (
-    (re.compile(r"\d{4}[/-]\d{1,2}[/-]\d{1,2}"), ("%Y/%m/%d", "%Y-%m-%d")),
-    (re.compile(r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}"), ("%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y")),
-    (re.compile(r"\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{4}"), ("%d %b %Y", "%d %B %Y")),
-)
 _LOGIN_TEXT = re.compile(r"\b(?:sign[\s-]?in|log[\s-]?in|single sign[\s-]on)\b", re.I)
 _LOGIN_FORM = re.compile(r"login|signin|sso|saml|oauth|authorize", re.I)
 _ERROR_TEXT = re.compile(
@@ -181,16 +178,9 @@ def _decode(content: bytes) -> str:
 
 
 def parse_date(text: str) -> date | None:
-    """`2026/07/29`, `2026-07-29`, `May 27, 2026`, `27 JAN 2022`: the date formats the vendor mixes."""
-    for shape, formats in _DATE_SHAPES:
-        if found := shape.search(text):
-            candidate = " ".join(found.group().replace(".", "").split())
-            for fmt in formats:
-                try:
-                    return datetime.strptime(candidate, fmt).date()
-                except ValueError:
-                    continue
-    return None
+    """`2026/07/29`, `2026-07-29`, `May 27, 2026`, `27 JAN 2022` and the old KB's US `10/17/2016`: the date
+    formats the vendor mixes, read without guessing (tracker/domain/vendor_dates.py)."""
+    return read_vendor_date(text)
 
 
 def page_problem(root: HtmlElement) -> str | None:

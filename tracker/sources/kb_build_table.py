@@ -160,24 +160,42 @@ def _read_row(row: _Row, columns: dict[str, int], url: str, product: Product) ->
 
 
 def _release(name: str, version: str, product: Product) -> Release:
-    """The release from the name column, else the version column. 6.7 rows name a patch id
-    (`ESXi670-202111001`) and put `ESXi 6.7 P06` under Version; vCenter 8.0 rows put the appliance
-    version (`8.0.3.00600`) under Version, which we keep on the release as 2143838's names do."""
-    names = [_RECALLED.sub(" ", text).strip() for text in (name, version) if text]
+    """The release the row states, from whichever of the name and version columns states more.
+
+    6.x rows name a patch id (`ESXi650-201808001`) that says the line, and at best the update, never the patch
+    letter, and put what it is under Version (`ESXi 6.5 Update 2c`, KB 2143832 / 316595): the column that states
+    the letter (or a 9.x EEHH field) wins, else the name column. 6.7 rows put `ESXi 6.7 P06` under Version, which
+    says no more than the patch id, so the id stays. vCenter 8.0 rows put the appliance version (`8.0.3.00600`)
+    under Version, which we keep on the release as 2143838's names do.
+    """
+    names = [cleaned for text in (name, version) if (cleaned := _RECALLED.sub(" ", text).strip())]
     if not names:
         raise VersionError("the row has no release name")
     if product_from_text(names[0]) not in (None, product):
         Release.parse(names[0], product)  # raises: a row naming the other product is not ours to file
+    read: list[tuple[str, Release]] = []
     error: VersionError | None = None
     for text in names:
         try:
-            release = Release.parse(text, product)
+            read.append((text, Release.parse(text, product)))
         except VersionError as failed:
             error = error or failed
-            continue
-        return _with_appliance(release, text, version, product)
-    assert error is not None
-    raise error
+    if not read:
+        assert error is not None
+        raise error
+    text, release = _stating_most(read)
+    return _with_appliance(release, text, version, product)
+
+
+def _stating_most(read: list[tuple[str, Release]]) -> tuple[str, Release]:
+    """The first reading that states the patch letter (or 9.x EEHH), else the first; two readings that put the
+    row on different lines cannot both be right, and which one is cannot be placed."""
+    (first_text, first), *others = read
+    for text, release in others:
+        if release.line != first.line:
+            raise VersionError(f"{first_text!r} is {first.line} but {text!r} is {release.line}")
+    stating = [(text, release) for text, release in read if release.letter is not None]
+    return stating[0] if stating else read[0]
 
 
 def _with_appliance(release: Release, name: str, version: str, product: Product) -> Release:

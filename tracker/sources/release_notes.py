@@ -32,8 +32,9 @@ from tracker.sources.notices import find_notices
 
 __all__ = ["parse"]
 
+# 9.x notes drop "Server" and "i": `VMware vCenter 9.0.1.0 | 29 SEP 2025 | Build 24957454`, `VMware ESX 9.0.1.0 | ...`.
 _HEADER = re.compile(
-    r"(?P<name>(?:VMware\s+)?(?:ESXi?|vCenter\s+Server(?:\s+Appliance)?|VCSA)\b[^|\n]{0,60}?)\s*\|\s*"
+    r"(?P<name>(?:VMware\s+)?(?:ESXi?|vCenter(?:\s+Server)?(?:\s+Appliance)?|VCSA)\b[^|\n]{0,60}?)\s*\|\s*"
     r"(?P<date>[^|\n]{6,24}?)\s*\|\s*(?:ISO\s+)?Build\s*:?\s*(?P<build>\d{7,8})\b",
     re.I,
 )
