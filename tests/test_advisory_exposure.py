@@ -149,9 +149,10 @@ def test_a_fixed_version_that_cannot_be_mapped_is_a_warning_on_the_source_and_on
 def test_a_patch_id_the_catalog_does_not_know_is_unmapped_and_one_it_knows_is_not(
     site: FixtureSite, tmp_path: Path, command: list[str]
 ):
+    # The 6.5 row's patch id swapped for one the KB lists: ESXi670-202111001 (18828794). The 6.7 row keeps the
+    # security-only bulletin ESXi670-202111101-SG, which the KB does not list and which names no build number.
     page = advisory_page("ESXi70U3c-19193900").replace(b"ESXi650-202202401-SG", b"ESXi670-202111001")
     cli = estate(site, tmp_path, command, page)
-    # The KB lists ESXi670-202111001 (18828794), not the security-only bulletin ESXi670-202111101-SG.
     assert source_warnings(cli)["vmsa"] == [
         "advisory_unmapped: VMSA-2022-0004 ESXi 6.7 fixed in 'ESXi670-202111101-SG': names no build number, "
         "and no single build in the catalog has that release"
