@@ -221,13 +221,13 @@ def test_log4j_rows_for_patch_pending_unaffected_and_other_products_give_no_fix_
     assert ([f.fixed_text for f in advisory.fixes], result.skipped) == (["7.0 U3c"], ())
 
 
-def test_an_unknown_fixed_version_spelling_is_skipped_and_the_advisory_still_returned():
+def test_an_unknown_fixed_version_spelling_is_skipped_and_kept_as_a_fix_with_no_build():
     result = read("unknown-fixed-version.html")
     [advisory] = result.advisories
-    assert (advisory.id, advisory.revision, [f.fixed_text for f in advisory.fixes]) == (
-        "VMSA-2024-0013",
-        1,
-        ["ESXi80U3-24022510"],
+    assert (advisory.id, advisory.revision) == ("VMSA-2024-0013", 1)
+    assert advisory.fixes == (
+        AdvisoryFix(ESXI, "8.0", "ESXi80U3-24022510", Build(ESXI, 24022510, Release(ESXI, 8, 0, 3, ""))),
+        AdvisoryFix(ESXI, "7.0", "ESXi 7.0 hot-patch HP-4711", None),  # advisory_unmapped, never dropped
     )
     [skipped] = result.skipped
     assert (skipped.where, skipped.text, skipped.reason) == (
@@ -235,6 +235,47 @@ def test_an_unknown_fixed_version_spelling_is_skipped_and_the_advisory_still_ret
         "ESXi 7.0 hot-patch HP-4711",
         "unknown fixed-version spelling",
     )
+
+
+U3C_U2E_U1E = [esxi(3, "c", 19193900), esxi(2, "e", 19290878), esxi(1, "e", 19324898)]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "ESXi70U3c-19193900, ESXi70U2e-19290878, ESXi70U1e-19324898",  # the spelling
+        "ESXi70U3c-19193900<br>ESXi70U2e-19290878<br>ESXi70U1e-19324898",
+        "ESXi70U3c-19193900\nESXi70U2e-19290878\nESXi70U1e-19324898",
+        "<p>ESXi70U3c-19193900</p><p>ESXi70U2e-19290878</p><p>ESXi70U1e-19324898</p>",
+        "<div>ESXi70U3c-19193900</div>\n<div>ESXi70U2e-19290878</div>\n<div>ESXi70U1e-19324898</div>",
+        "<ul><li>ESXi70U3c-19193900</li><li>ESXi70U2e-19290878</li><li>ESXi70U1e-19324898</li></ul>",
+        "<span>ESXi70U3c-19193900</span><span>ESXi70U2e-19290878</span><span>ESXi70U1e-19324898</span>",
+        "ESXi70U3c-19193900 (7.0 U3c)<br>ESXi70U2e-19290878 (7.0 U2e)<br>ESXi70U1e-19324898 (7.0 U1e)",
+        "ESXi70U3c-19193900 and ESXi70U2e-19290878 or ESXi70U1e-19324898",
+    ],
+)
+def test_a_fixed_version_cell_listing_one_build_per_update_line_gives_every_build(cell: str):
+    page = fixture("vmsa-2022-0004-per-update.html").replace(b"{FIXED}", cell.encode())
+    result = parse(page, url=PAGE_0004, product=ESXI)
+    [advisory] = result.advisories
+    assert [f.fixed for f in advisory.fixes if f.line == "7.0"] == U3C_U2E_U1E
+    assert result.skipped == ()
+
+
+@pytest.mark.parametrize(
+    ("cell", "unreadable"),
+    [
+        ("ESXi70U3c-19193900, see KB 87349", "see KB 87349"),
+        ("ESXi70U3c-19193900 ESXi 7.0 hot-patch HP-4711", "ESXi70U3c-19193900 ESXi 7.0 hot-patch HP-4711"),
+        ("Upgrade to the latest", "Upgrade to the latest"),
+    ],
+)
+def test_a_cell_part_that_cannot_be_read_is_a_fix_with_no_build_and_a_skip(cell: str, unreadable: str):
+    page = fixture("vmsa-2022-0004-per-update.html").replace(b"{FIXED}", cell.encode())
+    result = parse(page, url=PAGE_0004, product=ESXI)
+    [advisory] = result.advisories
+    assert AdvisoryFix(ESXI, "7.0", unreadable, None) in advisory.fixes
+    assert {s.text for s in result.skipped} == {unreadable}
 
 
 def test_a_withdrawn_advisory_is_marked_withdrawn():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -189,19 +190,26 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-def sources_view(
-    rows: Sequence[SourceRow],
-    planned: dict[str, Schedule],
-    unsynced: Sequence[tuple[str, str, str]],
-    show_all: bool,
-    as_json: bool,
-    running: str | None = None,
-) -> None:
-    """The sources' health and schedule; `unsynced`: configured sources not polled yet (id, kind, product);
-    `running` says which process is polling right now, if one is."""
+@dataclass(frozen=True)
+class SourceListing:
+    """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
+    product), the process polling right now (if one is) and each source's warnings (`advisory_unmapped` ...)."""
+
+    rows: Sequence[SourceRow]
+    planned: dict[str, Schedule]
+    unsynced: Sequence[tuple[str, str, str]] = ()
+    running: str | None = None
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
+    """The sources' health, schedule and warnings."""
+    rows, planned = listing.rows, listing.planned
     shown = [r for r in rows if r.configured or show_all]
     data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
-    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in unsynced]
+    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in listing.unsynced]
+    for item in data:
+        item["warnings"] = listing.warnings.get(item["id"], [])
     if as_json:
         echo_json(data)
         return
@@ -210,7 +218,7 @@ def sources_view(
         table.add_row(
             esc(item["id"]),
             item["kind"],
-            _health_cell(item),
+            _health_cell(item) + (f" [yellow]({len(item['warnings'])} warning(s))[/]" if item["warnings"] else ""),
             short(item["last_success"]) or "never",
             str(item["rows_seen"]),
             _next_cell(item),
@@ -218,6 +226,9 @@ def sources_view(
         )
     console = rich_console()
     console.print(table)
+    for item in data:
+        for warning in item["warnings"]:
+            console.print(f"[yellow]warning[/] {esc(item['id'])}: {esc(warning)}")
     followed = [r for r in rows if not r.configured and r.active]
     if followed and not show_all:
         bad = sum(1 for r in followed if r.health != "ok")
@@ -226,8 +237,8 @@ def sources_view(
             f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok; fetched {tiers});"
             " --all lists them"
         )
-    if running:
-        console.print(f"a poll cycle is running now ({esc(running)})")
+    if listing.running:
+        console.print(f"a poll cycle is running now ({esc(listing.running)})")
 
 
 def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from urllib.parse import urljoin
 
 from tracker.domain.catalog import Catalog, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, Evidence
-from tracker.domain.exposure import Advisory, FixedIn, Severity
+from tracker.domain.exposure import Advisory, FixedIn, Severity, Unresolved
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
-from tracker.domain.versions import Product
+from tracker.domain.versions import Product, Release
 
 _SEVERITIES = {s.value: s for s in Severity}
 
@@ -83,6 +83,11 @@ def _event(stored: StoredAdvisory, what: str, source_id: str, url: str, now: dat
     record = stored.record
     products = sorted({f.product.value for f in record.fixes})
     detail = f"{stored.label} ({record.severity}) {what}: {record.title}"
+    unreadable = [
+        f"{f.product.label} {f.line} {f.fixed_text!r}".replace("  ", " ") for f in record.fixes if not f.fixed
+    ]
+    if unreadable:  # advisory_unmapped: said in the alert too, so that it never reads as a harmless advisory
+        detail += f"; fixed versions not mapped to builds: {', '.join(unreadable)}"
     link = urljoin(url, record.url) if record.url else url  # a feed may link relatively
     evidence = Evidence(source_id, link, (record.excerpt or record.title)[:500], now)
     product = Product(products[0]) if len(products) == 1 else None
@@ -99,27 +104,88 @@ def _event(stored: StoredAdvisory, what: str, source_id: str, url: str, now: dat
 
 
 def for_exposure(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[Advisory]:
-    """Advisories as exposure reads them, fixes resolved to releases through the catalog; withdrawn ones left out."""
+    """Advisories as exposure reads them, fixes resolved to releases through the catalog; withdrawn ones left out.
+    A fix that cannot be resolved is kept as `unmapped` (exposure names it), never dropped in silence."""
     result = []
     for item in stored:
         record = item.record
         if record.withdrawn:
             continue
-        fixes = tuple(f for f in (_resolve(fix, catalog) for fix in record.fixes) if f is not None)
-        if fixes:
+        fixes, unmapped = [], []
+        for fix in record.fixes:
+            resolved = _resolve(fix, catalog)
+            if resolved is None:
+                unmapped.append(Unresolved(fix.product, fix.line, fix.fixed_text))
+            else:
+                fixes.append(resolved)
+        if fixes or unmapped:
             severity = _SEVERITIES.get(record.severity, Severity.IMPORTANT)
-            result.append(Advisory(item.label, severity, fixes, record.title, record.url))
+            result.append(
+                Advisory(item.label, severity, tuple(fixes), record.title, record.url, unmapped=tuple(unmapped))
+            )
     return result
 
 
+@dataclass(frozen=True)
+class Unmapped:
+    """A fixed version an advisory states that no build or release could be placed for (`advisory_unmapped`):
+    exposure cannot tell which hosts it fixes, so the advisory's source carries it as a warning."""
+
+    advisory: str  # the label, VMSA-2024-0013.1
+    source_id: str
+    fix: AdvisoryFix
+    reason: str
+
+    @property
+    def warning(self) -> str:
+        where = " ".join(p for p in (self.fix.product.label, self.fix.line) if p)
+        return f"advisory_unmapped: {self.advisory} {where} fixed in {self.fix.fixed_text!r}: {self.reason}"
+
+
+def unmapped_fixes(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[Unmapped]:
+    """Every fixed version of a current (not withdrawn) advisory that cannot be mapped to a build, in source and
+    advisory order. It clears by itself once the catalog learns the build (a KB row listing the patch id)."""
+    found = [
+        Unmapped(item.label, item.source_id, fix, _unmapped_reason(fix))
+        for item in stored
+        if not item.record.withdrawn
+        for fix in item.record.fixes
+        if _resolve(fix, catalog) is None
+    ]
+    return sorted(found, key=lambda u: (u.source_id, u.advisory))
+
+
 def _resolve(fix: AdvisoryFix, catalog: Catalog) -> FixedIn | None:
+    """The release (and build) a fix names: its build number's catalog entry, with the patch level the text or the
+    catalog states; a release named without a build when it says its patch level (vCenter's "7.0 U3c"), else the
+    one catalog build of that release (a 6.x patch id, ESXi670-202111101-SG, names no build number). None when
+    nothing places it: never a guess."""
     build = fix.fixed
     if build is None:
         return None
-    if build.number is not None:
-        entry = catalog.find(fix.product, build.number)
-        if entry is not None and entry.release is not None:
-            return FixedIn(entry.release, build.number)
-    if build.release is not None and build.release.letter is not None:
-        return FixedIn(build.release, build.number)
-    return None
+    if build.number is None:
+        return _by_release(build.release, catalog)
+    entry = catalog.find(fix.product, build.number)
+    stated = [r for r in (entry.release if entry else None, build.release) if r is not None]
+    release = next((r for r in stated if r.letter is not None), None)
+    if release is None and entry is not None and stated:
+        release = stated[0]  # the catalog has the build; its level is as unknown there as in the advisory
+    return FixedIn(release, build.number) if release is not None else None
+
+
+def _by_release(release: Release | None, catalog: Catalog) -> FixedIn | None:
+    if release is None:
+        return None
+    if release.letter is not None:
+        return FixedIn(release, None)
+    entries = [e for e in catalog.find_release(release) if e.release is not None]
+    return FixedIn(entries[0].release, entries[0].build) if len(entries) == 1 and entries[0].release else None
+
+
+def _unmapped_reason(fix: AdvisoryFix) -> str:
+    build = fix.fixed
+    if build is None:
+        return "a spelling the tracker cannot read"
+    if build.number is None:
+        return "names no build number, and no single build in the catalog has that release"
+    return f"build {build.number} is not in the catalog and the text does not say its patch level"

@@ -73,12 +73,25 @@ class FixedIn:
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A fixed version an advisory states on a line that could not be mapped to a build (`advisory_unmapped`)."""
+
+    product: Product
+    line: str  # "7.0"; "" when the row did not say
+    text: str  # as written: "ESXi 7.0 hot-patch HP-4711"
+
+
+@dataclass(frozen=True)
 class Advisory:
+    """An advisory's fixes per line. Where a line has one fix per update (VMSA-2022-0004 on 7.0: U3c, U2e, U1e),
+    each host is fixed by its own update's fix or any newer build of that update; see `affects` for the rest."""
+
     id: str  # VMSA-2022-0004, revisions as VMSA-2021-0028.1
     severity: Severity
     fixed: tuple[FixedIn, ...]
     title: str = ""
     url: str = ""
+    unmapped: tuple[Unresolved, ...] = ()  # fixes that could not be placed: exposure names them, never hides them
 
     def fix_for(self, product: Product, line: str) -> FixedIn | None:
         """The fix on this line; a line the advisory names several fixes for (7.0 U3c, U2e, U1e) uses the one
@@ -93,8 +106,12 @@ class Advisory:
         )
 
     def affects(self, release: Release) -> bool:
-        """A release is affected when the advisory covers its line and no fix on its update (or an earlier
-        update's fix line it has passed) is at or below it."""
+        """A release is affected when the advisory covers its line and is not fixed there:
+        - on an update the advisory names a fix for (7.0 U2 with U2e): below that fix (U2d yes; U2e, U2f no);
+        - on an update it names none for, with a fixed update above (7.0 U2 when only U1e and U3c are named):
+          affected, and fixed only by moving to a later update's fix (U3c), never by a newer build of its own;
+        - on an update above every fixed one (7.0 U3 when only U1e and U2e are named): not affected, as the
+          advisory would have named a fix for a later update that needed one."""
         fixes = self.fixes_for(release.product, release.line)
         if not fixes:
             return False
@@ -237,6 +254,7 @@ class Assessor:
             worst = max(hits, key=lambda a: a.severity.rank)
             severity = worst.severity
             reasons.extend(f"{a.id} ({a.severity.value}) affects it" for a in hits)
+        reasons.extend(self._unmapped_reasons(release))
         statuses.extend(self._support(release, reasons))
         newer = self._newer(entry, release)
         if newer and entry is not None and Status.PULLED not in statuses:
@@ -261,6 +279,18 @@ class Assessor:
             name = replacement.release_name if replacement else "a newer build"
             text += f"; replaced by {name} ({entry.replaced_by})"
         return text
+
+    def _unmapped_reasons(self, release: Release | None) -> list[str]:
+        """An advisory fix on the asset's line that could not be mapped: the asset may or may not have it."""
+        if release is None:
+            return []
+        return [
+            f"{a.id} ({a.severity.value}) names a fix for {u.product.label} {u.line or release.line} that could not "
+            f"be mapped to a build ({u.text!r}): check by hand whether this build has it"
+            for a in self.advisories
+            for u in a.unmapped
+            if u.product is release.product and u.line in (release.line, "")
+        ]
 
     def _support(self, release: Release | None, reasons: list[str]) -> list[Status]:
         if release is None:

@@ -1,19 +1,31 @@
-"""Stored advisories: load them as domain values, save the new and revised ones."""
+"""Stored advisories: load them as domain values, save the new and revised ones, and the warnings they raise."""
 
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
 
-from tracker.domain.advisories import StoredAdvisory
+from tracker.domain.advisories import StoredAdvisory, unmapped_fixes
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.versions import Build, Product, VersionError
 from tracker.store.models import AdvisoryRow
-from tracker.store.repo import utc
+from tracker.store.repo import load_catalog, utc
 
 
 def load_advisories(session: Session) -> dict[str, StoredAdvisory]:
     return {row.id: _stored(row) for row in session.exec(select(AdvisoryRow))}
+
+
+def advisory_warnings(session: Session) -> dict[str, list[str]]:
+    """Source id -> its `advisory_unmapped` warnings: fixed versions of its advisories no build could be mapped to
+    (derived from what is stored, so a warning clears once the catalog learns the build)."""
+    stored = load_advisories(session)
+    if not any(item.record.fixes for item in stored.values()):
+        return {}  # nothing to map: the catalog is not loaded
+    warnings: dict[str, list[str]] = {}
+    for unmapped in unmapped_fixes(stored.values(), load_catalog(session)):
+        warnings.setdefault(unmapped.source_id, []).append(unmapped.warning)
+    return warnings
 
 
 def save_advisories(session: Session, changed: list[StoredAdvisory]) -> None:

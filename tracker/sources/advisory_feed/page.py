@@ -28,6 +28,10 @@ _NOT_FIXED = re.compile(
 _OTHER_PRODUCT = re.compile(r"cloud\s+foundation|\bvcf\b|workstation|fusion|telco|\bnsx\b", re.I)
 _SPLIT_FIXED = re.compile(r"\s*(?:[,;]|\s/\s|\bor\b|\band\b)\s*", re.I)
 _LINE = re.compile(r"\b(\d{1,2}\.\d)\b")
+_CELL_BLOCKS = ("p", "div", "li")
+# VMSA fixed-version build names, also when a page runs them together: ESXi70U3c-19193900ESXi70U2e-19290878
+_VMSA_BUILD = re.compile(r"ESXi(?:\d{2}[A-Za-z]{0,3}\d?[A-Za-z]{0,2}-\d{7,8}|\d{3}-\d{9}(?:-[SB]G)?)(?!\d)", re.I)
+_BRACKETED = re.compile(r"\([^()]*\)")
 _BLOCKS = ("p", "li", "td", "th", "h1", "h2", "h3", "h4", "dd", "dt", "div", "caption")
 _HEADER_LABELS = (
     ("id", re.compile(r"^advisory\s+id\b", re.I)),
@@ -167,39 +171,55 @@ class _Rows:
         self._fixes(product, cell("version"), cell("fixed"), where)
 
     def _fixes(self, product: Product, version: str, fixed: str, where: str) -> None:
+        """One fix per build the cell names. A part that cannot be read is kept as a fix with no build (and a
+        skip): the advisory then reports it as unmapped (domain/advisories.py), never as a harmless advisory."""
         if _NOT_FIXED.match(fixed.strip(" ,")):
             return  # N/A, Unaffected, Patch Pending: nothing fixed yet, and not an error
-        for part in (p for p in _SPLIT_FIXED.split(fixed) if p.strip()):
+        for part in (p for p in _SPLIT_FIXED.split(fixed) if p.strip(" ,")):
             builds = _fixed_builds(part, product)
             if builds is None:
                 self.skipped.append(Skipped(where, part, "unknown fixed-version spelling"))
+                self.fixes.append(AdvisoryFix(product, _line_of(version) or "", part, None))
                 continue
             for text, build in builds:
                 line = build.line or _line_of(version)
                 if line is None:
                     self.skipped.append(Skipped(where, text, "no release line"))
-                else:
-                    self.fixes.append(AdvisoryFix(product, line, text, build))
+                self.fixes.append(AdvisoryFix(product, line or "", text, build))
 
 
 def _cell_texts(row: HtmlElement) -> list[str]:
     texts = []
     for cell in row_cells(row):
+        # "ESXi70U3c-19193900<br>ESXi70U2e-19290878", or one <p>/<div>/<li> per build: one fix per line
         for br in cell.iter("br"):
-            br.tail = ", " + (br.tail or "")  # "ESXi70U3c-19193900<br>ESXi70U2e-19290878": one fix per line
+            br.tail = ", " + (br.tail or "")
+        for block in cell.iter(*_CELL_BLOCKS):
+            block.tail = ", " + (block.tail or "")
         texts.append(clean_text(cell.text_content()))
     return texts
 
 
 def _fixed_builds(text: str, product: Product) -> list[tuple[str, Build]] | None:
-    """The builds a Fixed Version cell part names (one, or several written side by side), or None."""
-    text = text.strip()
-    for candidates in ([text], text.split()):
+    """The builds a Fixed Version cell part names (one, several side by side, or VMSA build names run together
+    or followed by a note in brackets), or None when some part of it cannot be read."""
+    text = text.strip(" ,")
+    for candidates in ([text], text.split(), _tokens(text)):
+        if not candidates:
+            continue
         try:
             return [(c, Build.parse(c, product)) for c in candidates]
         except VersionError:
             continue
     return None
+
+
+def _tokens(text: str) -> list[str]:
+    """The VMSA build names in `text` (ESXi70U3c-19193900, ESXi670-202111101-SG), when nothing else is left but
+    punctuation and notes in brackets ("ESXi70U3c-19193900 (7.0 U3c)"); else none."""
+    found = [m.group() for m in _VMSA_BUILD.finditer(text)]
+    rest = _BRACKETED.sub(" ", _VMSA_BUILD.sub(" ", text))
+    return found if found and not rest.strip(" ,;/") else []
 
 
 def _line_of(version: str) -> str | None:
