@@ -9,6 +9,7 @@ over real HTTP, polled with `tracker poll` or `tracker run --once`, read back fr
 - A revision that changes the fixed builds changes which hosts are vulnerable.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,8 @@ def test_a_fixed_version_that_cannot_be_mapped_is_a_warning_on_the_source_and_on
         r.startswith("VMSA-2024-0013.1 (important) names a fix for ESXi 7.0 that could not be mapped")
         for r in u2d["reasons"]
     ), u2d
+    health = json.loads(cli("health", "--json", now=FEBRUARY, code=3))  # loud in the health check too
+    assert {"subject": "advisories of vmsa", "reason": warning, "since": None} in health["problems"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -18,6 +18,7 @@ from tracker.domain.health import Facts, FailedDelivery, SourceFacts, Verdict, a
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
 from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
 from tracker.store import OutboxStatus, repo
+from tracker.store.advisories import advisory_warnings
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 from tracker.store.outbox import Message, MessageKind, deliveries, due_channels, enqueue
@@ -243,6 +244,7 @@ def health_verdict(config: Config, engine: Engine, now: datetime) -> Verdict:
     with session_scope(engine) as session:  # read only
         stored = {r.id: r for r in active_sources(session)}
         failed = [_failure(row, attempts) for row, attempts in deliveries(session, OutboxStatus.FAILED)]
+        warnings = tuple((source, w) for source, found in advisory_warnings(session).items() for w in found)
         waiting = [
             _failure(row, [])
             for status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
@@ -254,7 +256,7 @@ def health_verdict(config: Config, engine: Engine, now: datetime) -> Verdict:
         for name in config.channels
         if config.unset(f"channels.{name}")
     )
-    facts = Facts(tuple(_source_facts(config, stored, now)), tuple(failed), unusable, tuple(waiting))
+    facts = Facts(tuple(_source_facts(config, stored, now)), tuple(failed), unusable, tuple(waiting), warnings)
     return assess(facts, now)
 
 

@@ -7,6 +7,7 @@ a problem with a subject, a reason and the time it began:
 - a configured source never polled although it has been configured for longer than its interval;
 - no poll at all for twice the shortest interval (the service is not running, or its cycles never finish);
 - a message whose delivery failed for good in the last week (until it is retried: `tracker deliveries retry`);
+- an advisory's fixed version that no build could be mapped to (`advisory_unmapped`): hosts cannot be judged;
 - a channel that cannot be used (its ${VAR} is unset);
 - a digest queued more than DIGEST_GRACE ago and still not sent.
 A source configured less than its interval ago and not polled yet is `never polled`: shown, not a problem yet.
@@ -78,6 +79,7 @@ class Facts:
     failed: tuple[FailedDelivery, ...] = ()
     unusable: tuple[tuple[str, str], ...] = ()  # (channel, why)
     unsent_digests: tuple[FailedDelivery, ...] = ()  # queued digests not sent yet (`at`: when queued)
+    advisory_warnings: tuple[tuple[str, str], ...] = ()  # (source id, advisory_unmapped warning)
 
 
 def assess(facts: Facts, now: datetime) -> Verdict:
@@ -88,6 +90,7 @@ def assess(facts: Facts, now: datetime) -> Verdict:
     stalled = _polling_problem(sources, now)
     if stalled:
         problems.append(stalled)
+    problems += [Problem(f"advisories of {source}", warning, None) for source, warning in facts.advisory_warnings]
     problems += [Problem(f"channel {channel}", f"cannot be used: {why}", None) for channel, why in facts.unusable]
     problems += [
         Problem(f"channel {f.channel}", f"{f.what} failed for good: {f.error or 'no reason given'}", f.at)
