@@ -141,3 +141,26 @@ def test_after_a_304_the_catalog_says_each_listed_build_was_seen_then_without_re
         catalog = repo.load_catalog(session)
     kb = [s for s in catalog.sightings_of("esxi-kb") if s.present]
     assert kb and {s.last_seen for s in kb} == {clock(QUIET)}  # listed by the page that answered 304
+
+
+def test_a_lease_left_by_a_process_of_this_host_that_is_gone_does_not_keep_a_quiet_cycle_off_the_fast_path(
+    site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    config_path = setup(site, tmp_path)
+    config = load_config(str(config_path))
+    database = Path(config.database.removeprefix("sqlite:///"))
+    script = "from tracker.store.holders import holder_id; print(holder_id())"
+    dead = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+    until = (datetime.now(UTC) + timedelta(minutes=10)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(database) as db:  # the holder was killed mid-cycle: its lease has not expired
+        db.execute("UPDATE lease SET holder = ?, expires_at = ? WHERE name = 'poll'", (dead, until))
+    assert fastpath.lease_held(database) is False
+    recorded: list[int] = []
+    record = fastpath.record_unchanged
+    monkeypatch.setattr(fastpath, "record_unchanged", lambda *a: recorded.append(1) or record(*a))
+    report = run_cycle(config, lambda: make_engine(config.database), Request(clock(QUIET)))
+    assert recorded == [1] and {o.outcome for o in report.outcomes} == {"not_modified"}

@@ -16,6 +16,7 @@ from pathlib import Path
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
 from tracker.store import POLL_LEASE, SCHEMA_HEAD, OutboxStatus
+from tracker.store.holders import gone
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
@@ -85,11 +86,13 @@ def lease_held(path: Path) -> bool:
 
 
 def _lease_held(db: sqlite3.Connection) -> bool:
-    query = "SELECT 1 FROM lease WHERE name = ? AND holder IS NOT NULL AND expires_at > ?"
+    """A live process holds the poll lease: unexpired, and not a process of this host that is gone (as leases.py)."""
+    query = "SELECT holder FROM lease WHERE name = ? AND holder IS NOT NULL AND expires_at > ?"
     try:
-        return db.execute(query, (POLL_LEASE, _text(datetime.now(UTC)))).fetchone() is not None
+        row = db.execute(query, (POLL_LEASE, _text(datetime.now(UTC)))).fetchone()
     except sqlite3.Error:  # an older schema without leases: the ORM path migrates it
         return False
+    return row is not None and not gone(row[0])
 
 
 def outbox_idle(database: str, now: datetime) -> bool:
