@@ -17,7 +17,7 @@ from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.health import Facts, FailedDelivery, SourceFacts, Verdict, assess
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
 from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
-from tracker.store import OutboxStatus, repo
+from tracker.store import OutboxStatus, fastpath, repo
 from tracker.store.advisories import advisory_warnings
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
@@ -128,7 +128,10 @@ def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None
 
 
 def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, stop: Stop) -> str:
-    """The service's sender for one channel: its due rows, in order; "" when there was nothing to send."""
+    """The service's sender for one channel: its due rows, in order; "" when there was nothing to send. Woken after
+    every job of every tick, it first asks the store's fast path whether anything at all waits (no ORM query)."""
+    if fastpath.outbox_idle(config.database, now):
+        return ""
     report = work_channel(Sender.of(config, engine, stop), channel, now)
     return "" if report.idle else f"outbox: {channel}: {outbox_line(report)}"
 
