@@ -212,6 +212,8 @@ def _message(
 def affected_asset(exposure: Exposure) -> AffectedAsset:
     release = exposure.release.short if exposure.release else "?"
     runs = f"{release} ({exposure.asset.build or '?'})"
+    if exposure.asset.build is None and exposure.release is not None:  # a VM reports its Tools version only
+        runs = exposure.release.name
     return AffectedAsset(
         exposure.asset.name,
         exposure.asset.cluster,

@@ -26,14 +26,15 @@ from markupsafe import Markup
 
 from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
 from tracker.domain.events import EventKind
+from tracker.domain.versions import Product
 from tracker.escape import Verbatim, href, slack, visible
+from tracker.products import product_info
 
 TEMPLATES = Path(__file__).parent / "templates"
 APP = "Release Tracker"
 SHOWN_ASSETS = 20
 KINDS = {"slack": ("md", "markdown"), "email": ("html", "html"), "text": ("txt", "text")}  # suffix, body_format
 _ESCAPES: dict[str, Callable[[object], str]] = {"md": slack, "html": visible, "txt": visible}  # by suffix
-_NOUNS = {"esxi": "hosts", "vcenter": "vCenters"}
 _BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, EventKind.RESTORED})
 
 
@@ -126,10 +127,16 @@ def _news_beyond(message: AlertMessage) -> str | None:
 
 
 def affected(message: AlertMessage) -> str:
-    noun = _NOUNS.get(message.product or "", "assets")
+    noun = asset_noun(message.product)
     if message.assets_total == 0:
         return f"none of your {noun} run it" if message.kind in _BUILD_KINDS else "for your information"
     return f"{message.assets_total} of your {noun} affected"
+
+
+def asset_noun(product: str | None) -> str:
+    """ "hosts", "vCenters", "VMs": the product table's noun for what runs the product; "assets" for no product."""
+    known = {p.value for p in Product}
+    return product_info(Product(product)).noun if product in known else "assets"
 
 
 def event_line(message: AlertMessage) -> str:
