@@ -11,6 +11,7 @@ VMware Tools (KB 304809, vCenter's toolsVersion numbers) has its own small gramm
 
 import re
 
+from tracker.domain.tools import parse_tools_build, parse_tools_release
 from tracker.domain.versions import (
     FIRST_VCF_MAJOR,
     Build,
@@ -20,7 +21,6 @@ from tracker.domain.versions import (
     implied_update,
     product_from_text,
 )
-from tracker.domain.tools import parse_tools_build, parse_tools_release
 
 __all__ = ["parse_build", "parse_release"]
 

@@ -41,7 +41,8 @@ _BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, E
 def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
     """The immediate alert for one event: (title, body, apprise body_format)."""
     suffix, body_format = _kind(kind)
-    shown = message.assets[:SHOWN_ASSETS]
+    groups = cluster_lines(message)
+    shown = () if groups else message.assets[:SHOWN_ASSETS]
     title = headline(message)
     detail = _news_beyond(message)
     excerpt = message.evidence_excerpt if message.evidence_excerpt not in (title, message.detail) else ""
@@ -53,7 +54,8 @@ def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
         excerpt=excerpt,
         health=message.kind.is_source_health,  # the tracker's own: no confidence, no assets, a command to run
         shown=shown,
-        more=max(message.assets_total - len(shown), 0),
+        groups=groups,
+        more=0 if groups else max(message.assets_total - len(shown), 0),
         observed=_when(message.observed_at, "UTC"),
     )
     return alert_title(message), body, body_format
@@ -131,6 +133,17 @@ def affected(message: AlertMessage) -> str:
     if message.assets_total == 0:
         return f"none of your {noun} run it" if message.kind in _BUILD_KINDS else "for your information"
     return f"{message.assets_total} of your {noun} affected"
+
+
+def cluster_lines(message: AlertMessage) -> list[str]:
+    """`12 VMs in cluster prod-a (vc01)`: one line per cluster, for the assets an alert counts by cluster."""
+    noun = asset_noun(message.product)
+    return [
+        f"{c.count} {noun if c.count != 1 else noun.removesuffix('s')} in "
+        + (f"cluster {c.cluster}" if c.cluster else "no cluster")
+        + (f" ({c.vcenter})" if c.vcenter else "")
+        for c in message.clusters
+    ]
 
 
 def asset_noun(product: str | None) -> str:
