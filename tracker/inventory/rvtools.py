@@ -17,7 +17,7 @@ import csv
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -187,7 +187,7 @@ def _workbook_sheet(path: Path, title: str, rows: Iterator[Sequence[object]], co
 
 
 # --- rows ----------------------------------------------------------------------------------------------------------
-_TABS: dict[str, tuple[dict[str, tuple[str, ...]], tuple[str, ...]]] = {  # tab -> (columns, required ones)
+_TABS: dict[str, tuple[Mapping[str, tuple[str, ...]], tuple[str, ...]]] = {  # tab -> (columns, required ones)
     "vHost": (VHOST, ("host", "version")),
     "vSource": (VSOURCE, ("server",)),
     "vTools": (VTOOLS, ("vm", "version")),
