@@ -4,10 +4,10 @@ inventory Assets.
 Hosts report `summary.config.product` (fullName "VMware ESXi 7.0.3 build-18644231", version, build); the
 vCenter reports `content.about`; a VM `guest.toolsVersion`, the packed number tracker/domain/tools.py decodes
 (12448 is Tools 12.5.0), and sits in its host's cluster (`runtime.host`). A VM whose number is no version (0:
-not installed; 2147483647: open-vm-tools its OS manages) is imported with an unknown version and a warning. Cluster and datacenter come from the inventory tree: a host's parent is a
-ClusterComputeResource (or, for a standalone host, a plain ComputeResource), above it sit host folders, then the
-Datacenter. The whole tree is read in one paged PropertyCollector call over a container view, not one round trip
-per host and property.
+not installed; 2147483647: open-vm-tools its OS manages) is imported with an unknown version and a warning.
+Cluster and datacenter come from the inventory tree: a host's parent is a ClusterComputeResource (or, for a
+standalone host, a plain ComputeResource), above it sit host folders, then the Datacenter. The whole tree is read
+in one paged PropertyCollector call over a container view, not one round trip per host and property.
 
 `read_vcenter` never raises: a failure (connection, TLS, login, a fault) becomes one ImportProblem whose message
 says what went wrong and never contains the password. pyVmomi loads with this module, which only the
