@@ -20,6 +20,7 @@ from tracker.domain.versions import Product
 from tracker.sources import REGISTRY
 
 PRODUCTS_CSV = "data/products.csv"
+_MAJORS = 100  # the names per line are compared for every major up to this one
 
 
 class ProductTableError(ValueError):
@@ -86,7 +87,7 @@ def _items(cell: str | None) -> tuple[str, ...]:
 
 def _check(info: ProductInfo, where: str) -> None:
     """The row says what the code does: its names per line and the asset kinds whose product it is."""
-    for major in (*info.labels_by_line, 0):
+    for major in range(_MAJORS):
         if info.label_for(major) != info.product.label_for(major):
             raise ProductTableError(
                 f"{where}: names {info.product.value} {info.label_for(major)!r} from {major}, the code "
