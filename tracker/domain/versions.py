@@ -127,7 +127,9 @@ class Release:
         # The grammar never builds these; the check keeps a misread from ever becoming a value (line 0.0).
         if self.major < _LOWEST_MAJOR or self.minor < 0 or self.update < 0:
             raise VersionError(f"{self.major}.{self.minor}.{self.update} is no {self.product.label} release")
-        if self.major >= FIRST_VCF_MAJOR and self.product.vcf_numbered:
+        if self.product is Product.TOOLS:
+            _check_tools(self)
+        elif self.product.vcf_numbered and self.major >= FIRST_VCF_MAJOR:
             _check_vcf(self)
 
     # --- parsing -------------------------------------------------------------------------------------------
@@ -247,6 +249,12 @@ def _patch_rank(patch: str) -> int:
     digits = re.sub(r"\D", "", patch)
     rank = int(digits) if digits else 0
     return rank + _HOT_PATCH_RANK if patch.startswith("HP") else rank
+
+
+def _check_tools(release: Release) -> None:
+    """VMware Tools is major.minor.patch (12.5.0, `update` holds the patch): no letters, variants or tails."""
+    if release.letter != "" or release.security_only or release.patch or release.appliance is not None:
+        raise VersionError(f"VMware Tools {release.major}.{release.minor}.{release.update} has no letters or tails")
 
 
 def _check_vcf(release: Release) -> None:
