@@ -96,6 +96,19 @@ def timings(parse: Callable[[], object], runs: int = 5) -> list[float]:
     return result
 
 
+def tools_kb(rows: int) -> bytes:
+    """KB 304809's page with `rows` Tools versions (10.0.0 on, patch levels 0-31): the KB grows one row a release."""
+    from tests.fixtures.tools.make_tools_fixtures import page
+
+    versions = [(10 + i // 320, i // 32 % 10, i % 32) for i in range(rows)]
+    return page(
+        tuple(
+            (f"{a}.{b}.{c}", "03/25/2025", 20000000 + n, (a << 10) + (b << 5) + c)
+            for n, (a, b, c) in enumerate(versions)
+        )
+    ).encode()
+
+
 def main() -> None:
     from tracker.domain.versions import Product
     from tracker.sources import advisory_feed, depot_index, feed, kb_build_table
@@ -104,6 +117,8 @@ def main() -> None:
     kb = (FIXTURES / "kb" / "broadcom-316595-esxi.html").read_bytes()
     kb9 = (FIXTURES / "kb" / "broadcom-316595-esxi-9x.html").read_bytes()
     vc9 = (FIXTURES / "kb" / "broadcom-326316-vcenter-9x.html").read_bytes()
+    tools = (FIXTURES / "tools" / "broadcom-304809-tools-1252.html").read_bytes()
+    tools_long = tools_kb(300)
     zipped, rss, matrix, blog = metadata_zip(), vmsa_feed(), response_matrix(), blog_feed()
     cases = [
         (
@@ -142,6 +157,16 @@ def main() -> None:
             f"KB 326316 page with the vCenter 9.x table, {len(vc9) // 1000} KB (kb_build_table)",
             100,
             lambda: kb_build_table.parse(vc9, url="https://knowledge.broadcom.com/x", product=Product.VCENTER),
+        ),
+        (
+            f"KB 304809 page (VMware Tools), {len(tools) // 1000} KB (kb_build_table, product tools)",
+            100,
+            lambda: kb_build_table.parse(tools, url="https://knowledge.broadcom.com/x", product=Product.TOOLS),
+        ),
+        (
+            f"KB 304809 page grown to 300 rows, {len(tools_long) // 1000} KB (kb_build_table, product tools)",
+            100,
+            lambda: kb_build_table.parse(tools_long, url="https://knowledge.broadcom.com/x", product=Product.TOOLS),
         ),
     ]
     rows = [("input", "median ms", "worst ms", "target ms", "met?")]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Severity
 from tracker.domain.versions import Product
+from tracker.products import product_info
 from tracker.sources import REGISTRY
 
 DEFAULT_CONFIG = Path("config/tracker.yaml")
@@ -76,6 +77,16 @@ class SourceConfig(_Strict):
     @classmethod
     def _interval(cls, value: Any) -> int:
         return parse_interval(value)
+
+    @model_validator(mode="after")
+    def _covers(self) -> "SourceConfig":
+        """The product table (tracker/data/products.csv) says which source kinds cover a product."""
+        covering = product_info(self.product).sources
+        if self.kind not in covering:
+            raise ValueError(
+                f"a {self.kind} source does not cover {self.product.label} (its kinds: {', '.join(covering)})"
+            )
+        return self
 
 
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")

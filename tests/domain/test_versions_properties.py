@@ -7,6 +7,7 @@ from tracker.domain.versions import Build, Product, Release
 
 LINES = [(6, 5), (6, 7), (7, 0), (8, 0)]
 LETTERS = st.sampled_from(["", *"abcdefghijklmnopqrstuvwxyz"])
+VSPHERE = [p for p in Product if p.vcf_numbered]  # ESXi and vCenter's grammar; Tools: tests/domain/test_tools.py
 BUILD_NUMBERS = st.integers(min_value=1_000_000, max_value=99_999_999)
 
 
@@ -14,7 +15,7 @@ BUILD_NUMBERS = st.integers(min_value=1_000_000, max_value=99_999_999)
 def releases(draw: st.DrawFn) -> Release:
     major, minor = draw(st.sampled_from(LINES))
     return Release(
-        product=draw(st.sampled_from(list(Product))),
+        product=draw(st.sampled_from(VSPHERE)),
         major=major,
         minor=minor,
         update=draw(st.integers(min_value=0, max_value=3)),

@@ -23,7 +23,7 @@ def _rank(version: tuple[int, int, int, str]) -> tuple[int, int, int, int]:
     return (major, minor, maint, int(eehh))
 
 
-@given(VCF, st.sampled_from(list(Product)))
+@given(VCF, st.sampled_from([p for p in Product if p.vcf_numbered]))  # Tools keep major.minor.patch
 def test_a_9x_version_parses_back_from_its_printed_name(version: tuple[int, int, int, str], product: Product) -> None:
     release = Release.parse(_text(version), product)
     assert (release.major, release.minor, release.update) == version[:3]

@@ -56,7 +56,7 @@ def test_a_file_without_a_known_extension_is_recognised_by_its_content(
         ("broken/letter.csv", "csv", "this is a ZIP archive (an Office document?), not a CSV file"),
         ("RVTools_export.xlsx", "yaml", "this is a ZIP archive (an Office document?), not a YAML file"),
         ("broken/no_rvtools_sheets.xlsx", "auto",
-         "no vHost or vSource sheet: not an RVTools export (sheets found: 'Budget')"),
+         "no vHost, vSource or vTools sheet: not an RVTools export (sheets found: 'Budget')"),
         ("broken/empty.csv", "auto", "the file is empty"),
         ("broken/header_only.csv", "auto", "no assets below the header"),
     ],

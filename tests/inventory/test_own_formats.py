@@ -78,7 +78,7 @@ def test_every_bad_row_of_our_csv_is_reported_with_its_row_and_column_and_nothin
     assert imported.problems == tuple(
         ImportProblem(str(path), row, column, message)
         for row, column, message in [
-            (3, "kind", "'host' is not a kind: expected 'esxi' or 'vcenter'"),
+            (3, "kind", "'host' is not a kind: expected 'esxi', 'vcenter' or 'vm'"),
             (4, "vibs", f"cannot read the VIB 'i40en 1.10.6': {vib_help}"),
             (5, "build", "'188250' is not a build number: expected 7 or 8 digits, e.g. '18644231'"),
             (6, "build", "build 18905247 disagrees with version 'VMware ESXi 7.0.3 build-18825058', "
@@ -110,7 +110,7 @@ def test_every_bad_yaml_asset_is_reported_by_its_path_in_the_document() -> None:
     assert imported.problems == tuple(
         ImportProblem(str(path), None, column, message)
         for column, message in [
-            ("assets[1].kind", "'vcsa' is not a kind: expected 'esxi' or 'vcenter'"),
+            ("assets[1].kind", "'vcsa' is not a kind: expected 'esxi', 'vcenter' or 'vm'"),
             ("assets[2].name", "expected text, got list ['esx03.example.net']"),
             ("assets[3].version", "'VMware vCenter Server 7.0.3 build-19234570' is a vCenter Server version, but the "
                                   "kind is esxi"),

@@ -82,13 +82,14 @@ def start_vcsim(
     standalone: Mapping[str, str] | None = None,  # hosts outside any cluster
     clusters: int = 1,
     vcenter: str = "7.0.3:19234570",
+    vms: Mapping[str, str] | None = None,  # name -> "HOST:TOOLSVERSION" (guest.toolsVersion, 12448 = Tools 12.5.0)
     user: str = "user",
     password: str = "pass",
     ready_timeout: float = 60.0,
 ) -> Iterator[Vcsim]:
     """Run the simulator until the block ends; it is terminated (then killed) whatever happens."""
     args = [str(binary), "-clusters", str(clusters), "-vcenter", vcenter, "-user", user, "-password", password]
-    args += ["-hosts", _releases(hosts), "-standalone", _releases(standalone)]
+    args += ["-hosts", _releases(hosts), "-standalone", _releases(standalone), "-vms", _releases(vms)]
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:

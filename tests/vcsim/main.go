@@ -5,14 +5,16 @@
 //
 // Example:
 //
-//	vcsim -hosts 'esx-01=7.0.3:18644231,esx-02=7.0.2:18538813' -clusters 1 -vcenter 7.0.3:19234570
+//	vcsim -hosts 'esx-01=7.0.3:18644231,esx-02=7.0.2:18538813' -clusters 1 -vcenter 7.0.3:19234570 \
+//	      -vms 'app-01=esx-01:12389,app-02=esx-02:12448'
 //
 // prints one line, the SDK URL with the credentials ("https://user:pass@127.0.0.1:PORT/sdk"), once it
 // serves, then serves until it gets SIGINT or SIGTERM.
 //
 // Inventory: one datacenter "DC0" and -clusters clusters named as the simulator names them ("DC0_C0",
 // "DC0_C1", ...). The -hosts hosts are spread round-robin over the clusters, with exactly the given names;
-// -standalone hosts sit each in a standalone ComputeResource of their own in DC0's host folder.
+// -standalone hosts sit each in a standalone ComputeResource of their own in DC0's host folder. -vms VMs run on
+// the named host (on a local datastore of their own) and report the given guest.toolsVersion number.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -145,6 +148,96 @@ func setProduct(ref types.ManagedObjectReference, h hostSpec) {
 	})
 }
 
+// tempDirs are the VMs' datastore directories, removed when the simulator stops.
+var tempDirs []string
+
+// vmSpec is one "name=host:toolsVersion" item of -vms.
+type vmSpec struct {
+	name, host, tools string
+}
+
+func parseVMs(s string) ([]vmSpec, error) {
+	var vms []vmSpec
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		name, rest, ok := strings.Cut(item, "=")
+		host, tools, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 || name == "" || host == "" {
+			return nil, fmt.Errorf("%q: expected NAME=HOST:TOOLSVERSION", item)
+		}
+		vms = append(vms, vmSpec{name, host, tools})
+	}
+	return vms, nil
+}
+
+// addVMs creates each VM on its host, through the vSphere API, then sets the toolsVersion its guest reports
+// (the simulator's guests report "0", Tools not installed).
+func addVMs(ctx context.Context, u *url.URL, vms []vmSpec, refs map[string]types.ManagedObjectReference) error {
+	c, err := govmomi.NewClient(ctx, u, true)
+	if err != nil {
+		return err
+	}
+	defer c.Logout(ctx) //nolint:errcheck
+	finder := find.NewFinder(c.Client)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		return err
+	}
+	folders, err := dc.Folders(ctx)
+	if err != nil {
+		return err
+	}
+	stores := map[string]string{}
+	for _, v := range vms {
+		ref, ok := refs[v.host]
+		if !ok {
+			return fmt.Errorf("vm %s: no host %s", v.name, v.host)
+		}
+		host := object.NewHostSystem(c.Client, ref)
+		if _, ok := stores[v.host]; !ok {
+			dir, err := os.MkdirTemp("", "vcsim-ds-")
+			if err != nil {
+				return err
+			}
+			tempDirs = append(tempDirs, dir)
+			dss, err := host.ConfigManager().DatastoreSystem(ctx)
+			if err != nil {
+				return err
+			}
+			name := "ds-" + filepath.Base(dir)
+			if _, err := dss.CreateLocalDatastore(ctx, name, dir); err != nil {
+				return err
+			}
+			stores[v.host] = name
+		}
+		pool, err := host.ResourcePool(ctx)
+		if err != nil {
+			return err
+		}
+		spec := types.VirtualMachineConfigSpec{
+			Name:    v.name,
+			GuestId: string(types.VirtualMachineGuestOsIdentifierOtherGuest),
+			Files:   &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", stores[v.host])},
+		}
+		task, err := folders.VmFolder.CreateVM(ctx, spec, pool, host)
+		if err != nil {
+			return err
+		}
+		info, err := task.WaitForResult(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("creating vm %s: %w", v.name, err)
+		}
+		vm := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.VirtualMachine)
+		simulator.Map.WithLock(vm, func() {
+			vm.Guest.ToolsVersion = v.tools
+			vm.Guest.ToolsStatus = types.VirtualMachineToolsStatusToolsOk
+		})
+	}
+	return nil
+}
+
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on (port 0: the OS chooses)")
 	hostsFlag := flag.String("hosts", "", "cluster hosts: NAME=VERSION:BUILD,... spread round-robin over the clusters")
@@ -153,6 +246,7 @@ func main() {
 	vcenter := flag.String("vcenter", "7.0.3:19234570", "the vCenter's own release: VERSION:BUILD")
 	user := flag.String("user", "user", "the only user name accepted")
 	password := flag.String("password", "pass", "the only password accepted")
+	vmsFlag := flag.String("vms", "", "VMs: NAME=HOST:TOOLSVERSION,... (guest.toolsVersion, e.g. 12448 for Tools 12.5.0)")
 	flag.Parse()
 
 	hosts, err := parseHosts(*hostsFlag)
@@ -201,6 +295,18 @@ func main() {
 	}
 	for _, h := range append(hosts, standalone...) {
 		setProduct(refs[h.name], h)
+	}
+	vms, err := parseVMs(*vmsFlag)
+	if err != nil {
+		log.Fatalf("-vms: %v", err)
+	}
+	defer func() {
+		for _, dir := range tempDirs {
+			os.RemoveAll(dir) //nolint:errcheck
+		}
+	}()
+	if err := addVMs(context.Background(), server.URL, vms, refs); err != nil {
+		log.Fatal(err)
 	}
 
 	fmt.Println(server.URL.String()) // the "ready" line the tests wait for

@@ -83,6 +83,24 @@ class AffectedAsset:
 
 
 @dataclass(frozen=True)
+class ClusterCount:
+    """How many of an alert's affected assets sit in one cluster: VMs are told by cluster, not one by one."""
+
+    cluster: str
+    vcenter: str
+    count: int
+
+
+def by_cluster(assets: Sequence[Asset]) -> tuple[ClusterCount, ...]:
+    """Counts per (cluster, vCenter), most first, then by name: "12 VMs in cluster prod-a" for 12 lines."""
+    counts: dict[tuple[str, str], int] = {}
+    for asset in assets:
+        counts[(asset.cluster, asset.vcenter)] = counts.get((asset.cluster, asset.vcenter), 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(ClusterCount(cluster, vcenter, count) for (cluster, vcenter), count in ordered)
+
+
+@dataclass(frozen=True)
 class Target:
     release: str
     build: int
@@ -112,6 +130,7 @@ class AlertMessage:
     caveats: tuple[str, ...]  # e.g. the VIB known issue
     replaces: tuple[int, ...] = ()
     replaced_by: int | None = None
+    clusters: tuple[ClusterCount, ...] = ()  # set for VMs: the alert counts them per cluster instead of listing
 
     @property
     def severity(self) -> Severity:

@@ -115,6 +115,8 @@ class Advisory:
         fixes = self.fixes_for(release.product, release.line)
         if not fixes:
             return False
+        if release.product is Product.TOOLS:  # no updates: "12.x.x fixed in 12.5.1" (VMSA-2025-0005)
+            return release < fixes[0].release
         same_update = [f for f in fixes if f.release.update == release.update]
         if same_update:
             return release < same_update[0].release
@@ -235,9 +237,19 @@ class Assessor:
     def _unknown(self, asset: Asset) -> bool:
         return asset.build is None or self.catalog.find(asset.kind.product, asset.build) is None
 
+    def _entry(self, asset: Asset) -> Entry | None:
+        """The asset's catalog entry: by build number; a VM reports its Tools version, not a build, so by the one
+        entry of that release (KB 304809 lists one build per Tools version). None when the catalog does not say."""
+        if asset.build is not None:
+            return self.catalog.find(asset.kind.product, asset.build)
+        release = _reported_release(asset)
+        if asset.kind is not AssetKind.VM or release is None:
+            return None
+        entries = self.catalog.find_release(release)
+        return entries[0] if len(entries) == 1 else None
+
     def _view(self, asset: Asset) -> _BuildView:
-        product = asset.kind.product
-        entry = self.catalog.find(product, asset.build) if asset.build is not None else None
+        entry = self._entry(asset)
         release = entry.release if entry and entry.release else _reported_release(asset)
         statuses: list[Status] = []
         reasons: list[str] = []
@@ -397,8 +409,10 @@ def _reported_release(asset: Asset) -> Release | None:
 
 
 def _unknown_reason(asset: Asset, release: Release | None) -> str:
+    if asset.build is None and release is not None:
+        return f"{release.name} (reported as {asset.version_text!r}) is not in the catalog"
     if asset.build is None:
-        return f"no build could be read from {asset.version_text!r}"
+        return f"no build could be read from {asset.version_text!r}" if asset.version_text else "no version reported"
     where = f" ({release.product_label} {release.line})" if release else ""
     return f"build {asset.build}{where} is not in the catalog"
 

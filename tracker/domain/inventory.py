@@ -1,4 +1,5 @@
-"""The admins' inventory: ESXi hosts and vCenters, their builds and the driver VIBs they run.
+"""The admins' inventory: ESXi hosts, vCenters and VMs (for their VMware Tools), their builds and the driver VIBs
+hosts run.
 
 Importers (tracker/inventory) turn files and live vCenters into `Asset` values, or into `ImportProblem`s naming
 the file, row and column; an import is all or nothing. An asset is keyed by (kind, name), case-insensitive, so a
@@ -14,10 +15,14 @@ from tracker.domain.versions import Build, Product, VersionError
 class AssetKind(StrEnum):
     ESXI = "esxi"
     VCENTER = "vcenter"
+    VM = "vm"  # a virtual machine, for the VMware Tools in it (its version is what `version_text` says)
 
     @property
     def product(self) -> Product:
-        return Product.ESXI if self is AssetKind.ESXI else Product.VCENTER
+        return _KIND_PRODUCTS[self]
+
+
+_KIND_PRODUCTS = {AssetKind.ESXI: Product.ESXI, AssetKind.VCENTER: Product.VCENTER, AssetKind.VM: Product.TOOLS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +36,7 @@ class Asset:
     name: str
     kind: AssetKind
     build: int | None  # None when the version text named no build we could read
-    version_text: str = ""  # what the host reported: "VMware ESXi 7.0.3 build-18644231"
+    version_text: str = ""  # what it reported: "VMware ESXi 7.0.3 build-18644231"; a VM's toolsVersion "12448"
     vcenter: str = ""
     datacenter: str = ""
     cluster: str = ""

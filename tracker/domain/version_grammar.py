@@ -6,10 +6,12 @@ as a nearby value (a 9.x image profile once came out as "ESXi 0.0.100").
 Where the spellings come from: KB 316595 / 326316 and the old KB 2143832 / 2143838 build tables (6.x patch ids,
 "Express Patch 3", vCenter 6.7 appliance versions), KB 395110 (ESX 9 versions, the 8.0 "U2b / P03" and
 "U2b Hot Patch 1" aliases, the hyphenated component form 9.0.1-0101.12345678), KB 410435 (VCF 9 version fields).
+VMware Tools (KB 304809, vCenter's toolsVersion numbers) has its own small grammar in tracker/domain/tools.py.
 """
 
 import re
 
+from tracker.domain.tools import parse_tools_build, parse_tools_release
 from tracker.domain.versions import (
     FIRST_VCF_MAJOR,
     Build,
@@ -116,10 +118,17 @@ def _require(product: Product | None, text: str) -> Product:
     return product
 
 
+def _is_tools(cleaned: str, product: Product | None) -> bool:
+    """VMware Tools has its own grammar (tracker/domain/tools.py): asked for, or named by a text for no product."""
+    return product is Product.TOOLS or (product is None and product_from_text(cleaned) is Product.TOOLS)
+
+
 def parse_release(text: str, product: Product | None) -> Release:
     cleaned = _clean(text)
     if not cleaned:
         raise VersionError(f"{text!r} is empty, expected a release name such as 'ESXi 7.0 Update 3c'")
+    if _is_tools(cleaned, product):
+        return parse_tools_release(cleaned)
     if patched := _parse_patch_id(cleaned, product, text):
         return patched
     if compact := _COMPACT.match(cleaned):
@@ -285,6 +294,8 @@ def parse_build(text: str, product: Product | None) -> Build:
     if product is not None and named is not None and named is not product and not cleaned[:1].isdigit():
         raise VersionError(f"{text!r} names {named.label}, expected {product.label}")
     product = product or named
+    if product is Product.TOOLS:
+        return parse_tools_build(cleaned)
     if cleaned.isdigit():
         return _bare_number(cleaned, product, text)
     if (word := _BUILD_WORD.search(cleaned)) and not 7 <= len(word.group("digits")) <= 8:

@@ -27,8 +27,14 @@ class VersionError(ValueError):
 
 
 class Product(StrEnum):
+    """The products the tracker knows: the closed vocabulary config, storage and events use. What each product
+    is (its names per line, the assets that run it, their noun, the source kinds that cover it) is data:
+    tracker/data/products.csv, read by tracker/products.py, which checks that its rows and these members agree.
+    Adding a product is one member here and one row there."""
+
     ESXI = "esxi"
     VCENTER = "vcenter"
+    TOOLS = "tools"
 
     @property
     def label(self) -> str:
@@ -38,8 +44,14 @@ class Product(StrEnum):
         """The name the vendor gives the product in a line: ESXi up to 8.x, ESX from 9.0 (KB 395110)."""
         return "ESX" if self is Product.ESXI and major >= FIRST_VCF_MAJOR else self.label
 
+    @property
+    def vcf_numbered(self) -> bool:
+        """Whether the product's 9.x releases follow VCF's major.minor.maintenance.EEHH (KB 395110): ESX and
+        vCenter do; VMware Tools keeps its own major.minor.patch (12.5.0) whatever its major."""
+        return self is not Product.TOOLS
 
-_PRODUCT_LABELS = {Product.ESXI: "ESXi", Product.VCENTER: "vCenter Server"}
+
+_PRODUCT_LABELS = {Product.ESXI: "ESXi", Product.VCENTER: "vCenter Server", Product.TOOLS: "VMware Tools"}
 # From vSphere 9.0 versions follow VCF's major.minor.maintenance.EEHH.build (KB 395110, KB 410435).
 FIRST_VCF_MAJOR = 9
 # No ESXi or vCenter Server release has a smaller major (ESXi 3.5, 2007): a smaller one is a misread.
@@ -52,11 +64,13 @@ _HOT_PATCH_RANK = 10_000
 _PRODUCT_WORDS: tuple[tuple[re.Pattern[str], Product], ...] = (
     (re.compile(r"\b(?:vcenter|vcsa|vc)\b", re.I), Product.VCENTER),
     (re.compile(r"\b(?:esxi?|vmvisor)", re.I), Product.ESXI),
+    # after ESXi: an image profile ESXi-7.0U3c-19193900-no-tools is an ESXi build, not Tools
+    (re.compile(r"\b(?:vmware\s+tools|vmtools)\b", re.I), Product.TOOLS),
 )
 
 
 def product_from_text(text: str) -> Product | None:
-    """The product a text names (`vCenter Server`, `VCSA`, `ESXi`, `ESX`, `VMvisor`), or None."""
+    """The product a text names (`vCenter Server`, `VCSA`, `ESXi`, `ESX`, `VMvisor`, `VMware Tools`), or None."""
     for pattern, product in _PRODUCT_WORDS:
         if pattern.search(text):
             return product
@@ -113,7 +127,9 @@ class Release:
         # The grammar never builds these; the check keeps a misread from ever becoming a value (line 0.0).
         if self.major < _LOWEST_MAJOR or self.minor < 0 or self.update < 0:
             raise VersionError(f"{self.major}.{self.minor}.{self.update} is no {self.product.label} release")
-        if self.major >= FIRST_VCF_MAJOR:
+        if self.product is Product.TOOLS:
+            _check_tools(self)
+        elif self.product.vcf_numbered and self.major >= FIRST_VCF_MAJOR:
             _check_vcf(self)
 
     # --- parsing -------------------------------------------------------------------------------------------
@@ -127,7 +143,8 @@ class Release:
     # --- derived -------------------------------------------------------------------------------------------
     @property
     def line(self) -> str:
-        return f"{self.major}.{self.minor}"
+        """`7.0`; VMware Tools' line is its major (`12`): one VMSA fix (12.5.1) covers every 12.x below it."""
+        return str(self.major) if self.product is Product.TOOLS else f"{self.major}.{self.minor}"
 
     @property
     def product_label(self) -> str:
@@ -177,6 +194,8 @@ class Release:
         """The short form admins write: `7.0 U3c`, `8.0 GA`, `8.0f`, `6.7 EP 17`, `9.1.0.0200`, `9.0.1.0`."""
         if self._is_6x_patch_id:
             return f"{self.major}{self.minor}0-{self.patch}" + ("-SG" if self.security_only else "")
+        if self.product is Product.TOOLS:
+            return f"{self.major}.{self.minor}.{self.update}"
         if self.major >= FIRST_VCF_MAJOR:
             # The vendor's own form: 9.0.1.0 for a maintenance release (never 9.0.1), 9.0.0.0100 for a patch;
             # three fields only when the spelling did not say (a host's 9.0.0).
@@ -230,6 +249,12 @@ def _patch_rank(patch: str) -> int:
     digits = re.sub(r"\D", "", patch)
     rank = int(digits) if digits else 0
     return rank + _HOT_PATCH_RANK if patch.startswith("HP") else rank
+
+
+def _check_tools(release: Release) -> None:
+    """VMware Tools is major.minor.patch (12.5.0, `update` holds the patch): no letters, variants or tails."""
+    if release.letter != "" or release.security_only or release.patch or release.appliance is not None:
+        raise VersionError(f"VMware Tools {release.major}.{release.minor}.{release.update} has no letters or tails")
 
 
 def _check_vcf(release: Release) -> None:

@@ -116,7 +116,7 @@ def clash(record: Record, duplicates: Duplicates, where: str) -> str | None:
 def _kind(text: str, report: Report) -> AssetKind | None:
     kind = record_kind(Record(kind=text))
     if kind is None:
-        report("kind", f"{text!r} is not a kind: expected 'esxi' or 'vcenter'")
+        report("kind", f"{text!r} is not a kind: expected 'esxi', 'vcenter' or 'vm'")
     return kind
 
 

@@ -1,19 +1,23 @@
-"""RVTools exports: the vHost tab (ESXi hosts) and the vSource tab (the vCenters), as the XLSX workbook RVTools
-writes or as the CSV files of its "export all to csv" (one file per tab: RVTools_tabvHost.csv, ...).
+"""RVTools exports: the vHost tab (ESXi hosts), the vSource tab (the vCenters) and the vTools tab (each VM's VMware
+Tools), as the XLSX workbook RVTools writes or as the CSV files of its "export all to csv" (one file per tab:
+RVTools_tabvHost.csv, ...).
 
 Columns are found by header name, never by position: each RVTools version adds, drops and moves columns.
 vHost: `Host`, `ESX Version` (`VMware ESXi 7.0.3 build-18644231`) are required; `Datacenter`, `Cluster` and
 `VI SDK Server` (the vCenter) are read when present. vSource: `VI SDK Server` names the vCenter (its `Name` is the
 product name, "VMware vCenter Server"), `Fullname` (`VMware vCenter Server 7.0.3 build-19234570`) or `Build`
 gives the build. A vSource row whose `API type` is HostAgent is a host RVTools was pointed at directly; vHost
-lists it already, so it is skipped.
+lists it already, so it is skipped. vTools: `VM` and `Tools Version` (vCenter's toolsVersion number, `12448` for
+Tools 12.5.0, tracker/domain/tools.py) are required; `Template`, `Datacenter`, `Cluster`, `VI SDK Server` are read.
+A VM whose number is no version (0: not installed; 2147483647: open-vm-tools its OS manages) is imported with an
+unknown version and a warning saying which; a number that is not a toolsVersion at all is a problem of its row.
 """
 
 import csv
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -21,6 +25,8 @@ from xml.etree import ElementTree
 import openpyxl
 
 from tracker.domain.inventory import Asset, AssetKind, ImportProblem, ImportResult
+from tracker.domain.tools import parse_tools_build
+from tracker.domain.versions import VersionError
 from tracker.inventory.table import (
     Columns,
     Duplicates,
@@ -52,7 +58,15 @@ VSOURCE = {
     "build": ("Build",),
     "api_type": ("API type",),
 }
-SHEETS = ("vHost", "vSource")
+VTOOLS = {
+    "vm": ("VM",),
+    "version": ("Tools Version",),
+    "status": ("Tools",),
+    "datacenter": ("Datacenter",),
+    "cluster": ("Cluster",),
+    "vcenter": ("VI SDK Server",),
+}
+SHEETS = ("vHost", "vSource", "vTools")
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -63,6 +77,8 @@ def looks_like_rvtools(header: Iterable[object]) -> bool:
 
 
 def _tab(names: set[str]) -> str | None:
+    if {"vm", "tools version"} <= names:  # before vHost: vTools has Host and VI SDK Server columns too
+        return "vTools"
     if "esx version" in names or {"host", "vi sdk server"} <= names:
         return "vHost"
     if "fullname" in names or "api type" in names:
@@ -90,7 +106,7 @@ class _Import:
 
     def finish(self) -> ImportResult:
         if not self.assets and not self.problems:
-            self.problems.append(ImportProblem(self.origin, None, None, "no hosts or vCenters in the file"))
+            self.problems.append(ImportProblem(self.origin, None, None, "no hosts, vCenters or VMs in the file"))
         return result(self.assets, self.problems, self.warnings)
 
 
@@ -125,7 +141,12 @@ def read_csv(path: Path, progress: Progress | None = None) -> ImportResult:
 
 def _not_a_tab(file: str, header: Sequence[str]) -> ImportResult:
     columns = find_columns(header, {})
-    message = columns.missing_message(["'Host' and 'ESX Version' (vHost) or 'VI SDK Server' and 'Fullname' (vSource)"])
+    message = columns.missing_message(
+        [
+            "'Host' and 'ESX Version' (vHost), 'VI SDK Server' and 'Fullname' (vSource) "
+            "or 'VM' and 'Tools Version' (vTools)"
+        ]
+    )
     return ImportResult(problems=(ImportProblem(file, 1, None, message),))
 
 
@@ -150,7 +171,7 @@ def _read_workbook(path: Path, workbook: openpyxl.Workbook, counter: RowCounter)
     present = [sheets[tab.casefold()] for tab in SHEETS if tab.casefold() in sheets]
     if not present:
         found = ", ".join(map(repr, workbook.sheetnames))
-        return failure(str(path), f"no vHost or vSource sheet: not an RVTools export (sheets found: {found})")
+        return failure(str(path), f"no vHost, vSource or vTools sheet: not an RVTools export (sheets found: {found})")
     state = _Import(str(path))
     for title in present:
         rows = workbook[title].iter_rows(values_only=True)
@@ -166,8 +187,15 @@ def _workbook_sheet(path: Path, title: str, rows: Iterator[Sequence[object]], co
 
 
 # --- rows ----------------------------------------------------------------------------------------------------------
+_TABS: dict[str, tuple[Mapping[str, tuple[str, ...]], tuple[str, ...]]] = {  # tab -> (columns, required ones)
+    "vHost": (VHOST, ("host", "version")),
+    "vSource": (VSOURCE, ("server",)),
+    "vTools": (VTOOLS, ("vm", "version")),
+}
+
+
 def _read_sheet(sheet: _Sheet, state: _Import) -> None:
-    wanted, required = (VHOST, ("host", "version")) if sheet.name == "vHost" else (VSOURCE, ("server",))
+    wanted, required = _TABS[sheet.name]
     columns = find_columns(sheet.header, wanted)
     problems = Problems(sheet.label)
     missing = [repr(wanted[key][0]) for key in required if key not in columns.index]
@@ -176,7 +204,7 @@ def _read_sheet(sheet: _Sheet, state: _Import) -> None:
     if missing:
         problems.add(1, None, columns.missing_message(missing))
     else:
-        read_row = _host if sheet.name == "vHost" else _vcenter
+        read_row = {"vHost": _host, "vSource": _vcenter, "vTools": _vm}[sheet.name]
         for number, row in sheet.rows:
             _add(read_row(number, row, columns, problems, state), number, columns, problems, state)
     state.problems.extend(problems.items)
@@ -187,7 +215,8 @@ def _add(asset: Asset | None, number: int, columns: Columns, problems: Problems,
         return
     clash = state.duplicates.message(asset.kind, asset.name, f"row {number}")
     if clash:
-        problems.add(number, columns.name("host" if asset.kind is AssetKind.ESXI else "server"), clash)
+        key = {AssetKind.ESXI: "host", AssetKind.VCENTER: "server", AssetKind.VM: "vm"}[asset.kind]
+        problems.add(number, columns.name(key), clash)
     state.assets.append(asset)
 
 
@@ -226,6 +255,41 @@ def _vcenter(number: int, row: Sequence[object], columns: Columns, problems: Pro
     return Asset(name=name, kind=AssetKind.VCENTER, build=build, version_text=text, origin=state.origin)
 
 
+def _vm(number: int, row: Sequence[object], columns: Columns, problems: Problems, state: _Import) -> Asset | None:
+    """A VM's Tools: its toolsVersion number as vCenter reports it, decoded when the catalog is asked, never here."""
+    name, text = columns.cell(row, "vm"), columns.cell(row, "version")
+    if not name:
+        problems.add(number, columns.name("vm"), "the VM name is empty")
+        return None
+    where = f"{problems.file}, row {number}: VM {name}"
+    status = columns.cell(row, "status")
+    parsed = None
+    try:
+        parsed = parse_tools_build(text) if text else None
+    except VersionError as error:
+        if not _PACKED_NUMBER.fullmatch(text):
+            problems.add(number, columns.name("version"), f"{error}")
+            return None
+        state.warnings.append(f"{where}: {error}; its Tools are not assessed")
+        text = ""
+    else:
+        if not text:
+            state.warnings.append(f"{where} reports no Tools version" + (f" ({status})" if status else ""))
+    return Asset(
+        name=name,
+        kind=AssetKind.VM,
+        build=parsed.number if parsed else None,
+        version_text=text,
+        vcenter=columns.cell(row, "vcenter"),
+        datacenter=columns.cell(row, "datacenter"),
+        cluster=columns.cell(row, "cluster"),
+        origin=state.origin,
+    )
+
+
+_PACKED_NUMBER = re.compile(r"-?\d{1,10}")  # a toolsVersion cell: a number, even one that is no version
+
+
 def _build(
     number: int, text: str, kind: AssetKind, column: str, problems: Problems, state: _Import
 ) -> tuple[int | None, bool]:
@@ -248,7 +312,7 @@ _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
 
 
 def workbook_rows(path: Path) -> int | None:
-    """The data rows of the vHost and vSource sheets, from each sheet's <dimension> record (a few hundred bytes
+    """The data rows of the vHost, vSource and vTools sheets, from each sheet's <dimension> record (a few hundred bytes
     into the sheet), without parsing the sheets: openpyxl would read a whole sheet to find its size. None when a
     sheet has no dimension record."""
     with zipfile.ZipFile(path) as archive:
@@ -257,12 +321,12 @@ def workbook_rows(path: Path) -> int | None:
 
 
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """vHost / vSource -> the sheet's part in the archive (xl/worksheets/sheet3.xml)."""
+    """vHost / vSource / vTools -> the sheet's part in the archive (xl/worksheets/sheet3.xml)."""
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
     parts: dict[str, str] = {}
     for sheet in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{_MAIN}sheet"):
-        if sheet.get("name", "").casefold() in ("vhost", "vsource"):
+        if sheet.get("name", "").casefold() in {tab.casefold() for tab in SHEETS}:
             target = targets.get(sheet.get(_REL_ID), "")
             parts[sheet.get("name", "")] = (
                 target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)

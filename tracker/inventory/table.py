@@ -15,8 +15,9 @@ PROGRESS_EVERY = 1000  # rows between two progress calls
 EXAMPLE_VERSION = {
     AssetKind.ESXI: "VMware ESXi 7.0.3 build-18644231",
     AssetKind.VCENTER: "VMware vCenter Server 7.0.3 build-19234570",
+    AssetKind.VM: "12448 (vCenter's toolsVersion for VMware Tools 12.5.0) or 12.5.0",
 }
-KIND_LABEL = {AssetKind.ESXI: "ESXi host", AssetKind.VCENTER: "vCenter"}
+KIND_LABEL = {AssetKind.ESXI: "ESXi host", AssetKind.VCENTER: "vCenter", AssetKind.VM: "VM"}
 
 
 class Problems:

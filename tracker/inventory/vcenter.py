@@ -1,10 +1,13 @@
-"""Live import from a vCenter through pyVmomi: its ESXi hosts and the vCenter itself, as inventory Assets.
+"""Live import from a vCenter through pyVmomi: its ESXi hosts, its VMs' VMware Tools and the vCenter itself, as
+inventory Assets.
 
 Hosts report `summary.config.product` (fullName "VMware ESXi 7.0.3 build-18644231", version, build); the
-vCenter reports `content.about`. Cluster and datacenter come from the inventory tree: a host's parent is a
-ClusterComputeResource (or, for a standalone host, a plain ComputeResource), above it sit host folders, then the
-Datacenter. The whole tree is read in one paged PropertyCollector call over a container view, not one round trip
-per host and property.
+vCenter reports `content.about`; a VM `guest.toolsVersion`, the packed number tracker/domain/tools.py decodes
+(12448 is Tools 12.5.0), and sits in its host's cluster (`runtime.host`). A VM whose number is no version (0:
+not installed; 2147483647: open-vm-tools its OS manages) is imported with an unknown version and a warning.
+Cluster and datacenter come from the inventory tree: a host's parent is a ClusterComputeResource (or, for a
+standalone host, a plain ComputeResource), above it sit host folders, then the Datacenter. The whole tree is read
+in one paged PropertyCollector call over a container view, not one round trip per host and property.
 
 `read_vcenter` never raises: a failure (connection, TLS, login, a fault) becomes one ImportProblem whose message
 says what went wrong and never contains the password. pyVmomi loads with this module, which only the
@@ -22,9 +25,11 @@ from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim, vmodl
 
 from tracker.domain.inventory import Asset, AssetKind, ImportProblem, ImportResult, build_from_text
+from tracker.domain.tools import parse_tools_build
 from tracker.domain.versions import VersionError
 
 _HOST_PROPERTIES = ["name", "parent", "summary.config.product", "runtime.connectionState"]
+_VM_PROPERTIES = ["name", "runtime.host", "guest.toolsVersion"]
 _TREE_PROPERTIES = ["name", "parent"]  # compute resources, folders, datacenters: enough to place a host
 
 
@@ -63,13 +68,15 @@ def read_vcenter(
     try:
         with _session(host, port, user, password, verify_tls, timeout) as content:
             vcenter = _vcenter_asset(name, content.about)
-            hosts, warnings = _host_assets(name, _collect(content))
+            nodes = _collect(content)
+            hosts, warnings = _host_assets(name, nodes)
+            vms, vm_warnings = _vm_assets(name, nodes)
     except Exception as exc:
         message = _describe(exc, host=host, port=port, user=user, timeout=timeout)
         if password:
             message = message.replace(password, "***")
         return ImportResult(problems=(ImportProblem(f"vcenter {name}", None, None, message),))
-    return ImportResult(assets=(vcenter, *hosts), warnings=tuple(warnings))
+    return ImportResult(assets=(vcenter, *hosts, *vms), warnings=(*warnings, *vm_warnings))
 
 
 @contextmanager
@@ -119,7 +126,7 @@ def _collect(content: Any) -> dict[str, _Node]:
     """Every host, compute resource, folder and datacenter under the root folder, by managed object id."""
     collector: Any = vmodl.query.PropertyCollector  # the stubs leave its data object constructors untyped
     view = content.viewManager.CreateContainerView(
-        content.rootFolder, [vim.HostSystem, vim.ComputeResource, vim.Folder, vim.Datacenter], True
+        content.rootFolder, [vim.HostSystem, vim.VirtualMachine, vim.ComputeResource, vim.Folder, vim.Datacenter], True
     )
     try:
         traverse = collector.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
@@ -127,6 +134,7 @@ def _collect(content: Any) -> dict[str, _Node]:
             objectSet=[collector.ObjectSpec(obj=view, skip=True, selectSet=[traverse])],
             propSet=[
                 collector.PropertySpec(type=vim.HostSystem, pathSet=_HOST_PROPERTIES),
+                collector.PropertySpec(type=vim.VirtualMachine, pathSet=_VM_PROPERTIES),
                 collector.PropertySpec(type=vim.ComputeResource, pathSet=_TREE_PROPERTIES),
                 collector.PropertySpec(type=vim.ClusterComputeResource, pathSet=_TREE_PROPERTIES),
                 collector.PropertySpec(type=vim.Folder, pathSet=_TREE_PROPERTIES),
@@ -165,6 +173,34 @@ def _host_assets(vcenter: str, nodes: dict[str, _Node]) -> tuple[list[Asset], li
                 kind=AssetKind.ESXI,
                 build=build,
                 version_text=str(product.fullName or "") if product is not None else "",
+                vcenter=vcenter,
+                datacenter=datacenter,
+                cluster=cluster,
+                origin=f"vcenter:{vcenter}",
+            )
+        )
+    return assets, warnings
+
+
+def _vm_assets(vcenter: str, nodes: dict[str, _Node]) -> tuple[list[Asset], list[str]]:
+    """Every VM, sorted by name, with its Tools version as reported and its host's datacenter and cluster."""
+    vms = sorted((n for n in nodes.values() if n.kind == "VirtualMachine"), key=lambda n: (n.name.casefold(), n.name))
+    assets, warnings = [], []
+    for node in vms:
+        host = nodes.get(str(node.props["runtime.host"]._moId)) if node.props.get("runtime.host") else None
+        datacenter, cluster = _place(host, nodes) if host is not None else ("", "")
+        text = str(node.props.get("guest.toolsVersion") or "").strip()
+        try:
+            parse_tools_build(text) if text else None
+        except VersionError as error:
+            warnings.append(f"vm {node.name}: {error}; its Tools are not assessed")
+            text = ""
+        assets.append(
+            Asset(
+                name=node.name,
+                kind=AssetKind.VM,
+                build=None,  # a VM reports its Tools version; exposure places it in the catalog
+                version_text=text,
                 vcenter=vcenter,
                 datacenter=datacenter,
                 cluster=cluster,

@@ -16,10 +16,12 @@ from tracker.config import Config, WatchlistConfig
 from tracker.domain.alerts import (
     AffectedAsset,
     AlertMessage,
+    ClusterCount,
     Concern,
     Reminder,
     Target,
     Watchlist,
+    by_cluster,
     concerns,
     operators_watchlist,
 )
@@ -206,12 +208,15 @@ def _message(
         caveats=tuple(sorted({r for e in ordered for r in e.reasons if r.startswith("KB ")})),
         replaces=tuple(event.replaces),
         replaced_by=entry.replaced_by if entry else None,
+        clusters=by_cluster([e.asset for e in ordered if e.asset.kind is AssetKind.VM]),
     )
 
 
 def affected_asset(exposure: Exposure) -> AffectedAsset:
     release = exposure.release.short if exposure.release else "?"
     runs = f"{release} ({exposure.asset.build or '?'})"
+    if exposure.asset.build is None and exposure.release is not None:  # a VM reports its Tools version only
+        runs = exposure.release.name
     return AffectedAsset(
         exposure.asset.name,
         exposure.asset.cluster,
@@ -237,6 +242,7 @@ def alert_payload(message: AlertMessage) -> dict[str, Any]:
         for a in message.assets
     ]
     data["target"] = asdict(message.target) if message.target else None
+    data["clusters"] = [asdict(c) for c in message.clusters]
     for name in ("sources", "caveats", "replaces"):
         data[name] = list(data[name])
     return data
@@ -251,6 +257,7 @@ def alert_from_payload(data: dict[str, Any]) -> AlertMessage:
     values["observed_at"] = datetime.fromisoformat(values["observed_at"])
     values["assets"] = tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in values["assets"])
     values["target"] = Target(**values["target"]) if values["target"] else None
+    values["clusters"] = tuple(ClusterCount(**c) for c in values.get("clusters", ()))
     for name in ("sources", "caveats", "replaces"):
         values[name] = tuple(values[name])
     return AlertMessage(**values)

@@ -26,21 +26,23 @@ from markupsafe import Markup
 
 from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
 from tracker.domain.events import EventKind
+from tracker.domain.versions import Product
 from tracker.escape import Verbatim, href, slack, visible
+from tracker.products import product_info
 
 TEMPLATES = Path(__file__).parent / "templates"
 APP = "Release Tracker"
 SHOWN_ASSETS = 20
 KINDS = {"slack": ("md", "markdown"), "email": ("html", "html"), "text": ("txt", "text")}  # suffix, body_format
 _ESCAPES: dict[str, Callable[[object], str]] = {"md": slack, "html": visible, "txt": visible}  # by suffix
-_NOUNS = {"esxi": "hosts", "vcenter": "vCenters"}
 _BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, EventKind.RESTORED})
 
 
 def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
     """The immediate alert for one event: (title, body, apprise body_format)."""
     suffix, body_format = _kind(kind)
-    shown = message.assets[:SHOWN_ASSETS]
+    groups = cluster_lines(message)
+    shown = () if groups else message.assets[:SHOWN_ASSETS]
     title = headline(message)
     detail = _news_beyond(message)
     excerpt = message.evidence_excerpt if message.evidence_excerpt not in (title, message.detail) else ""
@@ -52,7 +54,8 @@ def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
         excerpt=excerpt,
         health=message.kind.is_source_health,  # the tracker's own: no confidence, no assets, a command to run
         shown=shown,
-        more=max(message.assets_total - len(shown), 0),
+        groups=groups,
+        more=0 if groups else max(message.assets_total - len(shown), 0),
         observed=_when(message.observed_at, "UTC"),
     )
     return alert_title(message), body, body_format
@@ -126,10 +129,27 @@ def _news_beyond(message: AlertMessage) -> str | None:
 
 
 def affected(message: AlertMessage) -> str:
-    noun = _NOUNS.get(message.product or "", "assets")
+    noun = asset_noun(message.product)
     if message.assets_total == 0:
         return f"none of your {noun} run it" if message.kind in _BUILD_KINDS else "for your information"
     return f"{message.assets_total} of your {noun} affected"
+
+
+def cluster_lines(message: AlertMessage) -> list[str]:
+    """`12 VMs in cluster prod-a (vc01)`: one line per cluster, for the assets an alert counts by cluster."""
+    noun = asset_noun(message.product)
+    return [
+        f"{c.count} {noun if c.count != 1 else noun.removesuffix('s')} in "
+        + (f"cluster {c.cluster}" if c.cluster else "no cluster")
+        + (f" ({c.vcenter})" if c.vcenter else "")
+        for c in message.clusters
+    ]
+
+
+def asset_noun(product: str | None) -> str:
+    """ "hosts", "vCenters", "VMs": the product table's noun for what runs the product; "assets" for no product."""
+    known = {p.value for p in Product}
+    return product_info(Product(product)).noun if product in known else "assets"
 
 
 def event_line(message: AlertMessage) -> str:
