@@ -26,7 +26,9 @@ def test_the_shipped_table_has_a_row_for_every_product_with_its_assets_and_noun(
         ((AssetKind.ESXI,), "hosts"),
         ((AssetKind.VCENTER,), "vCenters"),
         ((AssetKind.VM,), "VMs"),
+        ((), "releases"),  # VMware Cloud Foundation: no asset runs a release, its BOM names the builds they run
     ]
+    assert product_info(Product.VCF).sources == ("vcf_bom",)
     assert product_info(Product.ESXI).label_for(8) == "ESXi" and product_info(Product.ESXI).label_for(9) == "ESX"
     assert "kb_build_table" in product_info(Product.TOOLS).sources
     assert "depot_index" not in product_info(Product.TOOLS).sources  # the ESXi depot carries no Tools releases

@@ -8,7 +8,7 @@ import pytest
 from tracker.domain.bom import BomComponent, releases_containing, view_release
 from tracker.domain.catalog import BuildStatus, Catalog, Entry
 from tracker.domain.versions import Product
-from tracker.sources import vcf_bom
+from tracker.sources import REGISTRY, vcf_bom
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "vcf"
 VCF_90 = "https://techdocs.broadcom.com/vcf-9-0-0-release-notes.html"
@@ -16,7 +16,7 @@ VCF_901 = "https://techdocs.broadcom.com/vcf-9-0-1-release-notes.html"
 
 
 def read(name: str, url: str) -> vcf_bom.VcfRelease:
-    release = vcf_bom.parse((FIXTURES / name).read_bytes(), url=url)
+    release = vcf_bom.read_release((FIXTURES / name).read_bytes(), url=url)
     assert release is not None
     return release
 
@@ -49,7 +49,7 @@ def test_it_reads_the_release_and_every_bom_component_keeping_nsx_as_text():
     ],
 )
 def test_a_page_without_a_release_header_or_a_bom_table_is_no_release(page: bytes, expected: None):
-    assert vcf_bom.parse(page, url=VCF_90) is expected
+    assert vcf_bom.read_release(page, url=VCF_90) is expected
 
 
 def test_a_release_whose_esx_is_pulled_says_so_and_one_with_nothing_pulled_is_ok():
@@ -69,3 +69,17 @@ def test_a_pulled_vcenter_names_only_the_vcf_releases_that_contain_it():
 
     assert [r.name for r in containing] == ["VCF 9.0.1.0"]
     assert releases_containing(releases, Product.ESXI, 24957454) == ()
+
+
+def test_as_a_registered_source_kind_a_page_gives_its_release_or_says_it_is_no_vcf_release_notes():
+    page = (FIXTURES / "vcf-9-0-0-release-notes.html").read_bytes()
+
+    seen = REGISTRY["vcf_bom"].parse(page, url=VCF_90, product=Product.VCF)
+    other = REGISTRY["vcf_bom"].parse(b"<html><body><p>Nothing here</p></body></html>", url=VCF_90, product=Product.VCF)
+
+    assert (seen.vcf_releases, seen.records, seen.problem) == (
+        (read("vcf-9-0-0-release-notes.html", VCF_90),),
+        (),
+        None,
+    )
+    assert other.problem is not None and "not a VCF release-notes page" in other.problem

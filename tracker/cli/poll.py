@@ -144,12 +144,16 @@ def events(
 
 @commands.command()
 def builds(
-    product: Annotated[str | None, typer.Option("--product", help="esxi or vcenter.")] = None,
+    product: Annotated[str | None, typer.Option("--product", help="esxi, vcenter, tools or vcf.")] = None,
     line: Annotated[str | None, typer.Option("--line", help="A release line such as 7.0.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="available or pulled.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the build catalog, newest first, with each build's status and how many sources list it."""
+    """List the build catalog, newest first, with each build's status and how many sources list it; with
+    `--product vcf`, each VCF release with its components and the pulled builds it contains."""
+    if product == "vcf":
+        _vcf_builds(line, as_json)
+        return
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views import builds_view
     from tracker.store.db import session_scope
@@ -162,6 +166,21 @@ def builds(
     rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
     rows = [r for r in rows if status is None or r.status == status]
     builds_view(rows, catalog, as_json)
+
+
+def _vcf_builds(line: str | None, as_json: bool) -> None:
+    # lazy: the ORM (and rich, in the views), which --help must not load
+    from tracker.cli.views_vcf import vcf_releases_view
+    from tracker.domain.bom import view_release
+    from tracker.store.db import session_scope
+    from tracker.store.repo import load_catalog
+    from tracker.store.vcf_releases import load_vcf_releases
+
+    with session_scope(open_engine(get_config())) as session:
+        releases = load_vcf_releases(session)
+        catalog = load_catalog(session)
+    releases = [r for r in releases if line is None or r.version.startswith(f"{line}.")]
+    vcf_releases_view([view_release(r, catalog) for r in releases], as_json)
 
 
 @commands.command()

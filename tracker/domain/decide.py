@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tracker.domain.advisories import StoredAdvisory, observe_advisories
+from tracker.domain.bom import VcfRelease
 from tracker.domain.catalog import Catalog, Policy
 from tracker.domain.diff import observe, observe_unchanged, record_failure
 from tracker.domain.events import Change
@@ -38,11 +39,12 @@ Observation = Failed | Unchanged | ParseResult
 
 @dataclass
 class Knowledge:
-    """What the cycle decides over: the catalog and the advisories, both changed in place."""
+    """What the cycle decides over: the catalog and the advisories, both changed in place, and the VCF releases read."""
 
     catalog: Catalog
     advisories: dict[str, StoredAdvisory] = field(default_factory=dict)
     changed_advisories: dict[str, StoredAdvisory] = field(default_factory=dict)
+    changed_vcf_releases: dict[str, tuple[str, VcfRelease]] = field(default_factory=dict)  # version -> (source, it)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def decide(known: Knowledge, source_id: str, seen: Observation, policy: Policy, 
         return Decision(source_id, FetchOutcome.ANOMALY, tuple(changes), state.last_error)
     if seen.advisories:
         changes += _advisories(known, source_id, seen, first_poll, now)
+    for release in seen.vcf_releases:
+        known.changed_vcf_releases[release.version] = (source_id, release)
     return Decision(source_id, FetchOutcome.PARSED, tuple(changes))
 
 

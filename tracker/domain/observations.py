@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from tracker.domain.bom import VcfRelease
 from tracker.domain.versions import Build, Product, Release
 
 
@@ -97,6 +98,7 @@ class ParseResult:
     tables: tuple[str, ...] = field(default=())  # headings of the tables read ("ESXi 7.0"), for the line guard
     advisories: tuple[AdvisoryRecord, ...] = ()
     url: str | None = None  # where the page was read when a redirect took it elsewhere: evidence names it
+    vcf_releases: tuple[VcfRelease, ...] = ()  # a VCF release-notes page: the release and its bill of materials
 
     @property
     def lines(self) -> frozenset[str]:

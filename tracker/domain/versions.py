@@ -35,6 +35,7 @@ class Product(StrEnum):
     ESXI = "esxi"
     VCENTER = "vcenter"
     TOOLS = "tools"
+    VCF = "vcf"  # a VMware Cloud Foundation release: a bill of materials of component builds (tracker/domain/bom.py)
 
     @property
     def label(self) -> str:
@@ -47,11 +48,17 @@ class Product(StrEnum):
     @property
     def vcf_numbered(self) -> bool:
         """Whether the product's 9.x releases follow VCF's major.minor.maintenance.EEHH (KB 395110): ESX and
-        vCenter do; VMware Tools keeps its own major.minor.patch (12.5.0) whatever its major."""
-        return self is not Product.TOOLS
+        vCenter do; VMware Tools keeps its own major.minor.patch (12.5.0) whatever its major. A VCF release is no
+        build of its own: its version stays text beside its bill of materials (tracker/domain/bom.py)."""
+        return self in (Product.ESXI, Product.VCENTER)
 
 
-_PRODUCT_LABELS = {Product.ESXI: "ESXi", Product.VCENTER: "vCenter Server", Product.TOOLS: "VMware Tools"}
+_PRODUCT_LABELS = {
+    Product.ESXI: "ESXi",
+    Product.VCENTER: "vCenter Server",
+    Product.TOOLS: "VMware Tools",
+    Product.VCF: "VMware Cloud Foundation",
+}
 # From vSphere 9.0 versions follow VCF's major.minor.maintenance.EEHH.build (KB 395110, KB 410435).
 FIRST_VCF_MAJOR = 9
 # No ESXi or vCenter Server release has a smaller major (ESXi 3.5, 2007): a smaller one is a misread.

@@ -85,4 +85,10 @@ REGISTRY: dict[str, SourceKind] = {
         "tracker.sources.feed",
         "any RSS or Atom feed: entries naming releases or builds with pull or reissue wording become notices",
     ),
+    "vcf_bom": SourceKind(
+        "vcf_bom",
+        SourceRole.NOTES,
+        "tracker.sources.vcf_bom",
+        "VMware Cloud Foundation release notes: the release and its Bill of Materials (ESX, vCenter, NSX builds)",
+    ),
 }

@@ -2,8 +2,8 @@
 
 The page names its release in a header cell (`VMware Cloud Foundation 9.0.0.0 | 17 JUN 2025`) and lists
 `Software Component | Version | Date | Build Number`. ESX and vCenter rows become components of those products;
-every other row (NSX, SDDC Manager, VCF Operations) is kept as text. Pure: bytes in, a release (or None) out.
-Not yet in the source REGISTRY: storing releases and showing them in `tracker builds` is the next step.
+every other row (NSX, SDDC Manager, VCF Operations) is kept as text. Pure: bytes in, a `ParseResult` carrying the
+release out (`read_release` gives the release alone, or None).
 """
 
 import re
@@ -11,17 +11,26 @@ import re
 from lxml.html import HtmlElement
 
 from tracker.domain.bom import BomComponent, VcfRelease
+from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
 from tracker.sources.html import clean_text, load_html, parse_date, row_cells, table_rows
 
-__all__ = ["VcfRelease", "parse"]
+__all__ = ["VcfRelease", "parse", "read_release"]
 
 _RELEASE = re.compile(r"VMware Cloud Foundation\s+(?P<version>9\.\d+\.\d+\.\d+)\s*\|\s*(?P<date>[^|]{6,24})", re.I)
 _PRODUCTS = ((re.compile(r"^(VMware\s+)?ESXi?$", re.I), Product.ESXI), (re.compile(r"vCenter", re.I), Product.VCENTER))
 _COLUMNS = ("component", "version", "build")
 
 
-def parse(content: bytes, *, url: str) -> VcfRelease | None:
+def parse(content: bytes, *, url: str, product: Product) -> ParseResult:
+    """The page's VCF release (its builds are the catalog's ESX and vCenter sources' to list), or a problem."""
+    release = read_release(content, url=url)
+    if release is None:
+        return ParseResult(problem="not a VCF release-notes page (no release header or no Bill of Materials table)")
+    return ParseResult(vcf_releases=(release,))
+
+
+def read_release(content: bytes, *, url: str) -> VcfRelease | None:
     """The release the page describes with its BOM, or None when it names no VCF release or has no BOM table."""
     root = load_html(content)
     if root is None:

@@ -14,6 +14,7 @@ from tracker.domain.roles import SourceRole
 from tracker.store import repo
 from tracker.store.advisories import save_advisories
 from tracker.store.models import EventRow, FetchRow, SourceRow
+from tracker.store.vcf_releases import save_vcf_releases
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def record_cycle(session: Session, cycle: CycleRecord) -> list[EventRow]:
     created = repo.record_changes(session, cycle.changes)
     save_advisories(session, list(cycle.known.changed_advisories.values()))
     cycle.known.changed_advisories.clear()
+    save_vcf_releases(session, cycle.known.changed_vcf_releases)
+    cycle.known.changed_vcf_releases.clear()
     return created
 
 

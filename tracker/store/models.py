@@ -246,3 +246,15 @@ class AdvisoryRow(SQLModel, table=True):
     excerpt: str = ""
     source_id: str = ""
     first_seen: datetime
+
+
+class VcfReleaseRow(SQLModel, table=True):
+    """A VMware Cloud Foundation release as its release notes' Bill of Materials lists it (one row per release)."""
+
+    __tablename__ = "vcf_release"
+
+    version: str = Field(primary_key=True)  # 9.0.0.0
+    release_date: str | None = None
+    notes_url: str | None = None
+    components: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source_id: str = ""
