@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import Cli
+from tests.support.receivers import WebhookReceiver
 from tests.support.site import FIXTURES, FixtureSite
 
 ESX_900 = 24755229
@@ -19,7 +20,7 @@ KB_ESX = (FIXTURES / "kb" / "broadcom-316595-esxi-9x.html").read_bytes()
 KB_ESX_RECALLED = KB_ESX.replace(b"VMware ESX 9.0.0.0</a>", b"VMware ESX 9.0.0.0</a> (Recalled)")
 
 
-def config(site: FixtureSite, folder: Path) -> Cli:
+def config(site: FixtureSite, folder: Path, extra: str = "") -> Cli:
     path = folder / "tracker.yaml"
     sources = [
         ("esxi-kb", "kb_build_table", "/kb/316595.html", "esxi", ", follow_links: false"),
@@ -31,12 +32,12 @@ def config(site: FixtureSite, folder: Path) -> Cli:
         f"  - {{id: {sid}, kind: {kind}, url: '{site.url(url)}', product: {product}{extra}}}"
         for sid, kind, url, product, extra in sources
     ]
-    path.write_text("\n".join([*lines, "http: {politeness_delay: 0}", ""]), encoding="utf-8")
+    path.write_text("\n".join([*lines, "http: {politeness_delay: 0}", extra]), encoding="utf-8")
     return Cli(path)
 
 
-def replay(site: FixtureSite, folder: Path, command: tuple[str, ...]) -> Cli:
-    cli = config(site, folder)
+def replay(site: FixtureSite, folder: Path, command: tuple[str, ...], extra: str = "") -> Cli:
+    cli = config(site, folder, extra)
     site.serve("/kb/316595.html", KB_ESX)
     cli(*command, now="2026-08-03T08:00:00Z")
     site.serve("/kb/316595.html", KB_ESX_RECALLED)
@@ -81,3 +82,22 @@ def test_a_vcf_source_is_a_vmware_cloud_foundation_source_and_its_page_no_build_
 
     assert ESX_900 in {b["build"] for b in esx_builds}
     assert sources["vcf-900"]["last_error"] is None
+
+
+@pytest.mark.parametrize("command", [("poll",), ("run", "--once")], ids=["poll", "run-once"])
+def test_the_pull_alert_names_the_vcf_releases_that_contain_the_pulled_build(
+    site: FixtureSite, tmp_path: Path, command: tuple[str, ...]
+):
+    with WebhookReceiver() as hook:
+        extra = (
+            f"channels:\n  ops-hook: {{urls: ['json://{hook.url('/hook').removeprefix('http://')}']}}\n"
+            "watchlists:\n  - {name: vcf-esx, owner: vsphere-team, products: [esxi], lines: ['9.0'],\n"
+            "     events: [pulled], immediate: [ops-hook]}\n"
+        )
+        replay(site, tmp_path, command, extra)
+        posts = [p.json for p in hook.posts]
+
+    assert [p["title"].split(":")[0] for p in posts] == ["[Release Tracker] PULLED"]
+    assert str(ESX_900) in posts[0]["title"]
+    assert "In VMware Cloud Foundation: VCF 9.0.0.0" in posts[0]["message"]
+    assert "9.0.1.0" not in posts[0]["message"]  # VCF 9.0.1 ships another ESX build

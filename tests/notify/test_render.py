@@ -4,6 +4,7 @@ import pytest
 
 from tests.notify.samples import KB_PULL, NOTES_U3C, digest, held, host, pulled, reissued
 from tracker.domain.alerts import Reminder, Target
+from tracker.notify.pipeline import alert_from_payload, alert_payload
 from tracker.notify.render import render_alert, render_digest, render_reminder
 
 KINDS = ["slack", "email", "text"]
@@ -168,3 +169,13 @@ def test_a_digest_puts_the_trackers_own_health_first(kind):
 def test_an_unknown_body_kind_is_a_value_error():
     with pytest.raises(ValueError, match="unknown body kind 'pager'"):
         render_alert(pulled(), "pager")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pull_names_the_vcf_releases_that_contain_the_build_and_survives_the_outbox(kind):
+    message = alert_from_payload(alert_payload(pulled(vcf_releases=("VCF 9.0.0.0",))))
+    _, body, _ = render_alert(message, kind)
+    _, plain, _ = render_alert(pulled(), kind)
+
+    assert "In VMware Cloud Foundation" in body and "VCF 9.0.0.0" in body
+    assert "VMware Cloud Foundation" not in plain

@@ -131,6 +131,7 @@ class AlertMessage:
     replaces: tuple[int, ...] = ()
     replaced_by: int | None = None
     clusters: tuple[ClusterCount, ...] = ()  # set for VMs: the alert counts them per cluster instead of listing
+    vcf_releases: tuple[str, ...] = ()  # a pulled build: the VCF releases whose BOM names it ("VCF 9.0.0.0")
 
     @property
     def severity(self) -> Severity:

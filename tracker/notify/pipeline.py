@@ -25,6 +25,7 @@ from tracker.domain.alerts import (
     concerns,
     operators_watchlist,
 )
+from tracker.domain.bom import releases_containing
 from tracker.domain.catalog import Catalog
 from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
@@ -40,6 +41,7 @@ from tracker.store.assets import load_assets
 from tracker.store.models import EventEvidenceRow, EventRow
 from tracker.store.outbox import Message, MessageKind, enqueue
 from tracker.store.snoozes import end as end_snooze
+from tracker.store.vcf_releases import load_vcf_releases
 
 MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps some more for the digest
 
@@ -94,6 +96,7 @@ class AlertContext:
         )
         self.snoozes = Snoozes.load(session, now)
         self.watchlists = watchlists(config, session)
+        self.vcf_releases = load_vcf_releases(session)
         self._by_build: dict[tuple[str, int], list[Asset]] = {}
         for asset in self.assets:
             if asset.build is not None:
@@ -131,6 +134,12 @@ class AlertContext:
             return None
         entry = self.catalog.find(Product(event.product), event.build)
         return entry.line if entry else None
+
+    def vcf_releases_containing(self, event: EventRow) -> tuple[str, ...]:
+        """A pull's VCF releases whose BOM names the build ("VCF 9.0.0.0"): who runs those runs it too."""
+        if event.kind != EventKind.PULLED or event.product is None or event.build is None:
+            return ()
+        return tuple(r.name for r in releases_containing(self.vcf_releases, Product(event.product), event.build))
 
     def target_for_build(self, event: EventRow) -> Exposure | None:
         """The advice for someone about to roll out the event's build (no asset of theirs runs it)."""
@@ -209,6 +218,7 @@ def _message(
         replaces=tuple(event.replaces),
         replaced_by=entry.replaced_by if entry else None,
         clusters=by_cluster([e.asset for e in ordered if e.asset.kind is AssetKind.VM]),
+        vcf_releases=context.vcf_releases_containing(event),
     )
 
 
@@ -243,7 +253,7 @@ def alert_payload(message: AlertMessage) -> dict[str, Any]:
     ]
     data["target"] = asdict(message.target) if message.target else None
     data["clusters"] = [asdict(c) for c in message.clusters]
-    for name in ("sources", "caveats", "replaces"):
+    for name in ("sources", "caveats", "replaces", "vcf_releases"):
         data[name] = list(data[name])
     return data
 
@@ -260,6 +270,7 @@ def alert_from_payload(data: dict[str, Any]) -> AlertMessage:
     values["clusters"] = tuple(ClusterCount(**c) for c in values.get("clusters", ()))
     for name in ("sources", "caveats", "replaces"):
         values[name] = tuple(values[name])
+    values["vcf_releases"] = tuple(values.get("vcf_releases", ()))  # payloads queued before VCF releases
     return AlertMessage(**values)
 
 
