@@ -3,14 +3,13 @@ holds only the message in flight; a send that outlived its claim records nothing
 message over; every send of a message carries the same idempotency key. Real SQLite files, real receivers."""
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.holding import HoldingReceiver
 from tests.support.queued import opened, outbox_config, queue
 from tests.support.receivers import WebhookReceiver
+from tests.support.waiting import wait_until
 from tracker.jobs import outbox_chores
 from tracker.notify.channels import IDEMPOTENCY_HEADER
 from tracker.notify.outbox import Stop, WorkReport, work_outbox
@@ -24,14 +23,6 @@ NOW = datetime(2021, 11, 19, 8, 0, tzinfo=UTC)
 def rows(engine) -> list[OutboxRow]:
     with session_scope(engine) as session:
         return [row for row, _ in deliveries(session)]
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Look at the database until `condition` holds; fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 def test_a_sender_claims_one_message_at_a_time_and_renews_its_claim_while_it_sends(tmp_path: Path):

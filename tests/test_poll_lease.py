@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 from tests.support.cli import Cli
 from tests.support.configs import kb_config
 from tests.support.site import STORY, FixtureSite
-from tests.support.slow_pages import SlowSite, wait_until
+from tests.support.slow_pages import SlowSite
 from tests.support.together import together
+from tests.support.waiting import wait_until
 from tracker.cli import app
 from tracker.config import Config, clock, load_config
 from tracker.cycle import Hooks, PollReport, Request, run_cycle

@@ -19,12 +19,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from tests.support.cli import Cli
 from tests.support.receivers import WebhookReceiver
 from tests.support.site import STORY, FixtureSite
+from tests.support.waiting import wait_until
 from tracker.config import load_config
 from tracker.jobs import digest_tick
 from tracker.notify.digest import previous_fire
@@ -42,7 +43,6 @@ CHANNELS = 20  # x 3 pulled builds = 60 alerts: more than one claim batch (50), 
 HOLD = 5.0  # seconds each release-notes page takes to answer while the first cycle runs: 12 pages, 4 at once
 FOLLOW = 12  # new release-notes pages a cycle follows (http.follow_limit)
 NOW = "2021-11-13T08:00:00Z"  # only for the in-process `tracker init`; the replicas run on the real clock
-T = TypeVar("T")
 
 LOG_TRIGGERS = """
 CREATE TABLE replica_log (
@@ -105,17 +105,6 @@ def _own_host() -> tuple[str, ...]:
         if shutil.which("unshare") and subprocess.run([*command, "hostname", "probe"], check=False).returncode == 0:
             return command
     pytest.skip("cannot give a replica a host name of its own here (unshare --uts is not permitted)")
-
-
-def wait_until(condition: Callable[[], T | None], seconds: float, what: str) -> T:
-    """Poll `condition` until it gives something other than None/False, or fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 def _write_config(folder: Path, database: str, site: FixtureSite, hook: WebhookReceiver) -> Path:

@@ -116,11 +116,7 @@ def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str
 def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None = None) -> str:
     """`tracker poll` and `tracker run --once`: remind of snoozes that reopened, then one pass over the outbox, each
     channel on its own sender (a hung receiver costs its own channel one deadline, and no other channel anything)."""
-    from tracker.notify.pipeline import queue_reminders
-
-    with session_scope(engine) as session:
-        reminded = queue_reminders(config, session, now)
-    noticed = queue_health_notices(config, engine, now)
+    reminded, noticed = _queue_tellings(config, engine, now)
     report = work_outbox(config, engine, now, stop)
     told = f"{reminded} reopened snooze(s) to tell; " if reminded else ""
     told += f"{noticed} health notice(s) for the operators; " if noticed else ""
@@ -139,11 +135,7 @@ def channel_tick(config: Config, engine: Engine, channel: str, now: datetime, st
 def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> str:
     """The service's minute for the outbox besides the channels' senders: queue reminders of snoozes that reopened,
     and fail the rows of channels no longer in the config. "" when there was nothing to do."""
-    from tracker.notify.pipeline import queue_reminders
-
-    with session_scope(engine) as session:
-        reminded = queue_reminders(config, session, now)
-    noticed = queue_health_notices(config, engine, now)
+    reminded, noticed = _queue_tellings(config, engine, now)
     sender = Sender.of(config, engine, stop)
     gone = [c for c in due_channels(engine, now, sender.terms) if c not in config.channels]
     failed = sum(work_channel(sender, channel, now).failed for channel in gone)
@@ -155,6 +147,15 @@ def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> 
     if failed:
         parts.append(f"{failed} message(s) of channels no longer in the config failed")
     return f"outbox: {'; '.join(parts)}" if parts else ""
+
+
+def _queue_tellings(config: Config, engine: Engine, now: datetime) -> tuple[int, int]:
+    """What each outbox pass queues first: reminders of snoozes that reopened, and the operators' health notices."""
+    from tracker.notify.pipeline import queue_reminders
+
+    with session_scope(engine) as session:
+        reminded = queue_reminders(config, session, now)
+    return reminded, queue_health_notices(config, engine, now)
 
 
 def outbox_line(report: WorkReport) -> str:
@@ -241,13 +242,20 @@ def service_tick(config: Config, engine: Engine, now: datetime) -> list[str]:
 
 
 # --- the tracker's own health ------------------------------------------------------------------------------------
-def health_verdict(config: Config, engine: Engine, now: datetime) -> Verdict:
-    """`tracker health`, and what the operators are told: the store's and the config's facts, judged by the domain
-    (tracker/domain/health.py)."""
+def health_verdict(config: Config, engine: Engine, now: datetime, each_tick: bool = False) -> Verdict:
+    """`tracker health`: the store's and the config's facts, judged by the domain (tracker/domain/health.py).
+    `each_tick`: what the operators are told every tick (queue_health_notices): no notice that failed (it would beget
+    another), and no advisory warnings (they need the whole catalog; `tracker health` and `tracker sources` show
+    them)."""
     with session_scope(engine) as session:  # read only
         stored = {r.id: r for r in active_sources(session)}
-        failed = [_failure(row, attempts) for row, attempts in deliveries(session, OutboxStatus.FAILED)]
-        warnings = tuple((source, w) for source, found in advisory_warnings(session).items() for w in found)
+        failed = [
+            _failure(row, attempts)
+            for row, attempts in deliveries(session, OutboxStatus.FAILED)
+            if not (each_tick and row.kind == MessageKind.NOTICE)
+        ]
+        found = {} if each_tick else advisory_warnings(session)
+        warnings = tuple((source, w) for source, each in found.items() for w in each)
         waiting = [
             _failure(row, [])
             for status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
@@ -272,7 +280,8 @@ def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime)
             facts.append(SourceFacts(source.id, "ok", interval, now))
             continue
         created = repo.utc(row.created_at)
-        seen = (_utc(row.last_fetch_at), _utc(row.last_success_at), row.last_error, _utc(row.last_error_at))
+        when = repo.opt_utc
+        seen = (when(row.last_fetch_at), when(row.last_success_at), row.last_error, when(row.last_error_at))
         facts.append(SourceFacts(row.id, row.health, interval, created, *seen))
     return facts
 
@@ -283,10 +292,6 @@ def _failure(row: "OutboxRow", attempts: "list[DeliveryRow]") -> FailedDelivery:
     return FailedDelivery(row.channel, f"{row.kind} {row.dedup_key}", row.last_error, repo.utc(at))
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return repo.utc(value) if value else None
-
-
 def queue_health_notices(config: Config, engine: Engine, now: datetime) -> int:
     """Tell the operators (`operators.immediate`) once of each problem the health check finds that no event tells
     them of: polling stalled, a channel that cannot be used, a delivery failed for good, a digest overdue. A
@@ -295,17 +300,13 @@ def queue_health_notices(config: Config, engine: Engine, now: datetime) -> int:
     channels = config.operators.immediate
     if not channels:
         return 0
-    problems = [
-        p
-        for p in health_verdict(config, engine, now).problems
-        if not p.subject.startswith("source ")
-        and f"{MessageKind.NOTICE.value} health:" not in p.reason  # a notice that failed begets no notice
-    ]
+    verdict = health_verdict(config, engine, now, each_tick=True)
+    problems = [p for p in verdict.problems if not p.subject.startswith("source ")]
     queued = 0
     with session_scope(engine) as session:
         for problem in problems:
             since = problem.since.isoformat() if problem.since else problem.reason
-            payload = {"subject": problem.subject, "reason": problem.reason, "since": iso_or_none(problem.since)}
+            payload = {"subject": problem.subject, "reason": problem.reason, "since": _iso(problem.since)}
             for channel in channels:
                 if problem.subject == f"channel {channel}":
                     continue  # a channel that cannot deliver is not told of itself; the others are
@@ -314,5 +315,5 @@ def queue_health_notices(config: Config, engine: Engine, now: datetime) -> int:
     return queued
 
 
-def iso_or_none(moment: datetime | None) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

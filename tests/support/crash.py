@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.support.holding import HoldingReceiver
 from tests.support.queued import opened, outbox_config, queue
 from tests.support.running import Tracker
+from tests.support.waiting import wait_until
 from tracker.notify.channels import IDEMPOTENCY_HEADER
 from tracker.store.db import session_scope
 from tracker.store.outbox import deliveries
@@ -66,12 +67,11 @@ def crash_trial(folder: Path, messages: int, claim_timeout: int) -> Trial:
 
 
 def _wait_all_sent(engine: object, messages: int, timeout: float, tracker: Tracker) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    def statuses() -> list[str]:
         with session_scope(engine) as session:  # type: ignore[arg-type]
-            statuses = [row.status for row, _ in deliveries(session)]
-        if statuses.count("sent") == messages:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not all sent within {timeout} s: {statuses}\n{tracker.text}")
-        time.sleep(0.1)  # looking at the database again: there is no event to wait on across processes
+            return [row.status for row, _ in deliveries(session)]
+
+    try:
+        wait_until(lambda: statuses().count("sent") == messages, timeout, "all sent")
+    except AssertionError:
+        raise AssertionError(f"not all sent within {timeout} s: {statuses()}\n{tracker.text}") from None

@@ -8,15 +8,11 @@ of the requests that reached a gate or a trickle, as they came.
 """
 
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from tests.support.site import FixtureSite
 
-T = TypeVar("T")
 TRICKLE_EVERY = 0.2  # seconds between two bytes of a trickled page
 GATE_LIMIT = 300.0  # seconds a gated page waits at most, so a broken test cannot hang the run
 
@@ -80,15 +76,3 @@ class SlowSite(FixtureSite):
             return  # the client gave up on it: what the tests want
         finally:
             handler.close_connection = True
-
-
-def wait_until(condition: Callable[[], T | None], seconds: float, what: str) -> T:
-    """Poll `condition` until it gives something other than None/False, or fail after `seconds` (a generous bound
-    on something that must happen, never a measure of how fast it does)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")

@@ -30,7 +30,7 @@ def utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _opt_utc(value: datetime | None) -> datetime | None:
+def opt_utc(value: datetime | None) -> datetime | None:
     return utc(value) if value else None
 
 
@@ -76,9 +76,9 @@ def source_state(row: SourceRow) -> SourceState:
         baselined=row.baselined,
         health=Health(row.health),
         failures=row.failures,
-        last_success_at=_opt_utc(row.last_success_at),
+        last_success_at=opt_utc(row.last_success_at),
         last_error=row.last_error,
-        last_error_at=_opt_utc(row.last_error_at),
+        last_error_at=opt_utc(row.last_error_at),
         rows_seen=row.rows_seen,
     )
 

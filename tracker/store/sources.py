@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from tracker.config import Config
 from tracker.sources import REGISTRY
 from tracker.store.models import BuildRow, SourceRow
-from tracker.store.repo import _opt_utc, sources_with_pending_misses
+from tracker.store.repo import opt_utc, sources_with_pending_misses
 from tracker.store.snapshot import Snapshot, StoredSource
 
 
@@ -60,7 +60,7 @@ def _stored(row: SourceRow) -> StoredSource:
         configured=row.configured,
         active=row.active,
         health=row.health,
-        last_fetch_at=_opt_utc(row.last_fetch_at),
+        last_fetch_at=opt_utc(row.last_fetch_at),
         etag=row.etag,
         last_modified=row.last_modified,
         parent_id=row.parent_id,
