@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -236,6 +236,45 @@ class VcenterConfig(_Strict):
     verify_tls: bool = True
 
 
+class WebConfig(_Strict):
+    """The web face (tracker/web/): where it listens, whether reads need a token, and the tokens (${VAR} / *_FILE
+    values, never written in the file itself). Writes always need a write token."""
+
+    listen: str = "127.0.0.1:8080"  # loopback by default: put a TLS proxy in front to share it
+    read: Literal["open", "token"] = "open"
+    read_tokens: tuple[str, ...] = Field(default=(), repr=False)
+    write_tokens: tuple[str, ...] = Field(default=(), repr=False)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("expected HOST:PORT such as 127.0.0.1:8080 (port 0: any free port)")
+        return value
+
+    @field_validator("read_tokens", "write_tokens")
+    @classmethod
+    def _tokens(cls, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(t) < 16 for t in tokens if t):
+            raise ValueError("each token must be at least 16 characters (generate one: openssl rand -hex 32)")
+        return tokens
+
+    @model_validator(mode="after")
+    def _readable(self) -> "WebConfig":
+        if self.read == "token" and not self.read_tokens and not self.write_tokens:
+            raise ValueError("read: token needs read_tokens (or write_tokens): nobody could read the pages")
+        return self
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class Config(_Strict):
     database: str = "sqlite:///data/tracker.db"
     timezone: str = "UTC"
@@ -253,6 +292,7 @@ class Config(_Strict):
     digest: DigestConfig = DigestConfig()
     inventory: InventoryConfig = InventoryConfig()
     vcenters: dict[str, VcenterConfig] = Field(default_factory=dict)
+    web: WebConfig | None = None  # `tracker run` serves the web face too when set; `tracker serve` serves it alone
 
     @field_validator("database")
     @classmethod
@@ -354,7 +394,7 @@ def check_database_url(url: str) -> str:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-DEFERRED = ("channels", "vcenters", "sources")  # their ${VAR}s are needed only by the commands that use them
+DEFERRED = ("channels", "vcenters", "sources", "web")  # their ${VAR}s are needed only by the commands that use them
 
 
 @dataclass
@@ -419,7 +459,21 @@ def load_config(explicit: str | None = None) -> Config:
         raise ConfigError(_masked(_explain(path, raw, error), state.values)) from None
     config._secrets = tuple(sorted(set(state.values), key=len, reverse=True))
     config._unset, config._file = tuple(state.unset), str(path)
+    _check_tokens_from_env(config, raw, path)
     return config
+
+
+def _check_tokens_from_env(config: Config, raw: dict[str, Any], path: Path) -> None:
+    """A web token written in the file itself would sit in backups and diffs: it must come from ${VAR} or *_FILE."""
+    web = raw.get("web") if isinstance(raw.get("web"), dict) else None
+    for key in ("read_tokens", "write_tokens"):
+        written = (web or {}).get(key) or []
+        for index, value in enumerate(written if isinstance(written, list) else []):
+            if not (isinstance(value, str) and _VAR.fullmatch(value.strip())):
+                raise ConfigError(
+                    f"{path}: web.{key}[{index}]: expected a ${{VAR}} whose value (or VAR_FILE) holds the token;"
+                    " a token written in the file is refused"
+                )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -202,6 +202,23 @@ def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
     return cycle_line(report)
 
 
+def poll_now(config: Config, engine: Engine, now: datetime) -> str:
+    """A cycle asked for by hand (the web's `POST /api/v1/poll`): every source, as `tracker poll` runs it, then the
+    outbox, so its alerts go out at once."""
+    from tracker.cycle import Hooks, Request, run_cycle
+    from tracker.store.leases import LeaseLost
+
+    try:
+        report = run_cycle(config, lambda: engine, Request(now), Hooks(wait=POLL_WAIT))
+    except LeaseLost as error:
+        return f"poll: {error}"
+    line = cycle_line(report)
+    if config.channels:
+        line += "; " + outbox_tick(config, engine, now)
+    _give_memory_back()
+    return line
+
+
 def _give_memory_back() -> None:
     """Return the pages, trees and catalog of the cycle just recorded to the system, not only to the allocator:
     a service idles between cycles for most of its life (glibc only; elsewhere the collection alone)."""

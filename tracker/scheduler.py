@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -34,6 +35,9 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.jobs import channel_tick, digest_tick, outbox_chores, poll_tick
 from tracker.notify.outbox import Stop
+
+if TYPE_CHECKING:
+    from tracker.web.server import WebThread
 
 Log = Callable[[str], None]
 STOP_GRACE = 5.0  # seconds the jobs in flight get to finish after SIGTERM before they are abandoned
@@ -52,6 +56,7 @@ class _Service:
         self.scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
         self.stopping, self.running = Stop(), _Running()
         self.senders = [_Sender(name, self._sends(name), config.service.tick) for name in config.channels]
+        self.web = _web(config, engine, clock, log)
 
     def run(self) -> None:
         config, engine, clock = self.config, self.engine, self.clock
@@ -78,7 +83,11 @@ class _Service:
         )
         for sender in self.senders:
             sender.start()
+        if self.web is not None:
+            self.web.start()
         self.scheduler.start()
+        if self.web is not None:
+            self.web.stop(STOP_GRACE)
         _finish(self.senders, self.running, self.log)
 
     def _sends(self, channel: str) -> Callable[[], None]:
@@ -107,6 +116,15 @@ class _Service:
             sender.stop()
         if self.scheduler.running:  # a second signal finds it stopped already
             self.scheduler.shutdown(wait=False)
+
+
+def _web(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> "WebThread | None":
+    """The web face on its own thread when the config has `web:` (lazy: FastAPI and uvicorn otherwise unloaded)."""
+    if config.web is None:
+        return None
+    from tracker.web.server import WebThread
+
+    return WebThread(config, engine, clock, log)
 
 
 def _finish(senders: list["_Sender"], running: "_Running", log: Log) -> None:

@@ -190,19 +190,9 @@ def sources(
 ) -> None:
     """Source health: state, last success, last error, rows seen, next poll; followed release notes by tier."""
     # lazy: the ORM (and rich, in the views), which --help must not load
-    from tracker.cli.views import SourceListing, sources_view
-    from tracker.cycle.plan import schedules
-    from tracker.store import POLL_LEASE, leases
-    from tracker.store.advisories import advisory_warnings
-    from tracker.store.db import session_scope
-    from tracker.store.sources import snapshot, source_rows
+    from tracker.cli.views import sources_view
+    from tracker.listings import gather_sources
 
     config = get_config()
-    engine = open_engine(config)
-    with session_scope(engine) as session:  # read only: a source new in the config is shown, not stored
-        rows, stored, warnings = source_rows(session), snapshot(session), advisory_warnings(session)
-    held = leases.current(engine, POLL_LEASE)
-    unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
-    planned = schedules(config, stored, get_now())
-    listing = SourceListing(rows, planned, unsynced, _held(held) if held else None, warnings)
+    listing = gather_sources(config, open_engine(config), get_now())
     sources_view(listing, show_all, as_json)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import STATE, get_config, get_now, open_engine
+from tracker.cli.common import STATE, fail, get_config, get_now, open_engine
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
 
@@ -23,7 +23,7 @@ def run(
 ) -> None:
     """Run the service: every tick, poll the sources that are due in one cycle, deliver the outbox and send due
     digests, until stopped (SIGTERM finishes the current step)."""
-    config = get_config(channels=True, uses=("sources",))
+    config = get_config(channels=True, uses=("sources", "web"))
     engine = open_engine(config)
     if once:
         from tracker.jobs import service_tick
@@ -43,10 +43,49 @@ def run(
 
 
 @commands.command()
-def demo() -> None:
+def serve(
+    listen: Annotated[
+        str | None, typer.Option("--listen", help="HOST:PORT to listen on (default: web.listen, or 127.0.0.1:8080).")
+    ] = None,
+) -> None:
+    """Serve the web face alone (pages, /api/v1, feeds, /metrics), without polling: for a read-only replica beside
+    the service, or to look at a database. `tracker run` serves it too when the config has `web:`."""
+    # lazy: FastAPI and uvicorn, which --help must not load
+    from tracker.config import WebConfig
+    from tracker.web.server import serve as serve_web
+
+    config = get_config(uses=("web",))  # the tokens: an unset ${VAR} is named here, before anything listens
+    if listen is not None:
+        try:
+            web = WebConfig.model_validate({**(config.web.model_dump() if config.web else {}), "listen": listen})
+        except ValueError:
+            fail(f"--listen: expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}", 2)
+        config = config.model_copy(update={"web": web})
+    engine = open_engine(config)
+    fixed = STATE.now
+
+    def clock() -> datetime:
+        return get_now() if fixed else datetime.now(UTC)
+
+    serve_web(config, engine, clock, lambda line: typer.echo(line, err=True))
+
+
+@commands.command()
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then keep the web dashboard up over the replayed story until Ctrl-C.")
+    ] = False,
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT for --serve.")] = "127.0.0.1:8080",
+) -> None:
     """Replay the ESXi 7.0 U3 story offline (Sept 2021 to Feb 2022) against bundled pages and a sample inventory,
     printing each alert and the final digest as people would read them. Needs no config and no network."""
     # lazy: the demo loads the whole service
+    from tracker.config import WebConfig
     from tracker.demo import run_demo
 
-    run_demo(lambda line: typer.echo(line))
+    if serve:
+        try:
+            WebConfig(listen=listen)
+        except ValueError:
+            fail(f"--listen: expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}", 2)
+    run_demo(lambda line: typer.echo(line), listen if serve else None)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
+from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
 from tracker.cycle.report import PollReport
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Event
-from tracker.domain.versions import Product, Release, VersionError
 from tracker.escape import visible
+from tracker.listings import SourceListing, build_items, event_item, source_items
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
@@ -94,23 +93,7 @@ def event_json(
     row: EventRow, evidence: Sequence[EventEvidenceRow], builds: dict[tuple[str, int], BuildRow]
 ) -> dict[str, Any]:
     entry = builds.get((row.product or "", row.build or 0))
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "product": row.product,
-        "build": row.build,
-        "release": row.release,
-        "observed_at": iso(row.observed_at),
-        "confidence": row.confidence,
-        "evidence": [
-            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
-            for e in evidence
-        ],
-        "replaced_by": entry.replaced_by if entry else None,
-        "replaces": list(row.replaces),
-        "source": row.source_id,
-        "detail": row.detail,
-    }
+    return event_item(row, evidence, entry.replaced_by if entry else None)
 
 
 def events_view(
@@ -138,36 +121,8 @@ def events_view(
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
-def _order(row: BuildRow) -> tuple[Any, ...]:
-    try:
-        return (row.product, Release.parse(row.release_name, Product(row.product)).sort_key, row.build)
-    except VersionError:
-        return (row.product, (0,), row.build)
-
-
 def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> None:
-    ordered = sorted(rows, key=_order, reverse=True)
-    listing: dict[tuple[str, int], list[str]] = {}
-    for sighting in catalog.all_sightings():
-        if sighting.present:
-            listing.setdefault((sighting.product.value, sighting.build), []).append(sighting.source_id)
-    data: list[dict[str, Any]] = [
-        {
-            "product": r.product,
-            "build": r.build,
-            "release": r.release_name,
-            "line": r.line,
-            "release_date": r.release_date,
-            "status": r.status,
-            "confidence": r.pull_confidence,
-            "replaced_by": r.replaced_by,
-            "alt_builds": list(r.alt_builds),
-            "notes_url": r.notes_url,
-            "listed_by": sorted(listing.get((r.product, r.build), [])),
-            "first_seen": iso(r.first_seen),
-        }
-        for r in ordered
-    ]
+    data = build_items(rows, catalog)
     if as_json:
         echo_json(data)
         return
@@ -190,26 +145,10 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceListing:
-    """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
-    product), the process polling right now (if one is) and each source's warnings (`advisory_unmapped` ...)."""
-
-    rows: Sequence[SourceRow]
-    planned: dict[str, Schedule]
-    unsynced: Sequence[tuple[str, str, str]] = ()
-    running: str | None = None
-    warnings: dict[str, list[str]] = field(default_factory=dict)
-
-
 def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
     """The sources' health, schedule and warnings."""
     rows, planned = listing.rows, listing.planned
-    shown = [r for r in rows if r.configured or show_all]
-    data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
-    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in listing.unsynced]
-    for item in data:
-        item["warnings"] = listing.warnings.get(item["id"], [])
+    data = source_items(listing, show_all)
     if as_json:
         echo_json(data)
         return
@@ -239,42 +178,6 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
         )
     if listing.running:
         console.print(f"a poll cycle is running now ({esc(listing.running)})")
-
-
-def _source_item(r: SourceRow, schedule: Schedule | None) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "kind": r.kind,
-        "product": r.product,
-        "url": r.url,
-        "configured": r.configured,
-        "active": r.active,
-        "health": r.health if r.last_fetch_at is not None else "unknown",  # never polled: not `ok`
-        "failures": r.failures,
-        "last_success": iso(r.last_success_at),
-        "last_error": r.last_error,
-        "last_error_at": iso(r.last_error_at),
-        "rows_seen": r.rows_seen,
-        "tier": schedule.tier.value if schedule and schedule.tier else None,
-        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
-    }
-
-
-def _unsynced_item(source_id: str, kind: str, product: str, schedule: Schedule | None) -> dict[str, Any]:
-    empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
-    next_poll = iso(schedule.next_poll) if schedule and schedule.next_poll else None
-    return {
-        **empty,
-        "id": source_id,
-        "kind": kind,
-        "product": product,
-        "configured": True,
-        "active": True,
-        "health": "unknown",
-        "failures": 0,
-        "rows_seen": 0,
-        "next_poll": next_poll,
-    }
 
 
 def _health_cell(item: dict[str, Any]) -> str:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
-from tracker.domain.versions import Release
+from tracker.listings import asset_item, exposure_item
 
 
 class _RowProgress:
@@ -41,22 +40,6 @@ class _RowProgress:
 
 def row_progress(label: str, total: int | None, enabled: bool) -> _RowProgress:
     return _RowProgress(label, total, enabled)
-
-
-def _asset_json(asset: Asset) -> dict[str, Any]:
-    return {
-        "name": asset.name,
-        "kind": asset.kind.value,
-        "build": asset.build,
-        "version_text": asset.version_text,
-        "vcenter": asset.vcenter,
-        "datacenter": asset.datacenter,
-        "cluster": asset.cluster,
-        "tags": list(asset.tags),
-        "owner": asset.owner,
-        "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
-        "origin": asset.origin,
-    }
 
 
 def import_view(target: str, result: ImportResult, plan: ImportPlan, dry_run: bool, as_json: bool) -> None:
@@ -107,7 +90,7 @@ def _change(before: Asset, after: Asset) -> str:
 
 def assets_view(assets: Sequence[Asset], as_json: bool) -> None:
     if as_json:
-        echo_json([_asset_json(a) for a in assets])
+        echo_json([asset_item(a) for a in assets])
         return
     table = rich_table(f"{len(assets)} asset(s)", ["name", "kind", "build", "version", "vcenter", "cluster", "vibs"])
     for a in assets:
@@ -124,36 +107,12 @@ def assets_view(assets: Sequence[Asset], as_json: bool) -> None:
 
 
 # --- exposure --------------------------------------------------------------------------------------------------
-def exposure_json(item: Exposure) -> dict[str, Any]:
-    return {
-        "asset": item.asset.name,
-        "kind": item.asset.kind.value,
-        "build": item.asset.build,
-        "release": _release_name(item.release),
-        "vcenter": item.asset.vcenter,
-        "cluster": item.asset.cluster,
-        "statuses": [s.value for s in item.statuses],
-        "severity": item.severity.value,
-        "recommended_build": item.recommended_build,
-        "recommended_release": item.recommended_release,
-        "recommended_notes_url": item.recommended.notes_url if item.recommended else None,
-        "hold": item.hold,
-        "advisories": list(item.advisories),
-        "reasons": list(item.reasons),
-    }
-
-
-@lru_cache(maxsize=1024)
-def _release_name(release: Release | None) -> str | None:
-    return release.name if release else None
-
-
 _SEVERITY_STYLE = {"critical": "bold red", "important": "red", "moderate": "yellow", "low": "cyan", "none": "green"}
 
 
 def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
     if as_json:
-        echo_json([exposure_json(r) for r in results])
+        echo_json([exposure_item(r) for r in results])
         return
     table = rich_table(
         f"{len(results)} asset(s), worst first", ["asset", "cluster", "runs", "status", "severity", "target", "why"]

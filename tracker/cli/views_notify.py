@@ -4,12 +4,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from tracker.cli.output import echo_json, esc, iso, rich_console, rich_table, short
+from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
 from tracker.domain.alerts import Watchlist
 from tracker.domain.inventory import Asset
-from tracker.store import OutboxStatus
+from tracker.listings import delivery_item, snooze_item, watchlist_item
 from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
-from tracker.store.repo import utc
 
 
 def notify_test_view(channel: str, outcomes: Sequence[Any], as_json: bool) -> None:
@@ -23,25 +22,8 @@ def notify_test_view(channel: str, outcomes: Sequence[Any], as_json: bool) -> No
         console.print(f"{esc(item['target'])}: {verdict}" + (f" ({esc(item['error'])})" if item["error"] else ""))
 
 
-def _watchlist_json(w: Watchlist, configured: bool) -> dict[str, Any]:
-    return {
-        "name": w.name,
-        "owner": w.owner,
-        "from": "config" if configured else "watch add",
-        "products": list(w.products),
-        "lines": list(w.lines),
-        "vcenters": list(w.vcenters),
-        "clusters": list(w.clusters),
-        "tags": list(w.tags),
-        "events": list(w.events),
-        "min_severity": w.min_severity.value,
-        "immediate": list(w.immediate),
-        "digest": list(w.digest),
-    }
-
-
 def watchlists_view(found: Sequence[Watchlist], configured: set[str], as_json: bool) -> None:
-    data = [_watchlist_json(w, w.name in configured) for w in found]
+    data = [watchlist_item(w, w.name in configured) for w in found]
     if as_json:
         echo_json(data)
         return
@@ -63,7 +45,7 @@ def watchlists_view(found: Sequence[Watchlist], configured: set[str], as_json: b
 
 
 def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json: bool) -> None:
-    data = {**_watchlist_json(watchlist, False), "assets": [a.name for a in assets]}
+    data = {**watchlist_item(watchlist, False), "assets": [a.name for a in assets]}
     data.pop("from")
     if as_json:
         echo_json(data)
@@ -79,17 +61,7 @@ def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json
 
 
 def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool) -> None:
-    data: list[dict[str, Any]] = [
-        {
-            "id": r.id,
-            "kind": r.target_kind,
-            "target": r.target,
-            "until": iso(r.until),
-            "reason": r.reason,
-            "state": r.ended_reason or ("expired" if utc(r.until) <= now else "standing"),
-        }
-        for r in rows
-    ]
+    data = [snooze_item(r, now) for r in rows]
     if as_json:
         echo_json(data)
         return
@@ -100,32 +72,7 @@ def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool) -> Non
 
 
 def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_json: bool) -> None:
-    data: list[dict[str, Any]] = [
-        {
-            "id": row.id,
-            "kind": row.kind,
-            "channel": row.channel,
-            "status": row.status,
-            "attempts": row.attempts,
-            "event_id": row.event_id,
-            "created_at": iso(row.created_at),
-            "next_attempt_at": iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
-            "sent_at": iso(row.sent_at),
-            "last_error": row.last_error,
-            "what": row.payload.get("detail") or row.dedup_key,
-            "targets": [
-                {
-                    "target": a.target,
-                    "ok": a.ok,
-                    "permanent": a.permanent,
-                    "error": a.error,
-                    "attempted_at": iso(a.attempted_at),
-                }
-                for a in attempts
-            ],
-        }
-        for row, attempts in rows
-    ]
+    data = [delivery_item(row, attempts) for row, attempts in rows]
     if as_json:
         echo_json(data)
         return

@@ -18,8 +18,14 @@ from email.utils import formatdate
 from hashlib import sha256
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracker.escape import visible
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
 
 STORY = Path(__file__).parent / "story"
 INVENTORY = Path(__file__).parent / "inventory.csv"
@@ -159,20 +165,32 @@ def config_text(base: str, console: str, folder: Path) -> str:
     )
 
 
-def run_demo(show: Callable[[str], None]) -> None:
-    """Replay the story and print what a person would see."""
+def run_demo(show: Callable[[str], None], serve: str | None = None) -> None:
+    """Replay the story and print what a person would see; with `serve` (HOST:PORT), keep the dashboard up over
+    the replayed story until Ctrl-C."""
+    with tempfile.TemporaryDirectory(prefix="tracker-demo-") as tmp, story_site() as stage:
+        config, engine = replay_story(Path(tmp), stage, show)
+        if serve is None:
+            show("\nSee it in a browser: tracker demo --serve (the dashboard over this story, until Ctrl-C).")
+            return
+        from tracker.config import WebConfig, clock
+        from tracker.web.server import serve as serve_web
+
+        config = config.model_copy(update={"web": WebConfig(listen=serve)})
+        show("")
+        serve_web(config, engine, lambda: clock(FINAL), show)
+
+
+def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str], None]) -> tuple["Config", "Engine"]:
+    """Replay every stage into a database in `folder`, the alerts reaching a console channel that `show`s them;
+    the config and the database, as of the story's end."""
     from tracker.config import clock, load_config
     from tracker.cycle import Request, run_cycle
     from tracker.inventory.files import read_inventory
     from tracker.jobs import digest_now, import_inventory, outbox_tick
     from tracker.store.db import make_engine, migrate
 
-    with (
-        tempfile.TemporaryDirectory(prefix="tracker-demo-") as tmp,
-        story_site() as stage,
-        console_channel(show) as console,
-    ):
-        folder = Path(tmp)
+    with console_channel(show) as console:
         base = stage(STAGES[0][0])
         (folder / "tracker.yaml").write_text(config_text(base, console, folder), encoding="utf-8")
         config = load_config(str(folder / "tracker.yaml"))
@@ -193,6 +211,7 @@ def run_demo(show: Callable[[str], None]) -> None:
             outbox_tick(config, engine, clock(now))  # the alerts reach the console channel
             show(_poll_line(report))
         _show_exposure(config, engine, clock(FINAL), show)
+    return config, engine
 
 
 def _poll_line(report: object) -> str:

@@ -1,0 +1,28 @@
+"""`tracker serve` and `tracker run` serve the web face on 127.0.0.1; it answers with the security headers."""
+
+from pathlib import Path
+
+from tests.support.web import WRITE_TOKEN, WebServer, web_config, web_server
+
+
+def test_tracker_serve_answers_healthz_with_a_content_security_policy(web: WebServer):
+    response = web.client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_tracker_run_serves_the_web_face_beside_the_scheduler(story: Path, tmp_path: Path):
+    config = web_config(story, tmp_path, extra="service: {tick: 3600}\n")
+    with web_server(config, "run") as server:
+        assert server.client().get("/healthz").json()["mode"] == "service"
+
+
+def test_a_token_written_in_the_config_itself_is_refused_naming_the_key(story: Path, tmp_path: Path):
+    config = web_config(story, tmp_path)
+    config.write_text(config.read_text().replace("'${TRACKER_WRITE_TOKEN}'", f"'{WRITE_TOKEN}'"))
+    result = WebServer("", config, None).cli("serve")  # type: ignore[arg-type]
+    assert result.returncode == 2
+    assert "web.write_tokens[0]" in result.stderr
+    assert WRITE_TOKEN not in result.stderr

@@ -1,0 +1,272 @@
+"""What the CLI's `--json` and the web's `/api/v1` list: each record as a dict with the same stable keys, and the
+reads that gather the sources' listing. The CLI's views print these dicts as tables; the web serves them as JSON
+and renders its pages from them, so a key never differs between the two.
+
+Times are ISO-8601 in UTC with a `Z`. Channel targets appear in apprise's privacy form only (the outbox stores
+them so)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from tracker.domain.catalog import Catalog
+from tracker.domain.exposure import Exposure
+from tracker.domain.inventory import Asset
+from tracker.domain.versions import Product, Release, VersionError
+
+if TYPE_CHECKING:  # rows are only read here
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
+    from tracker.cycle.plan import Schedule
+    from tracker.domain.alerts import Watchlist
+    from tracker.store.models import BuildRow, DeliveryRow, EventEvidenceRow, EventRow, OutboxRow, SnoozeRow, SourceRow
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+def event_item(row: "EventRow", evidence: Sequence["EventEvidenceRow"], replaced_by: int | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "product": row.product,
+        "build": row.build,
+        "release": row.release,
+        "observed_at": iso(row.observed_at),
+        "confidence": row.confidence,
+        "evidence": [
+            {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
+            for e in evidence
+        ],
+        "replaced_by": replaced_by,
+        "replaces": list(row.replaces),
+        "source": row.source_id,
+        "detail": row.detail,
+    }
+
+
+# --- builds ----------------------------------------------------------------------------------------------------
+def build_order(row: "BuildRow") -> tuple[Any, ...]:
+    """Newest last: product, then the release's own order, then the build number."""
+    try:
+        return (row.product, Release.parse(row.release_name, Product(row.product)).sort_key, row.build)
+    except (VersionError, ValueError):
+        return (row.product, (0,), row.build)
+
+
+def listed_by(catalog: Catalog) -> dict[tuple[str, int], list[str]]:
+    """The sources listing each build now."""
+    listing: dict[tuple[str, int], list[str]] = {}
+    for sighting in catalog.all_sightings():
+        if sighting.present:
+            listing.setdefault((sighting.product.value, sighting.build), []).append(sighting.source_id)
+    return listing
+
+
+def build_items(rows: Sequence["BuildRow"], catalog: Catalog) -> list[dict[str, Any]]:
+    """The builds newest first, each with the sources listing it."""
+    listing = listed_by(catalog)
+    return [build_item(r, listing) for r in sorted(rows, key=build_order, reverse=True)]
+
+
+def build_item(r: "BuildRow", listing: dict[tuple[str, int], list[str]]) -> dict[str, Any]:
+    return {
+        "product": r.product,
+        "build": r.build,
+        "release": r.release_name,
+        "line": r.line,
+        "release_date": r.release_date,
+        "status": r.status,
+        "confidence": r.pull_confidence,
+        "replaced_by": r.replaced_by,
+        "alt_builds": list(r.alt_builds),
+        "notes_url": r.notes_url,
+        "listed_by": sorted(listing.get((r.product, r.build), [])),
+        "first_seen": iso(r.first_seen),
+    }
+
+
+# --- sources ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceListing:
+    """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
+    product), the process polling right now (if one is) and each source's warnings (`advisory_unmapped` ...)."""
+
+    rows: Sequence["SourceRow"]
+    planned: dict[str, "Schedule"]
+    unsynced: Sequence[tuple[str, str, str]] = ()
+    running: str | None = None
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceListing:
+    """Read only: a source new in the config is listed, not stored."""
+    from tracker.cycle.plan import schedules
+    from tracker.store import POLL_LEASE, leases
+    from tracker.store.advisories import advisory_warnings
+    from tracker.store.db import session_scope
+    from tracker.store.sources import snapshot, source_rows
+
+    with session_scope(engine) as session:
+        rows, stored, warnings = source_rows(session), snapshot(session), advisory_warnings(session)
+    held = leases.current(engine, POLL_LEASE)
+    unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
+    planned = schedules(config, stored, now)
+    running = None
+    if held:
+        since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
+        running = f"held by {held.holder}{since}"
+    return SourceListing(rows, planned, unsynced, running, warnings)
+
+
+def source_items(listing: SourceListing, show_all: bool) -> list[dict[str, Any]]:
+    """Configured sources first (those not polled yet at the top), then, with `show_all`, the followed pages."""
+    rows, planned = listing.rows, listing.planned
+    shown = [r for r in rows if r.configured or show_all]
+    data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
+    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in listing.unsynced]
+    for item in data:
+        item["warnings"] = listing.warnings.get(item["id"], [])
+    return data
+
+
+def _source_item(r: "SourceRow", schedule: "Schedule | None") -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "kind": r.kind,
+        "product": r.product,
+        "url": r.url,
+        "configured": r.configured,
+        "active": r.active,
+        "health": r.health if r.last_fetch_at is not None else "unknown",  # never polled: not `ok`
+        "failures": r.failures,
+        "last_success": iso(r.last_success_at),
+        "last_error": r.last_error,
+        "last_error_at": iso(r.last_error_at),
+        "rows_seen": r.rows_seen,
+        "tier": schedule.tier.value if schedule and schedule.tier else None,
+        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
+    }
+
+
+def _unsynced_item(source_id: str, kind: str, product: str, schedule: "Schedule | None") -> dict[str, Any]:
+    empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
+    next_poll = iso(schedule.next_poll) if schedule and schedule.next_poll else None
+    return {
+        **empty,
+        "id": source_id,
+        "kind": kind,
+        "product": product,
+        "configured": True,
+        "active": True,
+        "health": "unknown",
+        "failures": 0,
+        "rows_seen": 0,
+        "next_poll": next_poll,
+    }
+
+
+# --- inventory and exposure ------------------------------------------------------------------------------------
+def asset_item(asset: Asset) -> dict[str, Any]:
+    return {
+        "name": asset.name,
+        "kind": asset.kind.value,
+        "build": asset.build,
+        "version_text": asset.version_text,
+        "vcenter": asset.vcenter,
+        "datacenter": asset.datacenter,
+        "cluster": asset.cluster,
+        "tags": list(asset.tags),
+        "owner": asset.owner,
+        "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
+        "origin": asset.origin,
+    }
+
+
+def exposure_item(item: Exposure) -> dict[str, Any]:
+    return {
+        "asset": item.asset.name,
+        "kind": item.asset.kind.value,
+        "build": item.asset.build,
+        "release": _release_name(item.release),
+        "vcenter": item.asset.vcenter,
+        "cluster": item.asset.cluster,
+        "statuses": [s.value for s in item.statuses],
+        "severity": item.severity.value,
+        "recommended_build": item.recommended_build,
+        "recommended_release": item.recommended_release,
+        "recommended_notes_url": item.recommended.notes_url if item.recommended else None,
+        "hold": item.hold,
+        "advisories": list(item.advisories),
+        "reasons": list(item.reasons),
+    }
+
+
+@lru_cache(maxsize=1024)
+def _release_name(release: Release | None) -> str | None:
+    return release.name if release else None  # computed per release, not per asset: 100,000 rows list fast
+
+
+# --- watchlists, snoozes, deliveries -----------------------------------------------------------------------------
+def watchlist_item(w: "Watchlist", configured: bool) -> dict[str, Any]:
+    return {
+        "name": w.name,
+        "owner": w.owner,
+        "from": "config" if configured else "watch add",
+        "products": list(w.products),
+        "lines": list(w.lines),
+        "vcenters": list(w.vcenters),
+        "clusters": list(w.clusters),
+        "tags": list(w.tags),
+        "events": list(w.events),
+        "min_severity": w.min_severity.value,
+        "immediate": list(w.immediate),
+        "digest": list(w.digest),
+    }
+
+
+def snooze_item(r: "SnoozeRow", now: datetime) -> dict[str, Any]:
+    until = r.until if r.until.tzinfo else r.until.replace(tzinfo=UTC)
+    return {
+        "id": r.id,
+        "kind": r.target_kind,
+        "target": r.target,
+        "until": iso(r.until),
+        "reason": r.reason,
+        "state": r.ended_reason or ("expired" if until <= now else "standing"),
+    }
+
+
+def delivery_item(row: "OutboxRow", attempts: Sequence["DeliveryRow"]) -> dict[str, Any]:
+    from tracker.store import OutboxStatus
+
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "channel": row.channel,
+        "status": row.status,
+        "attempts": row.attempts,
+        "event_id": row.event_id,
+        "created_at": iso(row.created_at),
+        "next_attempt_at": iso(row.next_attempt_at) if row.status == OutboxStatus.PENDING else None,
+        "sent_at": iso(row.sent_at),
+        "last_error": row.last_error,
+        "what": row.payload.get("detail") or row.dedup_key,
+        "targets": [
+            {
+                "target": a.target,
+                "ok": a.ok,
+                "permanent": a.permanent,
+                "error": a.error,
+                "attempted_at": iso(a.attempted_at),
+            }
+            for a in attempts
+        ],
+    }

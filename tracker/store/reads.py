@@ -1,0 +1,113 @@
+"""Read-only queries of the web face (tracker/web/reads.py): pages of events by keyset, one build's evidence, and
+the data version that tells when a cached assessment is stale. Nothing here writes."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from tracker.store.models import (
+    AdvisoryRow,
+    AssetRow,
+    BuildRow,
+    EventEvidenceRow,
+    EventRow,
+    OutboxRow,
+    SightingRow,
+    SnoozeRow,
+    SourceRow,
+)
+from tracker.store.repo import evidence_of
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """The CLI's `tracker events` options, and the web's: every one optional."""
+
+    kinds: Sequence[str] = ()
+    product: str | None = None
+    line: str | None = None  # 7.0: events of builds of that line
+    since: datetime | None = None
+    until: datetime | None = None
+    build: int | None = None
+    advisory: str | None = None  # VMSA-2022-0004: its events at every revision
+
+
+def events_page(
+    session: Session, wanted: EventFilter, before_id: int | None, limit: int
+) -> list[tuple[EventRow, list[EventEvidenceRow]]]:
+    """Newest first, at most `limit`, each with its evidence; `before_id` continues after the last one shown."""
+    query = select(EventRow).order_by(col(EventRow.id).desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(col(EventRow.id) < before_id)
+    if wanted.kinds:
+        query = query.where(col(EventRow.kind).in_(list(wanted.kinds)))
+    if wanted.product:
+        query = query.where(EventRow.product == wanted.product)
+    if wanted.since is not None:
+        query = query.where(EventRow.observed_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(EventRow.observed_at < wanted.until)
+    if wanted.build is not None:
+        query = query.where(EventRow.build == wanted.build)
+    if wanted.advisory:
+        query = query.where(col(EventRow.advisory).startswith(wanted.advisory))
+    if wanted.line:
+        line_builds = select(BuildRow.build).where(BuildRow.line == wanted.line)
+        if wanted.product:
+            line_builds = line_builds.where(BuildRow.product == wanted.product)
+        query = query.where(col(EventRow.build).in_(line_builds))
+    events = list(session.exec(query))
+    evidence = evidence_of(session, [e.id for e in events if e.id is not None])
+    return [(e, evidence.get(e.id or 0, [])) for e in events]
+
+
+def event_counts(session: Session) -> dict[str, int]:
+    """Events recorded, by kind."""
+    query = select(EventRow.kind, func.count()).group_by(EventRow.kind)
+    return {kind: count for kind, count in session.exec(query)}
+
+
+def build_row(session: Session, product: str, build: int) -> BuildRow | None:
+    return session.exec(select(BuildRow).where(BuildRow.product == product, BuildRow.build == build)).first()
+
+
+def replaced(session: Session, product: str, build: int) -> list[BuildRow]:
+    """The builds this one replaces (their `replaced_by` names it)."""
+    query = select(BuildRow).where(BuildRow.product == product, BuildRow.replaced_by == build)
+    return list(session.exec(query.order_by(col(BuildRow.build))))
+
+
+def sightings_of(session: Session, product: str, build: int) -> list[SightingRow]:
+    """Every source's evidence of one build, listed now or gone, first seen first."""
+    query = select(SightingRow).where(SightingRow.product == product, SightingRow.build == build)
+    return list(session.exec(query.order_by(col(SightingRow.first_seen), col(SightingRow.source_id))))
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Outbox rows by status."""
+    query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+    return {status: count for status, count in session.exec(query)}
+
+
+def last_digest_sent(session: Session) -> datetime | None:
+    query = select(func.max(OutboxRow.sent_at)).where(OutboxRow.kind == "digest")
+    return session.exec(query).first()
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """Changes whenever what an exposure assessment reads changes: the catalog (its events, builds and sightings),
+    the inventory, the advisories, the snoozes. Cheap: a few indexed aggregates."""
+    parts = (
+        select(func.max(EventRow.id)),
+        select(func.count()).select_from(EventEvidenceRow),
+        select(func.count()).select_from(BuildRow),
+        select(func.count(), func.max(SightingRow.last_seen)).select_from(SightingRow),
+        select(func.count(), func.max(AssetRow.updated_at)).select_from(AssetRow),
+        select(func.count(), func.max(AdvisoryRow.revision)).select_from(AdvisoryRow),
+        select(func.count(), func.max(SnoozeRow.ended_at)).select_from(SnoozeRow),
+        select(func.max(SourceRow.last_success_at)),
+    )
+    return tuple(tuple(session.execute(query).one()) for query in parts)

@@ -1,0 +1,262 @@
+"""The read side of the web face: what the pages and `/api/v1` show, as the dicts of tracker/listings.py (the CLI's
+`--json` keys), with the filters and keyset cursors of each listing. Routes stay thin: they parse the query, call
+one function here, and render or return what it gives."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tracker.listings import (
+    asset_item,
+    build_item,
+    build_items,
+    delivery_item,
+    event_item,
+    exposure_item,
+    gather_sources,
+    iso,
+    listed_by,
+    snooze_item,
+    source_items,
+    watchlist_item,
+)
+from tracker.store.reads import EventFilter
+from tracker.web.context import WebContext
+from tracker.web.exposure import ExposureFilter
+
+MAX_LIMIT = 1000  # rows per page of any listing
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: its rows, the cursor of the next page (None after the last), and the total where it
+    is known without a second query."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {"items": self.items, "next_cursor": self.next_cursor, "total": self.total}
+
+
+# --- builds ------------------------------------------------------------------------------------------------------
+def builds(ctx: WebContext, product: str | None, line: str | None, status: str | None) -> list[dict[str, Any]]:
+    """The catalog newest first, as `tracker builds --json`."""
+    from tracker.store.db import session_scope
+    from tracker.store.repo import list_builds, load_catalog
+
+    with session_scope(ctx.engine) as session:
+        rows, catalog = list_builds(session), load_catalog(session)
+    rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
+    return build_items([r for r in rows if status is None or r.status == status], catalog)
+
+
+def build(ctx: WebContext, product: str, number: int) -> dict[str, Any] | None:
+    """One build with its timeline: each source's evidence (listed or gone, with excerpt and URL), its events with
+    their evidence, the builds it replaces and the one that replaces it."""
+    from tracker.store.db import session_scope
+    from tracker.store.reads import build_row, events_page, replaced, sightings_of
+    from tracker.store.repo import load_catalog
+
+    with session_scope(ctx.engine) as session:
+        row = build_row(session, product, number)
+        if row is None:
+            return None
+        catalog = load_catalog(session)
+        sightings = sightings_of(session, product, number)
+        events = events_page(session, EventFilter(product=product, build=number), None, MAX_LIMIT)
+        replaces = replaced(session, product, number)
+    item = build_item(row, listed_by(catalog))
+    item["evidence"] = [
+        {
+            "source": s.source_id,
+            "url": s.url,
+            "excerpt": s.excerpt,
+            "first_seen": iso(s.first_seen),
+            "last_seen": iso(s.last_seen),
+            "listed": not s.gone,
+            "misses": s.misses,
+        }
+        for s in sightings
+    ]
+    item["events"] = [event_item(e, evidence, row.replaced_by) for e, evidence in reversed(events)]
+    item["replaces"] = [{"build": r.build, "release": r.release_name, "status": r.status} for r in replaces]
+    item["pull_notices"] = list(row.pull_notices)
+    return item
+
+
+# --- events ------------------------------------------------------------------------------------------------------
+def events(ctx: WebContext, wanted: EventFilter, cursor: str | None, limit: int) -> Page:
+    """Newest first; the cursor is the id of the last event shown (ids only grow: new events never shift a page)."""
+    from tracker.store.db import session_scope
+    from tracker.store.reads import events_page
+    from tracker.store.repo import list_builds
+
+    before = _int_cursor(cursor)
+    with session_scope(ctx.engine) as session:
+        rows = events_page(session, wanted, before, limit + 1)
+        replaced_by = {(b.product, b.build): b.replaced_by for b in list_builds(session)}
+    shown = rows[:limit]
+    items = [event_item(e, ev, replaced_by.get((e.product or "", e.build or 0))) for e, ev in shown]
+    more = len(rows) > limit
+    return Page(items, str(shown[-1][0].id) if more and shown else None)
+
+
+def _int_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    if not cursor.isdigit():
+        from tracker.web.exposure import BadCursor
+
+        raise BadCursor(f"cursor: not a cursor this listing handed out: {cursor[:40]!r}")
+    return int(cursor)
+
+
+# --- exposure and assets -----------------------------------------------------------------------------------------
+def exposure(ctx: WebContext, wanted: ExposureFilter, sort: str, cursor: str | None, limit: int) -> Page:
+    """Each asset's findings and target, as `tracker exposure --json`, filtered, sorted and paged."""
+    selection = ctx.exposure.current().select(wanted, sort)
+    rows, next_cursor = selection.page(cursor, limit)
+    return Page([exposure_item(e) for e in rows], next_cursor, len(selection.rows))
+
+
+def assets(ctx: WebContext, wanted: ExposureFilter, cursor: str | None, limit: int) -> Page:
+    """The inventory by name, as `tracker inventory list --json`, with the exposure page's filters."""
+    selection = ctx.exposure.current().select(wanted, "asset")
+    rows, next_cursor = selection.page(cursor, limit)
+    return Page([asset_item(e.asset) for e in rows], next_cursor, len(selection.rows))
+
+
+def asset(ctx: WebContext, name: str) -> dict[str, Any] | None:
+    """One asset (a host and a VM may share a name: each is listed): what it runs, its findings, the target and
+    why, and the snoozes that name it or its build."""
+    from tracker.store import snoozes as stored_snoozes
+    from tracker.store.db import session_scope
+
+    found = ctx.exposure.current().by_name.get(name.casefold())
+    if not found:
+        return None
+    with session_scope(ctx.engine) as session:
+        rows = stored_snoozes.every(session)
+    now = ctx.now
+    builds_run = {str(e.asset.build) for e in found if e.asset.build}
+    return {
+        "name": found[0].asset.name,
+        "assets": [{**asset_item(e.asset), "exposure": exposure_item(e)} for e in found],
+        "snoozes": [
+            snooze_item(r, now)
+            for r in rows
+            if (r.target_kind == "asset" and r.target.casefold() == name.casefold())
+            or (r.target_kind == "build" and r.target in builds_run)
+        ],
+    }
+
+
+# --- sources, deliveries, watchlists, snoozes ---------------------------------------------------------------------
+def sources(ctx: WebContext, show_all: bool = False) -> list[dict[str, Any]]:
+    return source_items(gather_sources(ctx.config, ctx.engine, ctx.now), show_all)
+
+
+def deliveries(ctx: WebContext, status: str | None) -> list[dict[str, Any]]:
+    """The outbox newest first, each row with its targets' outcomes (targets in apprise's privacy form)."""
+    from tracker.store import OutboxStatus
+    from tracker.store.db import session_scope
+    from tracker.store.outbox import deliveries as outbox_rows
+
+    with session_scope(ctx.engine) as session:
+        rows = outbox_rows(session, OutboxStatus(status) if status else None)
+    return [delivery_item(row, attempts) for row, attempts in reversed(rows)]
+
+
+def watchlists(ctx: WebContext) -> list[dict[str, Any]]:
+    from tracker.notify.pipeline import watchlists as every_watchlist
+    from tracker.store.db import session_scope
+
+    with session_scope(ctx.engine) as session:
+        found = every_watchlist(ctx.config, session)
+    configured = {w.name for w in ctx.config.watchlists}
+    return [watchlist_item(w, w.name in configured) for w in found]
+
+
+def snoozes(ctx: WebContext) -> list[dict[str, Any]]:
+    from tracker.store import snoozes as stored_snoozes
+    from tracker.store.db import session_scope
+
+    with session_scope(ctx.engine) as session:
+        rows = stored_snoozes.every(session)
+    return [snooze_item(r, ctx.now) for r in reversed(rows)]
+
+
+# --- the overview ------------------------------------------------------------------------------------------------
+def overview(ctx: WebContext) -> dict[str, Any]:
+    """What needs action now: pulled builds running here (and on how many assets), assets by severity, assets on a
+    hold, sources in trouble, the last and next poll, failed deliveries."""
+    assessed = ctx.exposure.current()
+    pulled: dict[tuple[str, int], dict[str, Any]] = {}
+    held = []
+    for e in assessed.rows:
+        if e.hold:
+            held.append({"asset": e.asset.name, "cluster": e.asset.cluster, "hold": e.hold})
+        if any(s.value == "pulled" for s in e.statuses) and e.asset.build:
+            key = (e.asset.kind.product.value, e.asset.build)
+            entry = pulled.setdefault(key, _pulled_entry(e))
+            entry["assets"].append(e.asset.name)
+    source_list = sources(ctx)
+    trouble = [s for s in source_list if s["health"] in ("failing", "anomaly") and s["active"]]
+    failed = deliveries(ctx, "failed")
+    return {
+        "now": iso(ctx.now),
+        "pulled_in_estate": sorted(pulled.values(), key=lambda p: (-len(p["assets"]), p["build"])),
+        "assets_by_severity": assessed.counts(),
+        "assets": len(assessed.rows),
+        "on_hold": held,
+        "sources_in_trouble": trouble,
+        "sources": len(source_list),
+        "last_poll": _last(s["last_success"] for s in source_list),
+        "next_poll": _first(s["next_poll"] for s in source_list if s["configured"]),
+        "failed_deliveries": failed,
+        "assessed_at": iso(assessed.at),
+    }
+
+
+def _pulled_entry(e: Any) -> dict[str, Any]:
+    return {
+        "product": e.asset.kind.product.value,
+        "build": e.asset.build,
+        "release": e.release.name if e.release else None,
+        "recommended_build": e.recommended_build,
+        "recommended_release": e.recommended_release,
+        "hold": e.hold,
+        "assets": [],
+    }
+
+
+def _last(values: Any) -> str | None:
+    present = [v for v in values if v]
+    return max(present) if present else None
+
+
+def _first(values: Any) -> str | None:
+    present = [v for v in values if v]
+    return min(present) if present else None
+
+
+def parse_since(text: str | None, field: str = "since") -> datetime | None:
+    """An ISO-8601 time or date from a query (`2021-11-19`, `2021-11-19T08:00:00Z`); ValueError naming the field."""
+    if not text:
+        return None
+    from tracker.config import ConfigError, clock
+
+    try:
+        return clock(text)
+    except ConfigError:
+        raise ValueError(f"{field}: expected an ISO-8601 time such as 2021-11-19 or 2021-11-19T08:00:00Z") from None
+
+
+def limit_of(value: int | None) -> int:
+    return DEFAULT_LIMIT if value is None else max(1, min(MAX_LIMIT, value))
+
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "EventFilter", "ExposureFilter", "Page"]
