@@ -10,6 +10,7 @@ kept its place."""
 import base64
 import binascii
 import json
+import logging
 import threading
 from bisect import bisect_right
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from tracker.config import Config
 from tracker.domain.exposure import Exposure, Severity, Status
 
 MAX_AGE = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 SortKey = tuple[Any, ...]
 _SORTS: dict[str, Callable[[Exposure], SortKey]] = {
@@ -157,6 +159,16 @@ class ExposureCache:
         self.config, self.engine, self.clock = config, engine, clock
         self._current: Assessed | None = None
         self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.current()
+        except Exception:
+            log.warning("the exposure warm-up failed", exc_info=True)
 
     def current(self) -> Assessed:
         from tracker.store.db import session_scope

@@ -19,6 +19,7 @@ def _server(config: Config, engine: Engine, clock: Callable[[], datetime], mode:
 
     web = config.web or WebConfig()
     app = create_app(config, engine, clock, mode)
+    app.state.ctx.exposure.warm()
     settings = uvicorn.Config(
         app,
         host=web.host,
