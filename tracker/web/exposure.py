@@ -98,7 +98,7 @@ class Selection:
         try:
             start = bisect_right(self.keys, decode_cursor(cursor, self.sort)) if cursor else 0
         except TypeError:  # parts that do not compare with this sort's
-            raise BadCursor(f"cursor: not a cursor this listing handed out: {(cursor or "")[:40]!r}") from None
+            raise BadCursor(f"cursor: not a cursor this listing handed out: {(cursor or '')[:40]!r}") from None
         rows = self.rows[start : start + limit]
         more = start + limit < len(self.rows)
         return rows, encode_cursor(self.sort, self.keys[start + limit - 1]) if more and rows else None
