@@ -19,9 +19,13 @@ ENV TRACKER_CONFIG=/config/tracker.yaml \
 WORKDIR /data
 VOLUME ["/data"]
 USER tracker
-# Healthy when the config loads and the database answers (it reports the sources' state).
-HEALTHCHECK --interval=5m --timeout=30s --start-period=1m --retries=3 \
-    CMD tracker health > /dev/null || exit 1
+# The web face (dashboard, /api/v1, /metrics): set `web: {listen: "0.0.0.0:8080"}` in the mounted config, and
+# publish the port (docker run -p 127.0.0.1:8080:8080 ...). Healthy when /readyz answers 200: the database answers
+# and polling is not stalled. Without `web:` in the config, nothing listens: use `tracker health` instead
+# (HEALTHCHECK CMD tracker health > /dev/null || exit 1).
+EXPOSE 8080
+HEALTHCHECK --interval=1m --timeout=10s --start-period=2m --retries=3 \
+    CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/readyz', timeout=8).status != 200)"
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tracker"]
 CMD ["run"]

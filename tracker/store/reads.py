@@ -14,6 +14,7 @@ from tracker.store.models import (
     BuildRow,
     EventEvidenceRow,
     EventRow,
+    FetchRow,
     OutboxRow,
     SightingRow,
     SnoozeRow,
@@ -111,3 +112,13 @@ def data_version(session: Session) -> tuple[object, ...]:
         select(func.max(SourceRow.last_success_at)),
     )
     return tuple(tuple(session.execute(query).one()) for query in parts)
+
+
+def last_cycle(session: Session) -> tuple[datetime, float] | None:
+    """The last poll cycle's start, and its longest fetch in seconds: the cycle stamps each fetch with its own start
+    (store/cycles.py), so the rows of the newest start are that cycle's."""
+    started = session.exec(select(func.max(FetchRow.started_at))).first()
+    if started is None:
+        return None
+    query = select(func.max(FetchRow.elapsed_ms)).where(FetchRow.started_at == started)
+    return started, (session.exec(query).first() or 0) / 1000

@@ -2,6 +2,7 @@
 poll queue. Built once per app by create_app(); routes take it with `Depends(ctx)`."""
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ class WebContext:
     polls: PollQueue
     started_at: datetime
     notes: dict[str, str] = field(default_factory=dict)  # e.g. "mode": "service" | "serve"
+    up_since: float = field(default_factory=time.monotonic)  # the process's own clock, whatever --now says
 
     @property
     def now(self) -> datetime:

@@ -1,13 +1,133 @@
-"""/metrics, /healthz and /readyz (to be filled)."""
+"""The operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers and polling is not
+stalled, by the same rule as `tracker health`) and `/metrics` in Prometheus's text format.
 
-from fastapi import APIRouter
+Metrics are read from the database at each scrape by a collector on a registry of this app's own (never the
+process-global one), so a `tracker serve` replica reports what the service recorded. The cycle records no row of
+its own: its duration is read from its fetch rows, as its longest fetch (pages are fetched side by side, so this is
+the cycle's time less its parse and record steps)."""
 
-from tracker.web.context import Ctx
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from tracker.web.auth import Need, check
+from tracker.web.context import Ctx, WebContext
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/healthz")
 def healthz(ctx: Ctx) -> dict[str, str]:
-    """The process answers."""
+    """The process answers (nothing else is checked: a liveness probe must not restart it for a vendor outage)."""
     return {"status": "ok", "mode": ctx.notes.get("mode", "")}
+
+
+@router.get("/readyz")
+def readyz(ctx: Ctx) -> Response:
+    """200 when the database answers and polling is not stalled; 503 with the reason otherwise."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.jobs import health_verdict
+
+    try:
+        verdict = health_verdict(ctx.config, ctx.engine, ctx.now)
+    except SQLAlchemyError as error:
+        return JSONResponse({"status": "unavailable", "reason": f"the database does not answer: {error}"}, 503)
+    stalled = [p for p in verdict.problems if p.subject == "polling"]
+    if stalled and not _starting(ctx):
+        return JSONResponse({"status": "unavailable", "reason": stalled[0].reason}, 503)
+    return JSONResponse({"status": "ready", "problems": [p.reason for p in verdict.problems]})
+
+
+def _starting(ctx: WebContext) -> bool:
+    """`tracker run` just started has not polled yet: it gets its most frequent source's interval and a tick.
+    `tracker serve` polls nothing itself: what it finds is what there is."""
+    shortest = min((s.interval for s in ctx.config.sources), default=3600)
+    grace = shortest + ctx.config.service.tick
+    return ctx.notes.get("mode") == "service" and time.monotonic() - ctx.up_since < grace
+
+
+def _reader(request: Request) -> None:
+    check(request.app.state.ctx.config, request, Need.READ)
+
+
+@router.get("/metrics", dependencies=[Depends(_reader)])
+def metrics(ctx: Ctx, request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    registry = getattr(request.app.state, "metrics", None)
+    if registry is None:
+        registry = request.app.state.metrics = _registry(ctx)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry(ctx: WebContext) -> Any:
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(ctx))
+    return registry
+
+
+class _Collector:
+    """Every metric, read at scrape time."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+
+    def describe(self) -> list[Any]:
+        return []  # no fixed description: collected at each scrape
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from tracker.store.db import session_scope
+        from tracker.store.reads import event_counts, last_cycle, last_digest_sent, outbox_counts
+        from tracker.web import reads
+
+        with session_scope(self.ctx.engine) as session:
+            events, outbox = event_counts(session), outbox_counts(session)
+            digest, cycle = last_digest_sent(session), last_cycle(session)
+        sources = reads.sources(self.ctx, show_all=False)
+        gauge = GaugeMetricFamily
+        if cycle is not None:
+            yield gauge("tracker_poll_cycle_duration_seconds", "The last poll cycle's duration.", cycle[1])
+            yield gauge("tracker_poll_cycle_last_timestamp_seconds", "When the last cycle started.", _ts(cycle[0]))
+        health = gauge("tracker_source_health", "1 for each source's current state.", labels=["source", "state"])
+        success = gauge("tracker_source_last_success_timestamp_seconds", "A source's last success.", labels=["source"])
+        failures = gauge("tracker_source_failures", "A source's failures in a row.", labels=["source"])
+        for source in sources:
+            for state in ("ok", "anomaly", "failing", "unknown"):
+                health.add_metric([source["id"], state], 1.0 if source["health"] == state else 0.0)
+            if source["last_success"]:
+                success.add_metric([source["id"]], _ts(source["last_success"]))
+            failures.add_metric([source["id"]], float(source["failures"]))
+        yield from (health, success, failures)
+        yield _labelled("tracker_events", "Events recorded, by kind.", "kind", events)
+        yield _labelled("tracker_outbox_messages", "Outbox messages, by status.", "status", outbox)
+        yield gauge("tracker_outbox_failed", "Messages that failed for good.", float(outbox.get("failed", 0)))
+        if digest is not None:
+            yield gauge("tracker_digest_last_sent_timestamp_seconds", "When the last digest was sent.", _ts(digest))
+        counts = self.ctx.exposure.current().counts()
+        yield _labelled("tracker_assets", "Assets by the severity of their worst finding.", "severity", counts)
+
+
+def _labelled(name: str, text: str, label: str, values: dict[str, int]) -> Any:
+    from prometheus_client.core import GaugeMetricFamily
+
+    family = GaugeMetricFamily(name, text, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], float(value))
+    return family
+
+
+def _ts(value: datetime | str) -> float:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    from tracker.store.repo import utc
+
+    return utc(value).timestamp()
