@@ -119,7 +119,7 @@ def exposure(
     cursor: Cursor = None,
 ) -> Response:
     _choice("sort", sort, list(SORTS))
-    return _json(reads.exposure(ctx, wanted, sort, cursor, limit).json())
+    return Response(reads.exposure_json(ctx, wanted, sort, cursor, limit), media_type="application/json")
 
 
 @reading.get("/assets", summary="The inventory by name, paged (as `tracker inventory list --json`)")

@@ -131,6 +131,18 @@ class Assessed:
     rows: list[Exposure]
     _selections: dict[tuple[ExposureFilter, str], Selection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _json: dict[int, str] = field(default_factory=dict)  # id(row) -> its JSON, made once per assessment
+
+    def rows_json(self, rows: list[Exposure]) -> str:
+        """The rows as a JSON array of the listings' dicts: each row encoded once per assessment, so listing the
+        estate page by page again costs a join (the rows stay alive as long as this assessment: ids are stable)."""
+        from tracker.listings import exposure_item
+
+        encoded = self._json
+        for row in rows:
+            if id(row) not in encoded:
+                encoded[id(row)] = json.dumps(exposure_item(row), separators=(",", ":"))
+        return "[" + ",".join(encoded[id(row)] for row in rows) + "]"
 
     @cached_property
     def by_name(self) -> dict[str, list[Exposure]]:
