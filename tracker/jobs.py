@@ -257,7 +257,7 @@ def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
     except LeaseLost as error:
         return f"poll: {error}"
     if any(o.outcome != FetchOutcome.NOT_MODIFIED for o in report.outcomes):
-        _give_memory_back()  # a cycle that parsed pages and loaded the catalog; a quiet one allocates little
+        give_memory_back()  # a cycle that parsed pages and loaded the catalog; a quiet one allocates little
     return cycle_line(report)
 
 
@@ -274,11 +274,11 @@ def poll_now(config: Config, engine: Engine, now: datetime) -> str:
     line = cycle_line(report)
     if config.channels:
         line += "; " + outbox_tick(config, engine, now)
-    _give_memory_back()
+    give_memory_back()
     return line
 
 
-def _give_memory_back() -> None:
+def give_memory_back() -> None:
     """Return the pages, trees and catalog of the cycle just recorded to the system, not only to the allocator:
     a service idles between cycles for most of its life (glibc only; elsewhere the collection alone)."""
     import ctypes

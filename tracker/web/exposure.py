@@ -186,8 +186,11 @@ class ExposureCache:
         threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
 
     def _warm(self) -> None:
+        from tracker.jobs import give_memory_back
+
         try:
             self.current()
+            give_memory_back()  # the rows read to assess them: a server idles for most of its life
         except Exception:
             log.warning("the exposure warm-up failed", exc_info=True)
 
