@@ -236,6 +236,7 @@ def events(
     since: str = "",
     until: str = "",
     cursor: str = "",
+    limit: int = PAGE_ROWS,
 ) -> HTMLResponse:
     _reader(ctx, request)
     wanted = reads.EventFilter(
@@ -245,7 +246,7 @@ def events(
         since=reads.parse_since(since),
         until=reads.parse_since(until, "until"),
     )
-    shown = reads.events(ctx, wanted, cursor or None, PAGE_ROWS)
+    shown = reads.events(ctx, wanted, cursor or None, reads.limit_of(limit))
     filters = {"kind": [k for k in kind if k], "product": product, "line": line, "since": since, "until": until}
     return page(request, "events.html", p=shown, wanted=filters, paged=bool(cursor), **_vocabulary())
 
@@ -263,12 +264,13 @@ def exposure(
     q: str = "",
     sort: str = "severity",
     cursor: str = "",
+    limit: int = PAGE_ROWS,
 ) -> HTMLResponse:
     _reader(ctx, request)
     wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
     if wanted.problems() or sort not in SORTS:
         raise ValueError(wanted.problems()[0] if wanted.problems() else f"sort: expected one of {', '.join(SORTS)}")
-    shown = reads.exposure(ctx, wanted, sort, cursor or None, PAGE_ROWS)
+    shown = reads.exposure(ctx, wanted, sort, cursor or None, reads.limit_of(limit))
     return page(
         request, "exposure.html", p=shown, wanted=wanted, sort=sort, sorts=SORTS, paged=bool(cursor), **_vocabulary()
     )
