@@ -43,6 +43,7 @@ def plant_hostile_evidence(database: Path) -> None:
             "UPDATE event_evidence SET excerpt = ? WHERE event_id IN (SELECT id FROM event WHERE build = 18644231)",
             (f"pulled {HOSTILE}",),
         )
+        db.execute("UPDATE outbox SET status = 'failed', last_error = 'HTTP 500 from the receiver' WHERE id = 1")
 
 
 @pytest.fixture(scope="module")

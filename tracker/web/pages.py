@@ -119,7 +119,6 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
         now=web.now.isoformat(),
         signed_in=bool(request.cookies.get(TOKEN_COOKIE)),
         may_write=may_write(web.config, request),
-        token_needed=web.config.web is not None and web.config.web.read == "token",
         csrf=csrf_token(request, cookies),
         link=_link(request),
         **context,
@@ -135,7 +134,9 @@ def error_page(request: Request, status: int, message: str, headers: Mapping[str
     if status == 401 and request.method == "GET":
         return RedirectResponse(f"/signin?{urlencode({'next': _next_of(request)})}", 303)
     try:
-        return page(request, "error.html", status, status_code=status, message=message, headers=headers)
+        response = page(request, "error.html", status, status_code=status, message=message)
+        response.headers.update(headers or {})
+        return response
     except Exception:  # the error page must answer even when a template cannot
         body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1><p>{escape(visible(message))}</p>"
         return HTMLResponse(body, status, headers=headers)
@@ -209,12 +210,16 @@ def overview(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.get("/builds")
 def builds(request: Request, ctx: Ctx, product: str = "", line: str = "", status: str = "") -> HTMLResponse:
     _reader(ctx, request)
-    rows = reads.builds(ctx, product or None, line or None, status or None)
+    every = reads.builds(ctx, product or None, line or None, None)
+    reissues = {(row["product"], row["replaced_by"]) for row in every if row["replaced_by"]}
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((row["product"], row["line"] or ""), []).append(row)
+    for row in every:
+        if not status or row["status"] == status:
+            shown = {**row, "reissue": (row["product"], row["build"]) in reissues}
+            groups.setdefault((row["product"], row["line"] or ""), []).append(shown)
     wanted = {"product": product, "line": line, "status": status}
-    return page(request, "builds.html", groups=groups, total=len(rows), wanted=wanted, **_vocabulary())
+    total = sum(len(rows) for rows in groups.values())
+    return page(request, "builds.html", groups=groups, total=total, wanted=wanted, **_vocabulary())
 
 
 @router.get("/builds/{product}/{number}")
