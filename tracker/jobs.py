@@ -2,6 +2,7 @@
 outbox, and the service's ticks. The poll cycle has its own package: tracker/cycle/."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from tracker.store.outbox import Message, MessageKind, deliveries, due_channels,
 from tracker.store.sources import active_sources
 
 if TYPE_CHECKING:
+    from tracker.config import WatchlistConfig
     from tracker.store.models import DeliveryRow, OutboxRow, SourceRow
     from tracker.store.snoozes import NewSnooze
 
@@ -64,6 +66,63 @@ def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Expos
 
 
 # --- alerts ------------------------------------------------------------------------------------------------------
+class Refused(ValueError):
+    """What a snooze or watchlist asked for cannot be stored: each problem as (field, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+def plan_snooze(targets: dict[str, str | None], until: str, reason: str, now: datetime) -> "NewSnooze":
+    """`tracker snooze add` and the web's: exactly one target (asset, build or advisory), `until` a date in the
+    future, a reason. Refused naming each field wrong."""
+    from tracker.config import ConfigError, clock
+    from tracker.store.snoozes import NewSnooze
+
+    given = [(k, v) for k, v in targets.items() if v not in (None, "")]
+    problems: list[tuple[str, str]] = []
+    if len(given) != 1:
+        problems.append(("target", f"give exactly one of {', '.join(targets)}"))
+    try:
+        until_at: datetime | None = clock(until)
+    except ConfigError:
+        until_at = None
+        problems.append(("until", f"expected a date such as 2021-12-01 or 2021-12-01T08:00:00Z, got {until!r}"))
+    if until_at is not None and until_at <= now:
+        problems.append(("until", f"{until} is not in the future"))
+    if not reason.strip():
+        problems.append(("reason", "say why, so the digest can remind whoever reads it"))
+    if problems or until_at is None:
+        raise Refused(problems)
+    kind, value = given[0]
+    return NewSnooze(kind, str(value), until_at, reason.strip())
+
+
+def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], now: datetime) -> "WatchlistConfig":
+    """`tracker watch add` and the web's: checked as the config's watchlists are, its channels known, its name new."""
+    from pydantic import ValidationError
+
+    from tracker.config import WatchlistConfig
+    from tracker.store import watchlists as stored_watchlists
+
+    try:
+        checked = WatchlistConfig.model_validate(spec)
+    except ValidationError as error:
+        raise Refused([(".".join(map(str, e["loc"])) or "watchlist", e["msg"]) for e in error.errors()]) from None
+    unknown = [c for c in (*checked.immediate, *checked.digest) if c not in config.channels]
+    if unknown:
+        known = ", ".join(sorted(config.channels)) or "none"
+        raise Refused([("channels", f"unknown channel(s) {', '.join(unknown)} (channels defined: {known})")])
+    name = checked.name
+    if any(w.name == name for w in config.watchlists):
+        raise Refused([("name", f"a watchlist named {name!r} is defined in the config already")])
+    with session_scope(engine) as session:
+        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), now):
+            raise Refused([("name", f"a watchlist named {name!r} exists already")])
+    return checked
+
+
 def snooze(config: Config, engine: Engine, wanted: "NewSnooze", now: datetime) -> int:
     """Store a snooze with the finding's fingerprint as it is now, so a material change reopens it."""
     from dataclasses import replace

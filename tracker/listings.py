@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
 from tracker.domain.exposure import Exposure
-from tracker.domain.inventory import Asset
+from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.versions import Product, Release, VersionError
 
 if TYPE_CHECKING:  # rows are only read here
@@ -187,6 +187,20 @@ def asset_item(asset: Asset) -> dict[str, Any]:
         "owner": asset.owner,
         "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
         "origin": asset.origin,
+    }
+
+
+def import_item(source: str, result: ImportResult, plan: ImportPlan, dry_run: bool) -> dict[str, Any]:
+    """What an inventory import read and changed (or would change, on a dry run)."""
+    return {
+        "source": source,
+        "dry_run": dry_run,
+        "read": len(result.assets),
+        "added": [a.name for a in plan.added],
+        "updated": [after.name for _, after in plan.updated],
+        "unchanged": len(plan.unchanged),
+        "removed": [a.name for a in plan.removed],
+        "warnings": list(result.warnings),
     }
 
 

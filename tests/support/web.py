@@ -6,8 +6,8 @@ as the config requires) and starts `tracker serve --now FINAL` on a free port, w
 
 import os
 import re
-import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,7 +62,11 @@ def _env() -> dict[str, str]:
 def web_config(story: Path, folder: Path, read: str = "open", extra: str = "") -> Path:
     """A copy of the story's database and config in `folder`, with a `web:` section."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(story / "tracker.db", folder / "tracker.db")
+    source, copy = sqlite3.connect(story / "tracker.db"), sqlite3.connect(folder / "tracker.db")
+    with copy:
+        source.backup(copy)  # with what the write-ahead log still holds, which a file copy would lose
+    source.close()
+    copy.close()
     text = (story / "tracker.yaml").read_text(encoding="utf-8")
     text = re.sub(r"^database: .*$", f"database: sqlite:///{folder / 'tracker.db'}", text, flags=re.M)
     text += (

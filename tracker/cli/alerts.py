@@ -56,11 +56,7 @@ def watch_add(
 ) -> None:
     """Add a watchlist (stored in the database, beside the config's)."""
     # lazy: the ORM and pydantic, which --help must not load
-    from pydantic import ValidationError
-
-    from tracker.config import WatchlistConfig
-    from tracker.store import watchlists as stored_watchlists
-    from tracker.store.db import session_scope
+    from tracker.jobs import Refused, add_watchlist
 
     config = get_config()
     spec = {
@@ -77,20 +73,16 @@ def watch_add(
         "digest": digest or [],
     }
     try:
-        checked = WatchlistConfig.model_validate(spec)
-    except ValidationError as error:
-        fail("; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()), 2)
-    unknown = [c for c in (*checked.immediate, *checked.digest) if c not in config.channels]
-    if unknown:
-        known = ", ".join(sorted(config.channels)) or "none"
-        fail(f"unknown channel(s) {', '.join(unknown)} (channels defined: {known})", 2)
-    if any(w.name == name for w in config.watchlists):
-        fail(f"a watchlist named {name!r} is defined in the config already", 2)
-    engine = open_engine(config)
-    with session_scope(engine) as session:
-        if not stored_watchlists.add(session, name, checked.model_dump(mode="json"), get_now()):
-            fail(f"a watchlist named {name!r} exists already (tracker watch remove {name} first)", 2)
+        add_watchlist(config, open_engine(config), spec, get_now())
+    except Refused as error:
+        fail("; ".join(_watch_problem(name, field, message) for field, message in error.problems), 2)
     typer.echo(f"watchlist {name} added")
+
+
+def _watch_problem(name: str, field: str, message: str) -> str:
+    if field == "name" and "exists already" in message:
+        return f"{message} (tracker watch remove {name} first)"
+    return message if field in ("name", "channels") else f"--{field}: {message}"
 
 
 @watch_app.command("list")
@@ -154,27 +146,23 @@ def snooze_add(
     """Keep a finding out of immediate alerts until a date; it shows in the digest as snoozed, and reopens when it
     expires or when the finding materially changes (its target is pulled, its advisory revised)."""
     # lazy: pydantic and the jobs (the ORM), which --help must not load
-    from tracker.config import ConfigError, clock
-    from tracker.jobs import snooze
-    from tracker.store.snoozes import NewSnooze
+    from tracker.jobs import Refused, plan_snooze, snooze
 
-    targets = [(k, v) for k, v in (("asset", asset), ("build", build), ("advisory", advisory)) if v is not None]
-    if len(targets) != 1:
-        fail("give exactly one of --asset, --build or --advisory", 2)
-    try:
-        until_at = clock(until)
-    except ConfigError:
-        fail(f"--until: expected a date such as 2021-12-01 or 2021-12-01T08:00:00Z, got {until!r}", 2)
     now = get_now()
-    if until_at <= now:
-        fail(f"--until: {until} is not in the future", 2)
-    if not reason.strip():
-        fail("--reason: say why, so the digest can remind whoever reads it", 2)
+    try:
+        targets = {"asset": asset, "build": None if build is None else str(build), "advisory": advisory}
+        wanted = plan_snooze(targets, until, reason, now)
+    except Refused as error:
+        fail(_snooze_problem(*error.problems[0]), 2)
     config = get_config()
-    kind, value = targets[0]
-    snooze_id = snooze(config, open_engine(config), NewSnooze(kind, str(value), until_at, reason.strip()), now)
-    shown = f"{kind} {visible(value)} until {until_at.date().isoformat()} ({visible(reason.strip())})"
+    snooze_id = snooze(config, open_engine(config), wanted, now)
+    shown = f"{wanted.kind} {visible(wanted.target)} until {wanted.until.date().isoformat()}"
+    shown += f" ({visible(wanted.reason)})"
     typer.echo(f"snooze {snooze_id}: {shown}")
+
+
+def _snooze_problem(field: str, message: str) -> str:
+    return "give exactly one of --asset, --build or --advisory" if field == "target" else f"--{field}: {message}"
 
 
 @snooze_app.command("list")

@@ -8,7 +8,7 @@ from typing import Any
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
-from tracker.listings import asset_item, exposure_item
+from tracker.listings import asset_item, exposure_item, import_item
 
 
 class _RowProgress:
@@ -44,18 +44,7 @@ def row_progress(label: str, total: int | None, enabled: bool) -> _RowProgress:
 
 def import_view(target: str, result: ImportResult, plan: ImportPlan, dry_run: bool, as_json: bool) -> None:
     if as_json:
-        echo_json(
-            {
-                "source": target,
-                "dry_run": dry_run,
-                "read": len(result.assets),
-                "added": [a.name for a in plan.added],
-                "updated": [after.name for _, after in plan.updated],
-                "unchanged": len(plan.unchanged),
-                "removed": [a.name for a in plan.removed],
-                "warnings": list(result.warnings),
-            }
-        )
+        echo_json(import_item(target, result, plan, dry_run))
         return
     console = rich_console()
     verb = "would change" if dry_run else "imported"

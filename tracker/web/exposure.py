@@ -3,14 +3,17 @@ filter, sort and page it without assessing again (100,000 hosts list page by pag
 
 The assessment is the CLI's (`jobs.assess_exposure`); it is done again when the data version changes
 (store/reads.py `data_version`: events, builds, sightings, assets, advisories, snoozes) or when it is older than
-`MAX_AGE` (the clock moves findings too: a cooldown ends, a line reaches its end of support). Pages are keyed by
+`MAX_AGE` (the clock moves findings too: a cooldown ends, a line reaches its end of support). The version is
+looked at once per `RECHECK` seconds at most: a change shows within two seconds. Pages are keyed by
 the sort key of the last row shown, so a re-assessment between two pages neither repeats nor skips a row that
 kept its place."""
 
 import base64
 import binascii
 import json
+import logging
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,8 @@ from tracker.config import Config
 from tracker.domain.exposure import Exposure, Severity, Status
 
 MAX_AGE = timedelta(minutes=5)
+RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
+log = logging.getLogger(__name__)
 
 SortKey = tuple[Any, ...]
 _SORTS: dict[str, Callable[[Exposure], SortKey]] = {
@@ -86,30 +91,35 @@ class Selection:
 
     rows: list[Exposure]
     keys: list[SortKey]
+    sort: str
 
     def page(self, cursor: str | None, limit: int) -> tuple[list[Exposure], str | None]:
         """At most `limit` rows after the cursor's; the cursor of the next page, None after the last."""
         try:
-            start = bisect_right(self.keys, decode_cursor(cursor)) if cursor else 0
-        except TypeError:  # a key of another sort: its parts do not compare with this sort's
-            raise BadCursor("cursor: from a listing in another order; start again without it") from None
+            start = bisect_right(self.keys, decode_cursor(cursor, self.sort)) if cursor else 0
+        except TypeError:  # parts that do not compare with this sort's
+            raise BadCursor(f"cursor: not a cursor this listing handed out: {(cursor or '')[:40]!r}") from None
         rows = self.rows[start : start + limit]
         more = start + limit < len(self.rows)
-        return rows, encode_cursor(self.keys[start + limit - 1]) if more and rows else None
+        return rows, encode_cursor(self.sort, self.keys[start + limit - 1]) if more and rows else None
 
 
-def encode_cursor(key: SortKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode().rstrip("=")
+def encode_cursor(sort: str, key: SortKey) -> str:
+    """The last row's sort key, with the sort's name: opaque to clients, checked when it comes back."""
+    text = json.dumps([sort, *key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> SortKey:
+def decode_cursor(cursor: str, sort: str) -> SortKey:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadCursor(f"cursor: not a cursor this listing handed out: {cursor[:40]!r}") from None
-    if not isinstance(key, list):
+        key = None
+    if not isinstance(key, list) or not key:
         raise BadCursor(f"cursor: not a cursor this listing handed out: {cursor[:40]!r}")
-    return tuple(key)
+    if key[0] != sort:
+        raise BadCursor(f"cursor: from the listing sorted by {str(key[0])[:20]!r}, not {sort!r}; start again")
+    return tuple(key[1:])
 
 
 @dataclass
@@ -136,7 +146,7 @@ class Assessed:
             if found is None:
                 key = _SORTS[sort]
                 rows = sorted((e for e in self.rows if wanted.selects(e)), key=key)
-                found = Selection(rows, [key(e) for e in rows])
+                found = Selection(rows, [key(e) for e in rows], sort)
                 if len(self._selections) >= 16:
                     self._selections.pop(next(iter(self._selections)))
                 self._selections[(wanted, sort)] = found
@@ -156,17 +166,31 @@ class ExposureCache:
     def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.config, self.engine, self.clock = config, engine, clock
         self._current: Assessed | None = None
+        self._checked = 0.0  # time.monotonic() of the last look at the data version
         self._lock = threading.Lock()
+
+    def warm(self) -> None:
+        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.current()
+        except Exception:
+            log.warning("the exposure warm-up failed", exc_info=True)
 
     def current(self) -> Assessed:
         from tracker.store.db import session_scope
         from tracker.store.reads import data_version
 
-        with session_scope(self.engine) as session:
-            version = data_version(session)
         now = self.clock()
         with self._lock:
             held = self._current
+            if held is not None and time.monotonic() - self._checked < RECHECK and held.at <= now < held.at + MAX_AGE:
+                return held  # the pages of one listing, fetched one after another, need not look again
+            with session_scope(self.engine) as session:
+                version = data_version(session)
+            self._checked = time.monotonic()
             if held is None or held.version != version or not (held.at <= now < held.at + MAX_AGE):
                 from tracker.jobs import assess_exposure
 

@@ -2,7 +2,8 @@
 or on a thread beside the scheduler for `tracker run` (stopped with the service)."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ def _server(config: Config, engine: Engine, clock: Callable[[], datetime], mode:
 
     web = config.web or WebConfig()
     app = create_app(config, engine, clock, mode)
+    app.state.ctx.exposure.warm()
     settings = uvicorn.Config(
         app,
         host=web.host,
@@ -38,6 +40,7 @@ def serve(config: Config, engine: Engine, clock: Callable[[], datetime], log: Lo
     reads = (config.web or WebConfig()).read
     server.on_start = lambda url: log(f"web: serving on {url} (reads: {reads}); stop with Ctrl-C")
     server.run()
+    log("web: stopped")
 
 
 class Server:
@@ -52,6 +55,16 @@ class Server:
                 if inner.started:
                     self.url = _url(inner)
                     self.on_start(self.url)
+
+            @contextmanager
+            def capture_signals(inner) -> Iterator[None]:
+                # uvicorn raises the signal again once it has shut down (the process then dies of it, 130 or
+                # 143); the tracker exits 0 after a clean stop, as `tracker run` does.
+                with super().capture_signals():
+                    try:
+                        yield
+                    finally:
+                        inner._captured_signals.clear()
 
         self.url = ""
         self.on_start: Log = lambda _url: None
