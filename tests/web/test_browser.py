@@ -3,6 +3,7 @@ planted in the evidence of ESXi 7.0 U3: what an admin sees on the morning check,
 through the form, and no script from a vendor's page ever running. One browser for the module; each page is saved
 as a screenshot in the test's tmp_path."""
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
-from tests.support.web import WebServer, web_config, web_server
+from tests.support.web import WRITE_TOKEN, WebServer, web_config, web_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -28,8 +29,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 @pytest.fixture(scope="module")
 def site(story: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    with sqlite3.connect(story / "tracker.db") as db:  # fold the replay's write-ahead log in: the copy is one file
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     config = web_config(story, tmp_path_factory.mktemp("browser"))
     with sqlite3.connect(config.parent / "tracker.db") as db:
         db.execute(
@@ -132,3 +131,23 @@ def test_every_page_renders_and_is_saved_as_a_screenshot(page: Page, tmp_path: P
         assert page.locator("h1").inner_text() == heading
         _shot(page, tmp_path, path.strip("/").replace("/", "-") or "overview")
     assert len(list(tmp_path.glob("*.png"))) == 8
+
+
+def test_a_snooze_added_through_the_form_with_the_write_token_is_listed_by_the_cli(
+    page: Page, site: WebServer, tmp_path: Path
+):
+    page.goto("/assets/esx-prod-b01.corp.example")
+    form = page.locator("#snooze-form")
+    form.locator("input[name=until]").fill("2022-03-01")
+    form.locator("input[name=reason]").fill("waiting for the change window")
+    form.locator("input[name=token]").fill(WRITE_TOKEN)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/snoozes")
+    assert "waiting for the change window" in page.locator("tr.snooze-row").first.inner_text()
+    _shot(page, tmp_path, "snoozes")
+    listed = site.cli("snooze", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    snoozes = json.loads(listed.stdout)
+    assert {(s["kind"], s["target"], s["reason"]) for s in snoozes} == {
+        ("asset", "esx-prod-b01.corp.example", "waiting for the change window")
+    }

@@ -2,6 +2,7 @@
 answers with its key content, the filters narrow, the pages are links, a vendor's hostile excerpt is shown as
 text, and the forms refuse a write without the CSRF field or a write token."""
 
+import json
 import re
 import sqlite3
 import time
@@ -15,21 +16,6 @@ from tests.support.web import READ_TOKEN, WRITE_TOKEN, WebServer, web_config, we
 
 HOSTILE = "<script>alert(1)</script>"
 PULLED = {"18644231": "ESXi 7.0 U3", "18825058": "ESXi 7.0 U3a", "18905247": "ESXi 7.0 U3b"}
-
-
-def settled(story: Path) -> Path:
-    """The story with its write-ahead log folded into tracker.db, so a copy of that one file holds all of it (the
-    replay's engine may still hold the log open)."""
-    with sqlite3.connect(story / "tracker.db") as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return story
-
-
-@pytest.fixture(scope="module")
-def web(story: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """Reads open, writes with WRITE_TOKEN, over a whole copy of the story."""
-    with web_server(web_config(settled(story), tmp_path_factory.mktemp("web"))) as server:
-        yield server
 
 
 def plant_hostile_evidence(database: Path) -> None:
@@ -48,7 +34,7 @@ def plant_hostile_evidence(database: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hostile(story: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    config = web_config(settled(story), tmp_path_factory.mktemp("hostile"))
+    config = web_config(story, tmp_path_factory.mktemp("hostile"))
     plant_hostile_evidence(config.parent / "tracker.db")
     with web_server(config) as server:
         yield server
@@ -221,10 +207,104 @@ def test_a_hostile_excerpt_is_shown_as_text_and_its_javascript_url_is_not_linked
     assert '<span class="url">javascript:alert(2)</span>' in _html(hostile, "/builds/esxi/18644231")
 
 
+# --- the forms that write -------------------------------------------------------------------------------------------
+def _snooze_form(csrf: str, **fields: str) -> dict[str, str]:
+    base = {"kind": "asset", "target": "esx-prod-b02.corp.example", "until": "2022-03-01", "reason": "change window"}
+    return {**base, "csrf": csrf, **fields}
+
+
+def _snoozes_listed(web: WebServer) -> list[dict[str, object]]:
+    listed = web.cli("snooze", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    found: list[dict[str, object]] = json.loads(listed.stdout)
+    return found
+
+
+def test_a_write_without_the_csrf_field_or_with_a_stale_one_is_refused(web: WebServer):
+    with web.client() as client:
+        _csrf(client, "/snoozes")
+        missing = client.post("/snoozes", data={**_snooze_form(""), "token": WRITE_TOKEN, "reason": "no csrf"})
+        stale = client.post("/snoozes", data={**_snooze_form("forged"), "token": WRITE_TOKEN, "reason": "stale"})
+    assert missing.status_code == stale.status_code == 403
+    assert "CSRF" in missing.text
+    assert not [s for s in _snoozes_listed(web) if s["reason"] in ("no csrf", "stale")]
+
+
+def test_a_write_with_a_wrong_token_or_a_read_token_is_refused(web: WebServer):
+    with web.client() as client:
+        csrf = _csrf(client, "/snoozes")
+        for token in ("guess", READ_TOKEN, ""):
+            refused = client.post("/snoozes", data={**_snooze_form(csrf), "token": token, "reason": f"by {token}"})
+            assert refused.status_code in (401, 403), token
+        assert refused.status_code == 401 and "sign in" in refused.text  # no token at all: how to give one
+    assert not [s for s in _snoozes_listed(web) if str(s["reason"]).startswith("by ")]
+
+
+def test_a_snooze_added_with_the_form_is_listed_then_ended_with_its_end_button(web: WebServer):
+    with web.client() as client:
+        csrf = _csrf(client, "/snoozes")
+        added = client.post("/snoozes", data={**_snooze_form(csrf), "token": WRITE_TOKEN})
+        assert added.status_code == 303 and added.headers["location"] == "/snoozes"
+        (snooze,) = [s for s in _snoozes_listed(web) if s["reason"] == "change window"]
+        assert snooze["state"] == "standing" and snooze["target"] == "esx-prod-b02.corp.example"
+        assert "change window" in client.get("/assets/esx-prod-b02.corp.example").text
+        ended = client.post(f"/snoozes/{snooze['id']}/remove", data={"csrf": csrf, "token": WRITE_TOKEN})
+        assert ended.status_code == 303
+    assert [s["state"] for s in _snoozes_listed(web) if s["id"] == snooze["id"]] == ["removed"]
+
+
+def test_a_refused_snooze_shows_the_form_again_with_the_problems_and_the_values_given(web: WebServer):
+    with web.client() as client:
+        csrf = _csrf(client, "/snoozes")
+        form = _snooze_form(csrf, until="next tuesday", reason="kept <b>as typed</b>")
+        refused = client.post("/snoozes", data={**form, "token": WRITE_TOKEN})
+    assert refused.status_code in (400, 409, 422)
+    assert 'class="problems"' in refused.text and "until" in refused.text
+    assert 'value="kept &lt;b&gt;as typed&lt;/b&gt;"' in refused.text and WRITE_TOKEN not in refused.text
+
+
+def test_signed_in_with_the_write_token_the_forms_ask_for_no_token(web: WebServer):
+    with web.client() as client:
+        csrf = _csrf(client, "/signin")
+        assert client.post("/signin", data={"token": WRITE_TOKEN, "csrf": csrf}).status_code == 303
+        html = client.get("/snoozes").text
+        assert 'name="token"' not in html and "signed in, may write" in html
+        added = client.post("/snoozes", data=_snooze_form(csrf, reason="signed in"))
+        assert added.status_code == 303
+    assert [s for s in _snoozes_listed(web) if s["reason"] == "signed in"]
+
+
+def test_a_watchlist_added_with_the_form_is_listed_and_removed_with_its_button(web: WebServer):
+    with web.client() as client:
+        csrf = _csrf(client, "/watchlists")
+        form = {"name": "dr-team", "products": "esxi", "clusters": "dr, dr-*", "events": ["pulled", "advisory"]}
+        added = client.post("/watchlists", data={**form, "min_severity": "none", "csrf": csrf, "token": WRITE_TOKEN})
+        assert added.status_code == 303, added.text
+        listed = web.cli("watch", "list", "--json")
+        (found,) = [w for w in json.loads(listed.stdout) if w["name"] == "dr-team"]
+        assert found["clusters"] == ["dr", "dr-*"] and found["events"] == ["pulled", "advisory"]
+        html = client.get("/watchlists").text
+        assert "<strong>dr-team</strong>" in html and 'action="/watchlists/dr-team/remove"' in html
+        removed = client.post("/watchlists/dr-team/remove", data={"csrf": csrf, "token": WRITE_TOKEN})
+        assert removed.status_code == 303
+    assert "dr-team" not in web.cli("watch", "list", "--json").stdout
+
+
+def test_a_failed_delivery_is_on_the_overview_and_its_retry_button_queues_it_again(hostile: WebServer):
+    assert "HTTP 500 from the receiver" in _html(hostile, "/")
+    with hostile.client() as client:
+        html = client.get("/deliveries", params={"status": "failed"}).text
+        assert 'action="/deliveries/1/retry"' in html
+        csrf = _csrf(client, "/deliveries")
+        retried = client.post("/deliveries/1/retry", data={"csrf": csrf, "token": WRITE_TOKEN})
+        assert retried.status_code == 303 and retried.headers["location"] == "/deliveries"
+        assert 'action="/deliveries/1/retry"' not in client.get("/deliveries").text
+
+
 # --- sign-in ---------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def guarded(story: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    with web_server(web_config(settled(story), tmp_path_factory.mktemp("guarded"), read="token")) as server:
+    with web_server(web_config(story, tmp_path_factory.mktemp("guarded"), read="token")) as server:
         yield server
 
 
@@ -274,12 +354,12 @@ def _big_inventory(path: Path, hosts: int) -> Path:
 
 
 def test_five_thousand_hosts_page_quickly_a_hundred_rows_at_a_time(story: Path, tmp_path: Path):
-    config = web_config(settled(story), tmp_path)
+    config = web_config(story, tmp_path)
+    offline = WebServer("", config, None)  # type: ignore[arg-type]  # the CLI alone, before the server starts
+    imported = offline.cli("inventory", "import", str(_big_inventory(tmp_path / "big.csv", 5000)))
+    assert imported.returncode == 0, imported.stderr
     with web_server(config) as server:
-        imported = server.cli("inventory", "import", str(_big_inventory(tmp_path / "big.csv", 5000)))
-        assert imported.returncode == 0, imported.stderr
-        client = server.client()
-        client.get("/exposure")  # the first read assesses every host once
+        server.client().get("/exposure")  # the first read assesses every host once
         started = time.perf_counter()
         html = _html(server, "/exposure", status="pulled", cluster="c1*")
         following = re.search(r'<a rel="next" href="([^"]+)">next page</a>', html)

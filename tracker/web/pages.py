@@ -11,7 +11,7 @@ it through escape.visible, so no template can forget it; link targets go through
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 from tracker.escape import Verbatim, href, visible
 from tracker.web import reads
@@ -352,3 +353,107 @@ def _vocabulary() -> dict[str, Any]:
         "severities": [s.value for s in Severity],
         "asset_kinds": [k.value for k in AssetKind],
     }
+
+
+# --- the forms that write ----------------------------------------------------------------------------------------
+class Signed(BaseModel):
+    """What every write form carries: the CSRF field, and the write token unless the sign-in cookie holds one."""
+
+    csrf: str = ""
+    token: str = ""
+
+
+class SnoozeForm(Signed):
+    kind: str = ""
+    target: str = ""
+    until: str = ""
+    reason: str = ""
+
+    def values(self) -> dict[str, str]:
+        return {"kind": self.kind, "target": self.target, "until": self.until, "reason": self.reason}
+
+
+class WatchlistForm(Signed):
+    name: str = ""
+    owner: str = ""
+    products: list[str] = []
+    events: list[str] = []
+    immediate: list[str] = []
+    digest: list[str] = []
+    lines: str = ""  # the text fields take a comma-separated list
+    vcenters: str = ""
+    clusters: str = ""
+    tags: str = ""
+    min_severity: str = "none"
+
+    def spec(self) -> dict[str, Any]:
+        """The watchlist as `tracker watch add` gives it."""
+        spec: dict[str, Any] = {"name": self.name.strip(), "owner": self.owner.strip()}
+        for key in ("products", "events", "immediate", "digest"):
+            spec[key] = [v for v in getattr(self, key) if v]
+        for key in ("lines", "vcenters", "clusters", "tags"):
+            spec[key] = [part.strip() for part in getattr(self, key).split(",") if part.strip()]
+        spec["min_severity"] = self.min_severity or "none"
+        return spec
+
+
+def _attempt(write: Callable[[], object], listing: str, again: Callable[[Filled], Response], values: Any) -> Response:
+    """Do the write and go to the listing (303), or show the form again with what writes.py refused."""
+    from tracker.web.writes import WriteRefused
+
+    try:
+        write()
+    except WriteRefused as refused:
+        return again(Filled(refused.problems, values, refused.status))
+    return _done(listing)
+
+
+@router.post("/snoozes")
+def snooze_add(request: Request, ctx: Ctx, form: Annotated[SnoozeForm, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    kind, target, until, reason = form.kind, form.target.strip(), form.until, form.reason.strip()
+    return _attempt(
+        lambda: writes.add_snooze(ctx, kind, target, until, reason),
+        "/snoozes",
+        partial(_snoozes_page, request, ctx),
+        form.values(),
+    )
+
+
+@router.post("/snoozes/{snooze_id}/remove")
+def snooze_remove(request: Request, ctx: Ctx, snooze_id: int, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_snoozes_page, request, ctx)
+    return _attempt(lambda: writes.remove_snooze(ctx, snooze_id), "/snoozes", again, {})
+
+
+@router.post("/watchlists")
+def watchlist_add(request: Request, ctx: Ctx, form: Annotated[WatchlistForm, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    spec = form.spec()
+    again = partial(_watchlists_page, request, ctx)
+    return _attempt(lambda: writes.add_watchlist(ctx, spec), "/watchlists", again, spec)
+
+
+@router.post("/watchlists/{name:path}/remove")
+def watchlist_remove(request: Request, ctx: Ctx, name: str, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_watchlists_page, request, ctx)
+    return _attempt(lambda: writes.remove_watchlist(ctx, name), "/watchlists", again, {})
+
+
+@router.post("/deliveries/{outbox_id}/retry")
+def delivery_retry(request: Request, ctx: Ctx, outbox_id: int, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_deliveries_page, request, ctx, "")
+    return _attempt(lambda: writes.retry_delivery(ctx, outbox_id), "/deliveries", again, {})
