@@ -118,7 +118,7 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
         request_path=request.url.path,
         nav=NAV,
         now=web.now.isoformat(),
-        signed_in=bool(request.cookies.get(TOKEN_COOKIE)),
+        signed_in=_signed_in(web, request),
         may_write=may_write(web.config, request),
         csrf=csrf_token(request, cookies),
         link=_link(request),
@@ -128,6 +128,11 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
     for value in cookies.headers.getlist("set-cookie"):
         response.headers.append("set-cookie", value)
     return response
+
+
+def _signed_in(web: WebContext, request: Request) -> bool:
+    cookie, tokens = request.cookies.get(TOKEN_COOKIE), web.config.web
+    return bool(cookie and tokens and matches(cookie, (*tokens.read_tokens, *tokens.write_tokens)))
 
 
 def error_page(request: Request, status: int, message: str, headers: Mapping[str, str] | None) -> Response:
