@@ -148,6 +148,27 @@ def test_a_snooze_added_through_the_form_with_the_write_token_is_listed_by_the_c
     listed = site.cli("snooze", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     snoozes = json.loads(listed.stdout)
-    assert {(s["kind"], s["target"], s["reason"]) for s in snoozes} == {
-        ("asset", "esx-prod-b01.corp.example", "waiting for the change window")
+    assert ("asset", "esx-prod-b01.corp.example", "waiting for the change window", "standing") in {
+        (s["kind"], s["target"], s["reason"], s["state"]) for s in snoozes
     }
+
+
+def test_with_javascript_off_the_filters_and_the_snooze_form_still_work(browser: Browser, site: WebServer):
+    context = browser.new_context(base_url=site.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/events")
+    page.select_option("#f-kind", "pulled")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/events?kind=pulled*")
+    assert page.locator("tr.event-row").count() == page.locator("tr.kind-pulled").count() > 0
+    page.goto("/snoozes")
+    form = page.locator("#snooze-form")
+    form.locator("select[name=kind]").select_option("build")
+    form.locator("input[name=target]").fill("18905247")
+    form.locator("input[name=until]").fill("2022-03-15")
+    form.locator("input[name=reason]").fill("test hosts only")
+    form.locator("input[name=token]").fill(WRITE_TOKEN)
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/snoozes")
+    assert "test hosts only" in page.locator("main table").inner_text()
+    context.close()
