@@ -34,7 +34,7 @@ def test_without_root_or_sudo_it_names_the_one_command_to_run(tmp_path: Path):
     result = _run(_machine(tmp_path, 1000, {"apt-get": "echo apt-get ran; exit 1"}))
     assert result.returncode == 1
     assert "apt-get ran" not in result.stdout + result.stderr
-    assert "golang-go" in result.stderr and "postgresql" in result.stderr
+    assert "golang-go" in result.stderr and "postgresql" in result.stderr and "chromium" in result.stderr
     assert "sudo bash scripts/install-test-deps.sh" in result.stderr
 
 
@@ -52,4 +52,4 @@ def test_as_root_or_with_sudo_it_installs_what_is_missing(tmp_path: Path, uid: i
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls[0] == "update -qq"
-    assert calls[-1].endswith("golang-go golang-github-vmware-govmomi-dev postgresql")
+    assert calls[-1].endswith("golang-go golang-github-vmware-govmomi-dev postgresql chromium")

@@ -1,20 +1,464 @@
-"""The HTML pages (to be filled): server-rendered Jinja2 templates, one stylesheet, no build step."""
+"""The HTML pages: server-rendered Jinja2 templates (templates/), one stylesheet and one small script (static/), no
+build step. Every page works with JavaScript off; the script only reloads the overview now and then.
 
-from collections.abc import Mapping
+Routes stay thin: each reads through reads.py (the dicts of tracker/listings.py) and renders one template. Every
+filter is a GET parameter, so each view is a link. Writes are forms that POST with a CSRF field and a write token
+(the form's password field, or the sign-in cookie); they call writes.py and redirect (303) to the listing, or show
+the form again with the problems.
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
-from markupsafe import escape
+Escaping, as in notify/render.py: Jinja2 autoescapes every `{{ value }}` (attributes too) after `finalize` has run
+it through escape.visible, so no template can forget it; link targets go through the `href` filter (http(s) only)."""
 
-from tracker.escape import visible
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache, partial
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from pydantic import BaseModel
+
+from tracker.escape import Verbatim, href, visible
+from tracker.web import reads
+from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, csrf_token, matches, may_write
+from tracker.web.context import Ctx, WebContext
+from tracker.web.exposure import SORTS, ExposureFilter
+
+HERE = Path(__file__).parent
+PAGE_ROWS = 100  # rows per page of the exposure and events listings
+NAV = (
+    ("/", "Overview"),
+    ("/exposure", "Exposure"),
+    ("/builds", "Builds"),
+    ("/events", "Events"),
+    ("/sources", "Sources"),
+    ("/deliveries", "Deliveries"),
+    ("/watchlists", "Watchlists"),
+    ("/snoozes", "Snoozes"),
+)
+SNOOZE_KINDS = ("asset", "build", "advisory")
 
 router = APIRouter(include_in_schema=False)
+Token = Annotated[str, Form()]
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A form shown again: what was wrong (`{"field", "message"}` each), the values given, the status to answer."""
+
+    problems: list[dict[str, str]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+
+FRESH = Filled()
 
 
 def mount_static(app: FastAPI) -> None:
-    """The stylesheet (and any script) under /static."""
+    """The stylesheet and the refresh script under /static."""
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+
+# --- rendering ---------------------------------------------------------------------------------------------------
+def _finalize(value: object) -> object:
+    """What Jinja2 does with each `{{ value }}` before autoescaping it: nothing shown for None, invisible characters
+    written out; checked link targets and markup pass as they are."""
+    if value is None:
+        return ""
+    return value if isinstance(value, Verbatim | Markup) else visible(value)
+
+
+def when(value: object) -> str:
+    """`2022-02-16T08:00:00Z` as `2022-02-16 08:00 UTC`."""
+    text = str(value or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
+
+
+def path_part(value: object) -> str:
+    """One segment of a path (an asset's name) with every reserved character encoded."""
+    return quote(str(value), safe="")
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_finalize,
+    )
+    environment.filters.update(href=href, when=when, path=path_part)
+    return environment
+
+
+def _link(request: Request) -> Callable[..., str]:
+    """`link(sort="cluster")`: this page's URL with some query parameters changed (an empty value drops one)."""
+
+    def link(**changes: str) -> str:
+        params = {k: v for k, v in request.query_params.items() if k not in changes and v}
+        params.update({k: v for k, v in changes.items() if v})
+        return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
+    return link
+
+
+def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
+    """`name` rendered with what every page shows (the nav bar, the time, the CSRF value), as a response."""
+    web: WebContext = request.app.state.ctx
+    cookies = Response()
+    template = _environment().get_template(name)
+    shown = template.render(
+        request_path=request.url.path,
+        nav=NAV,
+        now=web.now.isoformat(),
+        signed_in=_signed_in(web, request),
+        may_write=may_write(web.config, request),
+        csrf=csrf_token(request, cookies),
+        link=_link(request),
+        **context,
+    )
+    response = HTMLResponse(shown, code)
+    for value in cookies.headers.getlist("set-cookie"):
+        response.headers.append("set-cookie", value)
+    return response
+
+
+def _signed_in(web: WebContext, request: Request) -> bool:
+    cookie, tokens = request.cookies.get(TOKEN_COOKIE), web.config.web
+    return bool(cookie and tokens and matches(cookie, (*tokens.read_tokens, *tokens.write_tokens)))
 
 
 def error_page(request: Request, status: int, message: str, headers: Mapping[str, str] | None) -> Response:
-    body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1><p>{escape(visible(message))}</p>"
-    return HTMLResponse(body, status, headers=headers)
+    """A page saying what went wrong; a page read without the token it needs goes to the sign-in page."""
+    if status == 401 and request.method == "GET":
+        return RedirectResponse(f"/signin?{urlencode({'next': _next_of(request)})}", 303)
+    try:
+        response = page(request, "error.html", status, status_code=status, message=message)
+        response.headers.update(headers or {})
+        return response
+    except Exception:  # the error page must answer even when a template cannot
+        body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1><p>{escape(visible(message))}</p>"
+        return HTMLResponse(body, status, headers=headers)
+
+
+def _next_of(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+# --- who may read and write --------------------------------------------------------------------------------------
+def _reader(ctx: WebContext, request: Request) -> None:
+    check(ctx.config, request, Need.READ)
+
+
+def _as_bearer(request: Request, token: str) -> Request:
+    """The request as if it carried `token` in its Authorization header (a form's password field)."""
+    headers = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
+    return Request({**request.scope, "headers": [*headers, (b"authorization", f"Bearer {token}".encode())]})
+
+
+def _writer(ctx: WebContext, request: Request, csrf: str, token: str) -> None:
+    """403 unless the form echoes the CSRF cookie and carries a write token (its field, or the sign-in cookie)."""
+    check_csrf(request, csrf)
+    check(ctx.config, _as_bearer(request, token.strip()) if token.strip() else request, Need.WRITE)
+
+
+def _done(where: str) -> RedirectResponse:
+    return RedirectResponse(where, 303)
+
+
+# --- sign-in -----------------------------------------------------------------------------------------------------
+@router.get("/signin")
+def signin_form(request: Request, next: str = "/") -> HTMLResponse:
+    return page(request, "signin.html", next=_safe_next(next), problems=[])
+
+
+@router.post("/signin")
+def signin(request: Request, ctx: Ctx, token: Token = "", csrf: Token = "", next: Token = "/") -> Response:
+    check_csrf(request, csrf)
+    web = ctx.config.web
+    known = (*web.read_tokens, *web.write_tokens) if web else ()
+    if not token.strip() or not matches(token.strip(), known):
+        problems = [{"field": "token", "message": "not a token this tracker knows"}]
+        return page(request, "signin.html", 403, next=_safe_next(next), problems=problems)
+    response = _done(_safe_next(next))
+    secure = request.url.scheme == "https"
+    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf: Token = "") -> Response:
+    check_csrf(request, csrf)
+    response = _done("/signin")
+    response.delete_cookie(TOKEN_COOKIE, httponly=True, samesite="strict")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site (never `//evil` or `https://evil`)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+# --- the read pages ----------------------------------------------------------------------------------------------
+@router.get("/")
+def overview(request: Request, ctx: Ctx) -> HTMLResponse:
+    _reader(ctx, request)
+    return page(request, "overview.html", o=reads.overview(ctx), refresh=True)
+
+
+@router.get("/builds")
+def builds(request: Request, ctx: Ctx, product: str = "", line: str = "", status: str = "") -> HTMLResponse:
+    _reader(ctx, request)
+    every = reads.builds(ctx, product or None, line or None, None)
+    reissues = {(row["product"], row["replaced_by"]) for row in every if row["replaced_by"]}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in every:
+        if not status or row["status"] == status:
+            shown = {**row, "reissue": (row["product"], row["build"]) in reissues}
+            groups.setdefault((row["product"], row["line"] or ""), []).append(shown)
+    wanted = {"product": product, "line": line, "status": status}
+    total = sum(len(rows) for rows in groups.values())
+    return page(request, "builds.html", groups=groups, total=total, wanted=wanted, **_vocabulary())
+
+
+@router.get("/builds/{product}/{number}")
+def build(request: Request, ctx: Ctx, product: str, number: int) -> HTMLResponse:
+    _reader(ctx, request)
+    found = reads.build(ctx, product, number)
+    if found is None:
+        raise HTTPException(404, f"no {product} build {number} in the catalog")
+    return page(request, "build.html", b=found)
+
+
+@router.get("/events")
+def events(
+    request: Request,
+    ctx: Ctx,
+    kind: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies the default
+    product: str = "",
+    line: str = "",
+    since: str = "",
+    until: str = "",
+    cursor: str = "",
+    limit: int = PAGE_ROWS,
+) -> HTMLResponse:
+    _reader(ctx, request)
+    wanted = reads.EventFilter(
+        kinds=[k for k in kind if k],
+        product=product or None,
+        line=line or None,
+        since=reads.parse_since(since),
+        until=reads.parse_since(until, "until"),
+    )
+    shown = reads.events(ctx, wanted, cursor or None, reads.limit_of(limit))
+    filters = {"kind": [k for k in kind if k], "product": product, "line": line, "since": since, "until": until}
+    return page(request, "events.html", p=shown, wanted=filters, paged=bool(cursor), **_vocabulary())
+
+
+@router.get("/exposure")
+def exposure(
+    request: Request,
+    ctx: Ctx,
+    status: str = "",
+    severity: str = "",
+    cluster: str = "",
+    vcenter: str = "",
+    tag: str = "",
+    kind: str = "",
+    q: str = "",
+    sort: str = "severity",
+    cursor: str = "",
+    limit: int = PAGE_ROWS,
+) -> HTMLResponse:
+    _reader(ctx, request)
+    wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
+    if wanted.problems() or sort not in SORTS:
+        raise ValueError(wanted.problems()[0] if wanted.problems() else f"sort: expected one of {', '.join(SORTS)}")
+    shown = reads.exposure(ctx, wanted, sort, cursor or None, reads.limit_of(limit))
+    return page(
+        request, "exposure.html", p=shown, wanted=wanted, sort=sort, sorts=SORTS, paged=bool(cursor), **_vocabulary()
+    )
+
+
+@router.get("/assets/{name:path}")
+def asset(request: Request, ctx: Ctx, name: str) -> HTMLResponse:
+    _reader(ctx, request)
+    found = reads.asset(ctx, name)
+    if found is None:
+        raise HTTPException(404, f"no asset named {name!r} in the inventory")
+    form = {"kind": "asset", "target": found["name"]}
+    return page(request, "asset.html", a=found, problems=[], form=form, snooze_kinds=SNOOZE_KINDS)
+
+
+@router.get("/sources")
+def sources(request: Request, ctx: Ctx, all: bool = False) -> HTMLResponse:
+    _reader(ctx, request)
+    return page(request, "sources.html", sources=reads.sources(ctx, all), show_all=all)
+
+
+@router.get("/deliveries")
+def deliveries(request: Request, ctx: Ctx, status: str = "") -> HTMLResponse:
+    _reader(ctx, request)
+    return _deliveries_page(request, ctx, status, FRESH)
+
+
+def _deliveries_page(request: Request, ctx: WebContext, status: str, filled: Filled) -> HTMLResponse:
+    from tracker.store import OutboxStatus
+
+    statuses = [s.value for s in OutboxStatus]
+    if status and status not in statuses:
+        raise ValueError(f"status: expected one of {', '.join(statuses)}, got {status!r}")
+    rows = reads.deliveries(ctx, status or None)
+    shown = {"rows": rows, "status": status, "statuses": statuses, "problems": filled.problems}
+    return page(request, "deliveries.html", filled.status, **shown)
+
+
+@router.get("/watchlists")
+def watchlists(request: Request, ctx: Ctx) -> HTMLResponse:
+    _reader(ctx, request)
+    return _watchlists_page(request, ctx, FRESH)
+
+
+def _watchlists_page(request: Request, ctx: WebContext, filled: Filled) -> HTMLResponse:
+    shown = {"rows": reads.watchlists(ctx), "channels": sorted(ctx.config.channels), **_vocabulary()}
+    return page(request, "watchlists.html", filled.status, problems=filled.problems, form=filled.values, **shown)
+
+
+@router.get("/snoozes")
+def snoozes(request: Request, ctx: Ctx) -> HTMLResponse:
+    _reader(ctx, request)
+    return _snoozes_page(request, ctx, FRESH)
+
+
+def _snoozes_page(request: Request, ctx: WebContext, filled: Filled) -> HTMLResponse:
+    shown = {"rows": reads.snoozes(ctx), "form": filled.values or {"kind": "asset"}, "snooze_kinds": SNOOZE_KINDS}
+    return page(request, "snoozes.html", filled.status, problems=filled.problems, **shown)
+
+
+def _vocabulary() -> dict[str, Any]:
+    """The choices of the filters, from the enums the storage uses."""
+    from tracker.domain.catalog import BuildStatus
+    from tracker.domain.events import EventKind
+    from tracker.domain.exposure import Severity, Status
+    from tracker.domain.inventory import AssetKind
+    from tracker.domain.versions import Product
+
+    return {
+        "products": [p.value for p in Product],
+        "build_statuses": [s.value for s in BuildStatus],
+        "event_kinds": [k.value for k in EventKind],
+        "exposure_statuses": [s.value for s in Status],
+        "severities": [s.value for s in Severity],
+        "asset_kinds": [k.value for k in AssetKind],
+    }
+
+
+# --- the forms that write ----------------------------------------------------------------------------------------
+class Signed(BaseModel):
+    """What every write form carries: the CSRF field, and the write token unless the sign-in cookie holds one."""
+
+    csrf: str = ""
+    token: str = ""
+
+
+class SnoozeForm(Signed):
+    kind: str = ""
+    target: str = ""
+    until: str = ""
+    reason: str = ""
+
+    def values(self) -> dict[str, str]:
+        return {"kind": self.kind, "target": self.target, "until": self.until, "reason": self.reason}
+
+
+class WatchlistForm(Signed):
+    name: str = ""
+    owner: str = ""
+    products: list[str] = []
+    events: list[str] = []
+    immediate: list[str] = []
+    digest: list[str] = []
+    lines: str = ""  # the text fields take a comma-separated list
+    vcenters: str = ""
+    clusters: str = ""
+    tags: str = ""
+    min_severity: str = "none"
+
+    def spec(self) -> dict[str, Any]:
+        """The watchlist as `tracker watch add` gives it."""
+        spec: dict[str, Any] = {"name": self.name.strip(), "owner": self.owner.strip()}
+        for key in ("products", "events", "immediate", "digest"):
+            spec[key] = [v for v in getattr(self, key) if v]
+        for key in ("lines", "vcenters", "clusters", "tags"):
+            spec[key] = [part.strip() for part in getattr(self, key).split(",") if part.strip()]
+        spec["min_severity"] = self.min_severity or "none"
+        return spec
+
+
+def _attempt(write: Callable[[], object], listing: str, again: Callable[[Filled], Response], values: Any) -> Response:
+    """Do the write and go to the listing (303), or show the form again with what writes.py refused."""
+    from tracker.web.writes import WriteRefused
+
+    try:
+        write()
+    except WriteRefused as refused:
+        return again(Filled(refused.problems, values, refused.status))
+    return _done(listing)
+
+
+@router.post("/snoozes")
+def snooze_add(request: Request, ctx: Ctx, form: Annotated[SnoozeForm, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    kind, target, until, reason = form.kind, form.target.strip(), form.until, form.reason.strip()
+    return _attempt(
+        lambda: writes.add_snooze(ctx, kind, target, until, reason),
+        "/snoozes",
+        partial(_snoozes_page, request, ctx),
+        form.values(),
+    )
+
+
+@router.post("/snoozes/{snooze_id}/remove")
+def snooze_remove(request: Request, ctx: Ctx, snooze_id: int, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_snoozes_page, request, ctx)
+    return _attempt(lambda: writes.remove_snooze(ctx, snooze_id), "/snoozes", again, {})
+
+
+@router.post("/watchlists")
+def watchlist_add(request: Request, ctx: Ctx, form: Annotated[WatchlistForm, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    spec = form.spec()
+    again = partial(_watchlists_page, request, ctx)
+    return _attempt(lambda: writes.add_watchlist(ctx, spec), "/watchlists", again, spec)
+
+
+@router.post("/watchlists/{name:path}/remove")
+def watchlist_remove(request: Request, ctx: Ctx, name: str, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_watchlists_page, request, ctx)
+    return _attempt(lambda: writes.remove_watchlist(ctx, name), "/watchlists", again, {})
+
+
+@router.post("/deliveries/{outbox_id}/retry")
+def delivery_retry(request: Request, ctx: Ctx, outbox_id: int, form: Annotated[Signed, Form()]) -> Response:
+    from tracker.web import writes
+
+    _writer(ctx, request, form.csrf, form.token)
+    again = partial(_deliveries_page, request, ctx, "")
+    return _attempt(lambda: writes.retry_delivery(ctx, outbox_id), "/deliveries", again, {})
