@@ -182,7 +182,8 @@ class ExposureCache:
         self._lock = threading.Lock()
 
     def warm(self) -> None:
-        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds).
+        The rows are encoded by the first listing: encoding them here too cost 9 MiB idle for 5,000 hosts."""
         threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
 
     def _warm(self) -> None:

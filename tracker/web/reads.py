@@ -211,8 +211,9 @@ def overview(ctx: WebContext) -> dict[str, Any]:
             held.append({"asset": e.asset.name, "cluster": e.asset.cluster, "hold": e.hold})
         if any(s.value == "pulled" for s in e.statuses) and e.asset.build:
             key = (e.asset.kind.product.value, e.asset.build)
-            entry = pulled.setdefault(key, _pulled_entry(e))
-            entry["assets"].append(e.asset.name)
+            if key not in pulled:
+                pulled[key] = _pulled_entry(e)
+            pulled[key]["assets"].append(e.asset.name)
     source_list = sources(ctx)
     trouble = [s for s in source_list if s["health"] in ("failing", "anomaly") and s["active"]]
     failed = deliveries(ctx, "failed")
