@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.waiting import wait_until
 from tests.support.web import READ_TOKEN, WRITE_TOKEN, WebServer, web_config, web_server
 
 U3, U3A, U3B, U3C = 18644231, 18825058, 18905247, 19193900
@@ -218,3 +219,20 @@ def test_with_read_token_a_read_needs_a_token_and_a_wrong_one_is_403(private: We
     assert private.client(READ_TOKEN).get("/api/v1/builds").status_code == 200
     assert private.client(WRITE_TOKEN).get("/api/v1/builds").status_code == 200
     assert private.client().get("/healthz").status_code == 200  # the probe stays open
+
+
+def test_post_poll_runs_a_whole_cycle_as_tracker_poll_does(story: Path, tmp_path: Path):
+    # The story's pages were served by the replay, which has ended: every source now refuses the connection, so
+    # the cycle that POST /api/v1/poll starts records an error for each of them.
+    with web_server(web_config(story, tmp_path)) as server:
+        before = {s["id"]: s["last_error_at"] for s in server.client().get("/api/v1/sources").json()}
+        queued = server.client(WRITE_TOKEN).post("/api/v1/poll")
+        assert queued.status_code == 202 and queued.json()["queued"] is True
+
+        def polled() -> list[dict[str, Any]]:
+            found = server.client().get("/api/v1/sources").json()
+            return [s for s in found if s["last_error_at"] and s["last_error_at"] != before[s["id"]]]
+
+        changed = wait_until(lambda: len(polled()) == len(before) and polled(), 60, "the cycle to record each source")
+    assert {s["id"] for s in changed} == set(before)
+    assert all("onnect" in (s["last_error"] or "") for s in changed)
