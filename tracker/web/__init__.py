@@ -9,7 +9,8 @@ which returns the dicts of tracker/listings.py, the same keys as the CLI's `--js
     reads.py      the read side: filters, keyset cursors, the overview
     exposure.py   the cached assessment of every asset, sorted and filtered, paged by keyset
     api.py        /api/v1: JSON reads and writes; OpenAPI at /api/v1/openapi.json
-    pages.py      the HTML pages (templates/, static/)
+    pages.py      the HTML pages' routes and forms (templates/)
+    render.py     the Jinja2 environment (escaping), the page frame, the error page, static/
     feeds.py      /feeds/events.atom, /feeds/calendar.ics
     ops.py        /metrics, /healthz, /readyz
     server.py     uvicorn in a thread (`tracker run`) or in the foreground (`tracker serve`)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.web.context import PollQueue, WebContext
 from tracker.web.exposure import BadCursor, ExposureCache
+from tracker.web.render import mount_static
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -54,7 +55,7 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mo
     )
     for router in (api.router, feeds.router, ops.router, pages.router):
         app.include_router(router)
-    pages.mount_static(app)
+    mount_static(app)
     app.middleware("http")(_security_headers)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
@@ -77,7 +78,7 @@ def wants_json(request: Request) -> bool:
 async def _http_error(request: Request, error: HTTPException) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
-    from tracker.web.pages import error_page
+    from tracker.web.render import error_page
 
     return error_page(request, error.status_code, str(error.detail), error.headers)
 
@@ -86,7 +87,7 @@ async def _invalid(request: Request, error: RequestValidationError) -> Response:
     problems = [_problem(e) for e in error.errors()]
     if wants_json(request):
         return JSONResponse({"detail": problems}, 422)
-    from tracker.web.pages import error_page
+    from tracker.web.render import error_page
 
     return error_page(request, 422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), None)
 
@@ -101,6 +102,6 @@ async def _bad_value(request: Request, error: ValueError) -> Response:
     problem = {"field": field, "message": message or str(error)}
     if wants_json(request):
         return JSONResponse({"detail": [problem]}, 422)
-    from tracker.web.pages import error_page
+    from tracker.web.render import error_page
 
     return error_page(request, 422, str(error), None)

@@ -6,41 +6,26 @@ filter is a GET parameter, so each view is a link. Writes are forms that POST wi
 (the form's password field, or the sign-in cookie); they call writes.py and redirect (303) to the listing, or show
 the form again with the problems.
 
-Escaping, as in notify/render.py: Jinja2 autoescapes every `{{ value }}` (attributes too) after `finalize` has run
-it through escape.visible, so no template can forget it; link targets go through the `href` filter (http(s) only)."""
+Rendering and escaping live in tracker/web/render.py: no template can forget to escape a value."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup, escape
 from pydantic import BaseModel
 
-from tracker.escape import Verbatim, href, visible
 from tracker.web import reads
-from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, csrf_token, matches, may_write
+from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, matches
 from tracker.web.context import Ctx, WebContext
 from tracker.web.exposure import SORTS, ExposureFilter
+from tracker.web.render import page
 
 HERE = Path(__file__).parent
 PAGE_ROWS = 100  # rows per page of the exposure and events listings
-NAV = (
-    ("/", "Overview"),
-    ("/exposure", "Exposure"),
-    ("/builds", "Builds"),
-    ("/events", "Events"),
-    ("/sources", "Sources"),
-    ("/deliveries", "Deliveries"),
-    ("/watchlists", "Watchlists"),
-    ("/snoozes", "Snoozes"),
-)
 SNOOZE_KINDS = ("asset", "build", "advisory")
 
 router = APIRouter(include_in_schema=False)
@@ -57,99 +42,6 @@ class Filled:
 
 
 FRESH = Filled()
-
-
-def mount_static(app: FastAPI) -> None:
-    """The stylesheet and the refresh script under /static."""
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-
-# --- rendering ---------------------------------------------------------------------------------------------------
-def _finalize(value: object) -> object:
-    """What Jinja2 does with each `{{ value }}` before autoescaping it: nothing shown for None, invisible characters
-    written out; checked link targets and markup pass as they are."""
-    if value is None:
-        return ""
-    return value if isinstance(value, Verbatim | Markup) else visible(value)
-
-
-def when(value: object) -> str:
-    """`2022-02-16T08:00:00Z` as `2022-02-16 08:00 UTC`."""
-    text = str(value or "")
-    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
-
-
-def path_part(value: object) -> str:
-    """One segment of a path (an asset's name) with every reserved character encoded."""
-    return quote(str(value), safe="")
-
-
-@cache
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=_finalize,
-    )
-    environment.filters.update(href=href, when=when, path=path_part)
-    return environment
-
-
-def _link(request: Request) -> Callable[..., str]:
-    """`link(sort="cluster")`: this page's URL with some query parameters changed (an empty value drops one)."""
-
-    def link(**changes: str) -> str:
-        params = {k: v for k, v in request.query_params.items() if k not in changes and v}
-        params.update({k: v for k, v in changes.items() if v})
-        return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
-
-    return link
-
-
-def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
-    """`name` rendered with what every page shows (the nav bar, the time, the CSRF value), as a response."""
-    web: WebContext = request.app.state.ctx
-    cookies = Response()
-    template = _environment().get_template(name)
-    shown = template.render(
-        request_path=request.url.path,
-        nav=NAV,
-        now=web.now.isoformat(),
-        signed_in=_signed_in(web, request),
-        may_write=may_write(web.config, request),
-        csrf=csrf_token(request, cookies),
-        link=_link(request),
-        **context,
-    )
-    response = HTMLResponse(shown, code)
-    for value in cookies.headers.getlist("set-cookie"):
-        response.headers.append("set-cookie", value)
-    return response
-
-
-def _signed_in(web: WebContext, request: Request) -> bool:
-    cookie, tokens = request.cookies.get(TOKEN_COOKIE), web.config.web
-    return bool(cookie and tokens and matches(cookie, (*tokens.read_tokens, *tokens.write_tokens)))
-
-
-def error_page(request: Request, status: int, message: str, headers: Mapping[str, str] | None) -> Response:
-    """A page saying what went wrong; a page read without the token it needs goes to the sign-in page."""
-    if status == 401 and request.method == "GET":
-        return RedirectResponse(f"/signin?{urlencode({'next': _next_of(request)})}", 303)
-    try:
-        response = page(request, "error.html", status, status_code=status, message=message)
-        response.headers.update(headers or {})
-        return response
-    except Exception:  # the error page must answer even when a template cannot
-        body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1><p>{escape(visible(message))}</p>"
-        return HTMLResponse(body, status, headers=headers)
-
-
-def _next_of(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 # --- who may read and write --------------------------------------------------------------------------------------
