@@ -44,12 +44,19 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mo
         docs_url=None,  # Swagger UI loads scripts from a CDN: the CSP and an offline network forbid it
         redoc_url=None,
     )
+    exposure = ExposureCache(config, engine, clock)
+
+    def poll() -> str:
+        line = poll_now(config, engine, clock())
+        exposure.changed()
+        return line
+
     app.state.ctx = WebContext(
         config=config,
         engine=engine,
         clock=clock,
-        exposure=ExposureCache(config, engine, clock),
-        polls=PollQueue(lambda: poll_now(config, engine, clock())),
+        exposure=exposure,
+        polls=PollQueue(poll),
         started_at=clock(),
         notes={"mode": mode},
     )

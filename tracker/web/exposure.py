@@ -195,6 +195,11 @@ class ExposureCache:
         except Exception:
             log.warning("the exposure warm-up failed", exc_info=True)
 
+    def changed(self) -> None:
+        """This process changed what an assessment reads (a write through the web): look again at the next read."""
+        with self._lock:
+            self._checked = 0.0
+
     def current(self) -> Assessed:
         from tracker.store.db import session_scope
         from tracker.store.reads import data_version

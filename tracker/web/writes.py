@@ -41,6 +41,7 @@ def add_snooze(ctx: WebContext, kind: str, target: str, until: str, reason: str)
     except Refused as error:
         raise WriteRefused(422, [{"field": f, "message": m} for f, m in error.problems]) from None
     snooze_id = snooze(ctx.config, ctx.engine, wanted, now)
+    ctx.exposure.changed()
     with session_scope(ctx.engine) as session:
         row = next(r for r in stored.every(session) if r.id == snooze_id)
         return snooze_item(row, now)
@@ -53,6 +54,7 @@ def remove_snooze(ctx: WebContext, snooze_id: int) -> None:
     with session_scope(ctx.engine) as session:
         if not stored.end(session, snooze_id, "removed", ctx.now):
             raise _refused(404, "id", f"no standing snooze {snooze_id}")
+    ctx.exposure.changed()
 
 
 def add_watchlist(ctx: WebContext, spec: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +112,7 @@ def import_inventory(
     if not result.ok:
         raise WriteRefused(422, [_problem(p) for p in result.problems])
     plan = apply_import(ctx.engine, result, name, ctx.now, ImportMode(replace, dry_run))
+    ctx.exposure.changed()  # the next page shows the hosts just imported
     return import_item(name, result, plan, dry_run)
 
 
