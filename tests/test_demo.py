@@ -54,3 +54,8 @@ def test_alerts_name_sources_as_people_know_them_and_say_the_title_once(demo_out
     pulled = demo_output.split("] PULLED: ESXi 7.0 U3 (18644231)")[1].split("└─")[0]
     assert "PULLED: ESXi 7.0 U3 (18644231)" not in pulled  # the title is not repeated in the body
     assert "(18644231) was pulled" not in pulled  # nor said again as the detail
+
+
+def test_the_demo_ends_by_itself_and_says_how_to_see_the_dashboard(demo_output: str):
+    assert demo_output.rstrip().endswith("(the dashboard over this story, until Ctrl-C).")
+    assert "tracker demo --serve" in demo_output

@@ -49,11 +49,3 @@ def test_tracker_demo_serve_keeps_the_dashboard_up_over_the_story_until_ctrl_c(t
         process.send_signal(signal.SIGINT)
         assert process.wait(20) == 0
     assert "PULLED: ESXi 7.0 U3 (18644231)" in log.read_text()  # the story was told first
-
-
-def test_plain_tracker_demo_still_ends_by_itself_and_says_how_to_see_the_dashboard():
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker.cli", "demo"], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0
-    assert "tracker demo --serve" in result.stdout
