@@ -19,8 +19,9 @@ def walk(client: httpx.Client, path: str, limit: int) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        page = client.get(path, params=params).json()
+        url = httpx.URL(path)  # its own query (?all=true) is kept beside the page's
+        params: dict[str, Any] = {**url.params, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = client.get(url.copy_with(query=None), params=params).json()
         items += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -28,7 +29,7 @@ def walk(client: httpx.Client, path: str, limit: int) -> list[dict[str, Any]]:
 
 
 def test_builds_have_the_clis_keys_and_show_the_7_0_u3_pulls_replaced_by_u3c(web: WebServer):
-    api = web.client().get("/api/v1/builds", params={"product": "esxi", "status": "pulled"}).json()
+    api = web.client().get("/api/v1/builds", params={"product": "esxi", "status": "pulled"}).json()["items"]
     cli = json.loads(web.cli("builds", "--product", "esxi", "--status", "pulled", "--json").stdout)
     assert api == cli
     assert {b["build"]: b["replaced_by"] for b in api if b["line"] == "7.0"} == {U3: U3C, U3A: U3C, U3B: U3C}
@@ -83,15 +84,29 @@ def test_assets_and_one_asset_with_its_target(web: WebServer):
     assert client.get("/api/v1/assets/nowhere").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("path", "cli"),
+    [
+        ("/api/v1/builds", ["builds", "--json"]),
+        ("/api/v1/sources?all=true", ["sources", "--all", "--json"]),
+        ("/api/v1/watchlists", ["watch", "list", "--json"]),
+    ],
+)
+def test_every_short_listing_walked_two_at_a_time_is_the_clis_listing(web: WebServer, path: str, cli: list[str]):
+    walked = [json.dumps(i, sort_keys=True) for i in walk(web.client(), path, 2)]
+    listed = [json.dumps(i, sort_keys=True) for i in json.loads(web.cli(*cli).stdout)]
+    assert walked and sorted(walked) == sorted(listed)
+
+
 def test_sources_deliveries_watchlists_and_snoozes_answer_with_the_clis_keys(web: WebServer):
     client = web.client()
-    assert {s["id"] for s in client.get("/api/v1/sources").json()} >= {"esxi-kb", "vcenter-kb"}
-    deliveries = client.get("/api/v1/deliveries").json()
+    assert {s["id"] for s in client.get("/api/v1/sources").json()["items"]} >= {"esxi-kb", "vcenter-kb"}
+    deliveries = client.get("/api/v1/deliveries").json()["items"]
     assert deliveries and set(deliveries[0]) == {
         "id", "kind", "channel", "status", "attempts", "event_id", "created_at", "next_attempt_at", "sent_at",
         "last_error", "what", "targets",
     }  # fmt: skip
-    assert [w["name"] for w in client.get("/api/v1/watchlists").json()] == ["vsphere-team"]
+    assert [w["name"] for w in client.get("/api/v1/watchlists").json()["items"]] == ["vsphere-team"]
     assert client.get("/api/v1/snoozes").status_code == 200
 
 
@@ -107,6 +122,7 @@ def test_sources_deliveries_watchlists_and_snoozes_answer_with_the_clis_keys(web
         ("/api/v1/exposure?limit=0", "limit"),
         ("/api/v1/exposure?limit=5000", "limit"),
         ("/api/v1/deliveries?status=lost", "status"),
+        ("/api/v1/builds?cursor=esxi/1", "cursor"),
     ],
 )
 def test_a_bad_filter_is_a_422_naming_the_field(web: WebServer, path: str, field: str):
@@ -194,7 +210,7 @@ def test_a_good_inventory_upload_is_imported_and_listed(web: WebServer):
 
 
 def test_retrying_a_delivery_that_is_not_failed_is_a_404(web: WebServer):
-    sent = next(d for d in web.client().get("/api/v1/deliveries").json() if d["status"] == "sent")
+    sent = next(d for d in walk(web.client(), "/api/v1/deliveries", 100) if d["status"] == "sent")
     assert web.client(WRITE_TOKEN).post(f"/api/v1/deliveries/{sent['id']}/retry").status_code == 404
 
 
@@ -225,12 +241,12 @@ def test_post_poll_runs_a_whole_cycle_as_tracker_poll_does(story: Path, tmp_path
     # The story's pages were served by the replay, which has ended: every source now refuses the connection, so
     # the cycle that POST /api/v1/poll starts records an error for each of them.
     with web_server(web_config(story, tmp_path)) as server:
-        before = {s["id"]: s["last_error_at"] for s in server.client().get("/api/v1/sources").json()}
+        before = {s["id"]: s["last_error_at"] for s in server.client().get("/api/v1/sources").json()["items"]}
         queued = server.client(WRITE_TOKEN).post("/api/v1/poll")
         assert queued.status_code == 202 and queued.json()["queued"] is True
 
         def polled() -> list[dict[str, Any]]:
-            found = server.client().get("/api/v1/sources").json()
+            found = server.client().get("/api/v1/sources").json()["items"]
             return [s for s in found if s["last_error_at"] and s["last_error_at"] != before[s["id"]]]
 
         changed = wait_until(lambda: len(polled()) == len(before) and polled(), 60, "the cycle to record each source")

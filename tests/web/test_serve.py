@@ -44,7 +44,7 @@ def test_tracker_demo_serve_keeps_the_dashboard_up_over_the_story_until_ctrl_c(t
         found = wait_until(lambda: re.search(r"web: serving on (http://\S+)", log.read_text()), 120, "the dashboard")
         builds = httpx.get(f"{found.group(1)}/api/v1/builds?status=pulled", timeout=30)
         assert builds.status_code == 200
-        assert {b["build"] for b in builds.json()} >= {18644231, 18825058, 18905247}
+        assert {b["build"] for b in builds.json()["items"]} >= {18644231, 18825058, 18905247}
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(20) == 0

@@ -1,7 +1,7 @@
 """/api/v1: the JSON API. Each listing has the CLI's `--json` keys (tracker/listings.py) and its options' names as
-filters; paged listings answer `{"items", "next_cursor", "total"}`: ask again with `cursor=NEXT_CURSOR` until it is
-null. Reads follow `web.read`; writes need `Authorization: Bearer WRITE_TOKEN`. Errors are `{"detail": ...}`; a 422
-lists every problem as `{"field", "message"}`.
+filters; every listing answers `{"items", "next_cursor", "total"}` and takes `limit` (up to 1,000) and `cursor`: ask
+again with `cursor=NEXT_CURSOR` until it is null. Reads follow `web.read`; writes need
+`Authorization: Bearer WRITE_TOKEN`. Errors are `{"detail": ...}`; a 422 lists every problem as `{"field", "message"}`.
 
 Bodies are encoded with the standard library's C encoder straight from the listings' dicts (FastAPI's generic
 encoder costs ~10x more on a 1,000-row page)."""
@@ -52,8 +52,15 @@ def _choice(field: str, value: str | None, allowed: list[str]) -> None:
 
 # --- reads ---------------------------------------------------------------------------------------------------------
 @reading.get("/builds", summary="The catalog, newest first (as `tracker builds --json`)")
-def builds(ctx: Ctx, product: str | None = None, line: str | None = None, status: str | None = None) -> Response:
-    return _json(reads.builds(ctx, product, line, status))
+def builds(
+    ctx: Ctx,
+    product: str | None = None,
+    line: str | None = None,
+    status: str | None = None,
+    limit: Limit = reads.MAX_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    return _json(reads.page_of(reads.builds(ctx, product, line, status), "build", cursor, limit).json())
 
 
 @reading.get("/builds/{product}/{build}", summary="One build: its evidence per source, its events, what it replaces")
@@ -136,24 +143,31 @@ def asset(ctx: Ctx, name: str) -> Response:
 
 
 @reading.get("/sources", summary="Each source's health and schedule (as `tracker sources --json`)")
-def sources(ctx: Ctx, all: bool = False) -> Response:
-    return _json(reads.sources(ctx, all))
+def sources(
+    ctx: Ctx,
+    all: bool = False,
+    limit: Limit = reads.MAX_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    return _json(reads.page_of(reads.sources(ctx, all), "id", cursor, limit).json())
 
 
 @reading.get("/deliveries", summary="The outbox, newest first (as `tracker deliveries --json`)")
-def deliveries(ctx: Ctx, status: str | None = None) -> Response:
+def deliveries(
+    ctx: Ctx, status: str | None = None, limit: Limit = reads.DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
     _choice("status", status, [s.value for s in OutboxStatus])
-    return _json(reads.deliveries(ctx, status))
+    return _json(reads.page_of(reads.deliveries(ctx, status), "id", cursor, limit).json())
 
 
 @reading.get("/watchlists", summary="The watchlists, the config's and those added (as `tracker watch list --json`)")
-def watchlists(ctx: Ctx) -> Response:
-    return _json(reads.watchlists(ctx))
+def watchlists(ctx: Ctx, limit: Limit = reads.MAX_LIMIT, cursor: Cursor = None) -> Response:
+    return _json(reads.page_of(reads.watchlists(ctx), "name", cursor, limit).json())
 
 
 @reading.get("/snoozes", summary="The snoozes, standing and ended (as `tracker snooze list --json`)")
-def snoozes(ctx: Ctx) -> Response:
-    return _json(reads.snoozes(ctx))
+def snoozes(ctx: Ctx, limit: Limit = reads.MAX_LIMIT, cursor: Cursor = None) -> Response:
+    return _json(reads.page_of(reads.snoozes(ctx), "id", cursor, limit).json())
 
 
 # --- writes --------------------------------------------------------------------------------------------------------

@@ -42,6 +42,26 @@ class Page:
         return {"items": self.items, "next_cursor": self.next_cursor, "total": self.total}
 
 
+def page_of(items: list[dict[str, Any]], key: str, cursor: str | None, limit: int) -> Page:
+    """A page of a short listing (builds, sources, deliveries, watchlists, snoozes), in its own order: the cursor
+    is the `key` of the last item shown, so items added before it never shift the next page."""
+    start = 0
+    if cursor:
+        keys = [str(item[key]) if key != "build" else f"{item['product']}/{item['build']}" for item in items]
+        if cursor not in keys:
+            from tracker.web.exposure import BadCursor
+
+            raise BadCursor(f"cursor: the item it names is gone (or it is not this listing's): {cursor[:40]!r}")
+        start = keys.index(cursor) + 1
+    shown = items[start : start + limit]
+    more = start + limit < len(items)
+    last = shown[-1] if shown else None
+    next_cursor = None
+    if more and last is not None:
+        next_cursor = f"{last['product']}/{last['build']}" if key == "build" else str(last[key])
+    return Page(shown, next_cursor, len(items))
+
+
 # --- builds ------------------------------------------------------------------------------------------------------
 def builds(ctx: WebContext, product: str | None, line: str | None, status: str | None) -> list[dict[str, Any]]:
     """The catalog newest first, as `tracker builds --json`."""
