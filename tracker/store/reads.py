@@ -18,7 +18,6 @@ from tracker.store.models import (
     OutboxRow,
     SightingRow,
     SnoozeRow,
-    SourceRow,
 )
 from tracker.store.repo import evidence_of
 
@@ -99,17 +98,18 @@ def last_digest_sent(session: Session) -> datetime | None:
 
 
 def data_version(session: Session) -> tuple[object, ...]:
-    """Changes whenever what an exposure assessment reads changes: the catalog (its events, builds and sightings),
-    the inventory, the advisories, the snoozes. Cheap: a few indexed aggregates."""
+    """Changes whenever what an exposure assessment reads changes: the catalog (its builds, events and their
+    evidence, its sightings), the inventory, the advisories, the snoozes. A quiet poll cycle, which only moves
+    `last_seen` and `last_success_at`, leaves it as it was: the next page does not assess every host again. Cheap:
+    a few indexed aggregates."""
     parts = (
         select(func.max(EventRow.id)),
         select(func.count()).select_from(EventEvidenceRow),
-        select(func.count()).select_from(BuildRow),
-        select(func.count(), func.max(SightingRow.last_seen)).select_from(SightingRow),
+        select(func.count(), func.max(BuildRow.id)).select_from(BuildRow),
+        select(func.count()).select_from(SightingRow),
         select(func.count(), func.max(AssetRow.updated_at)).select_from(AssetRow),
         select(func.count(), func.max(AdvisoryRow.revision)).select_from(AdvisoryRow),
         select(func.count(), func.max(SnoozeRow.ended_at)).select_from(SnoozeRow),
-        select(func.max(SourceRow.last_success_at)),
     )
     return tuple(tuple(session.execute(query).one()) for query in parts)
 
