@@ -1,5 +1,6 @@
 """The service and its story replayed offline: run, demo."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -34,12 +35,18 @@ def run(
     # lazy: the jobs (the ORM, apprise) and APScheduler, which --help must not load
     from tracker.scheduler import run_service
 
+    clock = _service_clock()
+    run_service(config, engine, clock, lambda line: typer.echo(line, err=True))
+
+
+def _service_clock() -> Callable[[], datetime]:
+    """The clock of a process that runs on: fixed under --now (or TRACKER_NOW), else the real one."""
     fixed = STATE.now
 
     def clock() -> datetime:
         return get_now() if fixed else datetime.now(UTC)
 
-    run_service(config, engine, clock, lambda line: typer.echo(line, err=True))
+    return clock
 
 
 @commands.command()
@@ -62,11 +69,7 @@ def serve(
             fail(f"--listen: expected HOST:PORT such as 127.0.0.1:8080, got {listen!r}", 2)
         config = config.model_copy(update={"web": web})
     engine = open_engine(config)
-    fixed = STATE.now
-
-    def clock() -> datetime:
-        return get_now() if fixed else datetime.now(UTC)
-
+    clock = _service_clock()
     serve_web(config, engine, clock, lambda line: typer.echo(line, err=True))
 
 
