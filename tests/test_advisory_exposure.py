@@ -149,16 +149,15 @@ def test_a_fixed_version_that_cannot_be_mapped_is_a_warning_on_the_source_and_on
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_patch_id_the_catalog_does_not_know_is_unmapped_and_one_it_knows_is_not(
+def test_a_6x_bulletin_is_placed_through_its_months_patch_release_and_one_the_catalog_lacks_is_unmapped(
     site: FixtureSite, tmp_path: Path, command: list[str]
 ):
-    # The 6.5 row's patch id swapped for one the KB lists: ESXi670-202111001 (18828794). The 6.7 row keeps the
-    # security-only bulletin ESXi670-202111101-SG, which the KB does not list and which names no build number.
-    page = advisory_page("ESXi70U3c-19193900").replace(b"ESXi650-202202401-SG", b"ESXi670-202111001")
-    cli = estate(site, tmp_path, command, page)
+    # The KB lists ESXi670-202111001 (6.7 P06, 18828794), so the 6.7 bulletin ESXi670-202111101-SG is placed; it
+    # has no 6.5 table, so ESXi650-202202401-SG (which names no build number) stays unmapped, loudly.
+    cli = estate(site, tmp_path, command, advisory_page("ESXi70U3c-19193900"))
     assert source_warnings(cli)["vmsa"] == [
-        "advisory_unmapped: VMSA-2022-0004 ESXi 6.7 fixed in 'ESXi670-202111101-SG': names no build number, "
-        "and no single build in the catalog has that release"
+        "advisory_unmapped: VMSA-2022-0004 ESXi 6.5 fixed in 'ESXi650-202202401-SG': no patch release of that "
+        "month is in the catalog yet"
     ]
 
 

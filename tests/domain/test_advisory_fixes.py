@@ -63,7 +63,7 @@ def test_a_fix_resolves_through_the_catalog_or_the_patch_level_its_text_states(t
     ("text", "line", "reason"),
     [
         ("ESXi 7.0 hot-patch HP-4711", "7.0", "a spelling the tracker cannot read"),
-        ("ESXi670-202111101-SG", "6.7", "names no build number, and no single build in the catalog has that release"),
+        ("ESXi670-202111101-SG", "6.7", "no patch release of that month is in the catalog yet"),
         ("VMware ESXi 7.0.3 build-19482537", "7.0", "build 19482537 is not in the catalog and the text does not say"),
     ],
 )

@@ -204,21 +204,27 @@ def test_the_stated_severity_wins_over_what_the_cvss_scores_would_name():
     assert (vmsa_0004.severity, vmsa_0013.severity) == ("critical", "important")
 
 
-def test_it_reads_the_8_0_fixes_of_vmsa_2024_0013_and_skips_patch_pending_quietly():
+def test_it_reads_the_8_0_fixes_of_vmsa_2024_0013_and_keeps_the_7_0_patch_pending_row_as_no_fix_yet():
     result = read("broadcom-24505.html", url=NOTICE + "24505")
     [advisory] = result.advisories
     assert advisory.title.startswith("VMSA-2024-0013: VMware ESXi and vCenter Server updates")
     assert advisory.fixes == (
         AdvisoryFix(ESXI, "8.0", "ESXi80U3-24022510", Build(ESXI, 24022510, Release(ESXI, 8, 0, 3, ""))),
+        AdvisoryFix(ESXI, "7.0", "Patch Pending", None, pending=True),
         AdvisoryFix(VCENTER, "8.0", "8.0 U3", Build(VCENTER, None, Release(VCENTER, 8, 0, 3, ""))),
     )
-    assert result.skipped == ()  # "Patch Pending" for ESXi 7.0 is not an error
+    assert (result.skipped, advisory.unread) == ((), "")  # "Patch Pending" is read, not an error
 
 
-def test_log4j_rows_for_patch_pending_unaffected_and_other_products_give_no_fix_and_no_skip():
+def test_log4j_rows_for_patch_pending_unaffected_and_other_products_give_a_fix_or_no_fix_yet_and_no_skip():
     result = read("vmsa-2021-0028.html", url=PAGE_0028, product=VCENTER)
     [advisory] = result.advisories
-    assert ([f.fixed_text for f in advisory.fixes], result.skipped) == (["7.0 U3c"], ())
+    assert [(f.line, f.fixed_text, f.pending) for f in advisory.fixes] == [
+        ("7.0", "7.0 U3c", False),
+        ("6.7", "Patch Pending", True),
+        ("6.5", "Patch Pending", True),
+    ]  # ESXi "Unaffected" and the Horizon row give nothing
+    assert result.skipped == ()
 
 
 def test_an_unknown_fixed_version_spelling_is_skipped_and_kept_as_a_fix_with_no_build():
@@ -345,7 +351,7 @@ def test_collect_follows_notification_urls_for_the_response_matrix(monkeypatch: 
     result = collect(listing_pages()[0], url=LISTING_URL, product=ESXI, fetch=fetch)
     assert fetch.gets == [NOTICE + "25390", NOTICE + "24505", NOTICE + "24453"]  # 0006 has no notificationUrl
     vmsa_0013 = next(a for a in result.advisories if a.id == "VMSA-2024-0013")
-    assert [f.fixed_text for f in vmsa_0013.fixes] == ["ESXi80U3-24022510", "8.0 U3"]
+    assert [f.fixed_text for f in vmsa_0013.fixes] == ["ESXi80U3-24022510", "Patch Pending", "8.0 U3"]
     assert (vmsa_0013.severity, vmsa_0013.updated) == ("important", date(2024, 6, 25))
 
 

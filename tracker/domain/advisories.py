@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urljoin
 
-from tracker.domain.catalog import Catalog, SourceState
+from tracker.domain.catalog import Catalog, Entry, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, Evidence
-from tracker.domain.exposure import Advisory, FixedIn, Severity, Unresolved
+from tracker.domain.exposure import Advisory, FixedIn, Severity, Unresolved, covers
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.versions import Product, Release
 
@@ -47,7 +47,7 @@ def observe_advisories(
         stored = StoredAdvisory(record, source.id, before.first_seen if before else now)
         changed.append(stored)
         if not quiet:
-            events.append(_event(stored, what, source.id, source.url, now))
+            events.append(_event(stored, what, before.record if before else None, source.url, now))
     return changed, events
 
 
@@ -76,20 +76,17 @@ def _what_changed(before: AdvisoryRecord | None, now: AdvisoryRecord) -> str | N
         return "revised"
     if now.fixes != before.fixes and now.fixes:
         return "revised"
+    if now.unread != before.unread and not now.unread:
+        return "revised"  # the page can be read again: its fixes are known now
     return None
 
 
-def _event(stored: StoredAdvisory, what: str, source_id: str, url: str, now: datetime) -> Event:
+def _event(stored: StoredAdvisory, what: str, before: AdvisoryRecord | None, url: str, now: datetime) -> Event:
     record = stored.record
     products = sorted({f.product.value for f in record.fixes})
-    detail = f"{stored.label} ({record.severity}) {what}: {record.title}"
-    unreadable = [
-        f"{f.product.label} {f.line} {f.fixed_text!r}".replace("  ", " ") for f in record.fixes if not f.fixed
-    ]
-    if unreadable:  # advisory_unmapped: said in the alert too, so that it never reads as a harmless advisory
-        detail += f"; fixed versions not mapped to builds: {', '.join(unreadable)}"
+    detail = f"{stored.label} ({record.severity}) {what}: {record.title}" + "".join(_news(record, before))
     link = urljoin(url, record.url) if record.url else url  # a feed may link relatively
-    evidence = Evidence(source_id, link, (record.excerpt or record.title)[:500], now)
+    evidence = Evidence(stored.source_id, link, (record.excerpt or record.title)[:500], now)
     product = Product(products[0]) if len(products) == 1 else None
     return Event(
         EventKind.ADVISORY,
@@ -103,25 +100,66 @@ def _event(stored: StoredAdvisory, what: str, source_id: str, url: str, now: dat
     )
 
 
+def _news(record: AdvisoryRecord, before: AdvisoryRecord | None) -> list[str]:
+    """What the alert must say besides the title: fixes published since the last revision for lines that had
+    none, lines with no fix yet, and fixes that could not be read (never a harmless-looking advisory)."""
+    news = []
+    waited = [f for f in before.fixes if f.pending] if before else []
+    published = [
+        f
+        for f in record.fixes
+        if f.fixed and any(w.product is f.product and covers(w.line, f.fixed.line or f.line) for w in waited)
+    ]
+    if published:
+        was = ", ".join(sorted({w.fixed_text for w in waited}))
+        news.append(f"; fix published: {', '.join(_where(f) + ' ' + f.fixed_text for f in published)} (was {was})")
+    pending = [f for f in record.fixes if f.pending]
+    if pending:
+        news.append("; no fix published yet: " + ", ".join(f"{_where(f)} ({f.fixed_text})" for f in pending))
+    if record.unread:
+        news.append(f"; fixes unknown: {record.unread}")
+    unreadable = [f"{_where(f)} {f.fixed_text!r}" for f in record.fixes if not f.fixed and not f.pending]
+    if unreadable and not record.unread:  # advisory_unmapped: said in the alert too
+        news.append(f"; fixed versions not mapped to builds: {', '.join(unreadable)}")
+    return news
+
+
+def _where(fix: AdvisoryFix) -> str:
+    """`vCenter Server 7.0`; `ESXi 7.x` for a row that named the major only; `ESXi` for "Any"."""
+    return " ".join(p for p in (fix.product.label, fix.line) if p)
+
+
 def for_exposure(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[Advisory]:
     """Advisories as exposure reads them, fixes resolved to releases through the catalog; withdrawn ones left out.
-    A fix that cannot be resolved is kept as `unmapped` (exposure names it), never dropped in silence."""
+    A fix that cannot be resolved is kept as `unmapped` (exposure names it), never dropped in silence; a line
+    with no fix yet ("Patch Pending") is kept as `pending`; a page whose matrix could not be read as `unread`."""
     result = []
     for item in stored:
         record = item.record
         if record.withdrawn:
             continue
-        fixes, unmapped = [], []
+        fixes, unmapped, pending = [], [], []
         for fix in record.fixes:
-            resolved = _resolve(fix, catalog)
-            if resolved is None:
+            resolved = None if fix.pending else _resolve(fix, catalog)
+            if fix.pending:
+                pending.append(Unresolved(fix.product, fix.line, fix.fixed_text))
+            elif resolved is None:
                 unmapped.append(Unresolved(fix.product, fix.line, fix.fixed_text))
             else:
                 fixes.append(resolved)
-        if fixes or unmapped:
+        if fixes or unmapped or pending or record.unread:
             severity = _SEVERITIES.get(record.severity, Severity.IMPORTANT)
             result.append(
-                Advisory(item.label, severity, tuple(fixes), record.title, record.url, unmapped=tuple(unmapped))
+                Advisory(
+                    item.label,
+                    severity,
+                    tuple(fixes),
+                    record.title,
+                    record.url,
+                    unmapped=tuple(unmapped),
+                    pending=tuple(pending),
+                    unread=record.unread,
+                )
             )
     return result
 
@@ -138,21 +176,35 @@ class Unmapped:
 
     @property
     def warning(self) -> str:
-        where = " ".join(p for p in (self.fix.product.label, self.fix.line) if p)
-        return f"advisory_unmapped: {self.advisory} {where} fixed in {self.fix.fixed_text!r}: {self.reason}"
+        return f"advisory_unmapped: {self.advisory} {_where(self.fix)} fixed in {self.fix.fixed_text!r}: {self.reason}"
 
 
 def unmapped_fixes(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[Unmapped]:
     """Every fixed version of a current (not withdrawn) advisory that cannot be mapped to a build, in source and
-    advisory order. It clears by itself once the catalog learns the build (a KB row listing the patch id)."""
+    advisory order. It clears by itself once the catalog learns the build (a KB row listing the patch id).
+    A pending fix ("Patch Pending") is no fixed version, and a page that could not be read is `unread_pages`'."""
     found = [
-        Unmapped(item.label, item.source_id, fix, _unmapped_reason(fix))
+        Unmapped(item.label, item.source_id, fix, _unmapped_reason(fix, catalog))
         for item in stored
-        if not item.record.withdrawn
+        if not item.record.withdrawn and not item.record.unread
         for fix in item.record.fixes
-        if _resolve(fix, catalog) is None
+        if not fix.pending and _resolve(fix, catalog) is None
     ]
     return sorted(found, key=lambda u: (u.source_id, u.advisory))
+
+
+def source_warnings(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[tuple[str, str]]:
+    """(source id, warning) for every advisory its source could not read whole: a Response Matrix no fix could be
+    read from (`advisory_unreadable`, its fixes are unknown) and each fixed version no build could be mapped to
+    (`advisory_unmapped`). Each names the advisory, so `tracker health` names both it and the source."""
+    items = list(stored)
+    unread = [
+        (i.source_id, f"advisory_unreadable: {i.label} ({i.record.severity}): fixes unknown: {i.record.unread}")
+        for i in items
+        if i.record.unread and not i.record.withdrawn
+    ]
+    unmapped = [(u.source_id, u.warning) for u in unmapped_fixes(items, catalog)]
+    return sorted(unread + unmapped, key=lambda w: w[0])
 
 
 def _resolve(fix: AdvisoryFix, catalog: Catalog) -> FixedIn | None:
@@ -178,14 +230,42 @@ def _by_release(release: Release | None, catalog: Catalog) -> FixedIn | None:
         return None
     if release.letter is not None:
         return FixedIn(release, None)
-    entries = [e for e in catalog.find_release(release) if e.release is not None]
+    if release.bulletin_month:
+        entries = _patch_releases(release, catalog)
+    else:
+        entries = [e for e in catalog.find_release(release) if e.release is not None]
     return FixedIn(entries[0].release, entries[0].build) if len(entries) == 1 and entries[0].release else None
 
 
-def _unmapped_reason(fix: AdvisoryFix) -> str:
+def _patch_releases(bulletin: Release, catalog: Catalog) -> list[Entry]:
+    """The catalog's 6.x patch releases a bulletin can belong to: VMware names a patch release
+    `ESXi<version>-<YYYYMM><0NN>` (KB 2083707, "Understanding ESXi 5.x and 6.0 Patching Model") and its bulletins
+    `...-<YYYYMM><NNN>-SG|BG` with the same version and month (ESXi670-202111101-SG ships in ESXi670-202111001,
+    per VMware's CVE-2021-22041 record and KB 316595's 6.7 P06 row). A month with two patch releases
+    (ESXi670-202004001 and -202004002) gives two, and the bulletin stays unmapped: never a guess."""
+    month = bulletin.bulletin_month
+    return [
+        e
+        for e in catalog.entries.values()
+        if e.release is not None
+        and e.product is bulletin.product
+        and e.release.line == bulletin.line
+        and e.release.precise
+        and e.release.bulletin_month is None
+        and e.release.patch.isdigit()
+        and e.release.patch[:6] == month
+    ]
+
+
+def _unmapped_reason(fix: AdvisoryFix, catalog: Catalog) -> str:
     build = fix.fixed
     if build is None:
         return "a spelling the tracker cannot read"
+    if build.number is None and build.release is not None and build.release.bulletin_month:
+        found = len(_patch_releases(build.release, catalog))
+        if found > 1:
+            return f"{found} patch releases of that month are in the catalog, and the bulletin does not say which"
+        return "no patch release of that month is in the catalog yet"
     if build.number is None:
         return "names no build number, and no single build in the catalog has that release"
     return f"build {build.number} is not in the catalog and the text does not say its patch level"

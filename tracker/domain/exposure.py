@@ -74,11 +74,21 @@ class FixedIn:
 
 @dataclass(frozen=True)
 class Unresolved:
-    """A fixed version an advisory states on a line that could not be mapped to a build (`advisory_unmapped`)."""
+    """A line an advisory names without a build: a fixed version that could not be mapped to one
+    (`advisory_unmapped`), or no fix yet ("Patch Pending")."""
 
     product: Product
-    line: str  # "7.0"; "" when the row did not say
-    text: str  # as written: "ESXi 7.0 hot-patch HP-4711"
+    line: str  # "7.0"; "7.x" when the row named the major only; "" when it did not say (every line)
+    text: str  # as written: "ESXi 7.0 hot-patch HP-4711", "Patch Pending"
+
+
+def covers(pattern: str, line: str) -> bool:
+    """Whether an advisory row's line (`7.0`, `7.x` for every 7 line, "" for every line) covers a release line."""
+    if not pattern:
+        return True
+    if pattern.endswith(".x"):
+        return line.split(".")[0] == pattern[:-2]
+    return pattern == line
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,14 @@ class Advisory:
     title: str = ""
     url: str = ""
     unmapped: tuple[Unresolved, ...] = ()  # fixes that could not be placed: exposure names them, never hides them
+    pending: tuple[Unresolved, ...] = ()  # lines with no fix yet ("Patch Pending"): every host there is vulnerable
+    unread: str = ""  # why the page's Response Matrix could not be read: its fixes are unknown
+
+    def pending_for(self, release: Release) -> Unresolved | None:
+        """The "Patch Pending" row covering the release's line, when the advisory names no fix on that line."""
+        if self.fixes_for(release.product, release.line):
+            return None
+        return next((p for p in self.pending if p.product is release.product and covers(p.line, release.line)), None)
 
     def fix_for(self, product: Product, line: str) -> FixedIn | None:
         """The fix on this line; a line the advisory names several fixes for (7.0 U3c, U2e, U1e) uses the one
@@ -260,12 +278,14 @@ class Assessor:
         elif entry.status is BuildStatus.PULLED:
             statuses.append(Status.PULLED)
             reasons.append(self._pulled_reason(entry))
-        hits = [a for a in self.advisories if release is not None and release.letter is not None and a.affects(release)]
+        hits = [a for a in self.advisories if release is not None and release.precise and a.affects(release)]
+        waiting = self._pending(release)
+        hits += [a for a, _ in waiting if a not in hits]
         if hits:
             statuses.append(Status.VULNERABLE)
             worst = max(hits, key=lambda a: a.severity.rank)
             severity = worst.severity
-            reasons.extend(f"{a.id} ({a.severity.value}) affects it" for a in hits)
+            reasons.extend(_advisory_reason(a, dict(waiting).get(a)) for a in hits)
         reasons.extend(self._unmapped_reasons(release))
         statuses.extend(self._support(release, reasons))
         newer = self._newer(entry, release)
@@ -275,6 +295,9 @@ class Assessor:
                 f"{len(newer)} newer {release.line if release else ''} build(s) are available".replace("  ", " ")
             )
         target, hold = self._target(entry, release, hits, statuses)
+        if waiting:  # no target until a revision names the fix (PRODUCT.md 4)
+            target, hold = None, "hold: no fix published yet (" + "; ".join(f"{a.id}, {u.text}" for a, u in waiting)
+            hold += ")"
         if not statuses:
             statuses.append(Status.OK)
         for status in statuses:
@@ -292,17 +315,25 @@ class Assessor:
             text += f"; replaced by {name} ({entry.replaced_by})"
         return text
 
-    def _unmapped_reasons(self, release: Release | None) -> list[str]:
-        """An advisory fix on the asset's line that could not be mapped: the asset may or may not have it."""
+    def _pending(self, release: Release | None) -> list[tuple[Advisory, Unresolved]]:
+        """The advisories that name no fix yet for the asset's line ("Patch Pending"): any build of it is exposed."""
         if release is None:
             return []
-        return [
-            f"{a.id} ({a.severity.value}) names a fix for {u.product.label} {u.line or release.line} that could not "
-            f"be mapped to a build ({u.text!r}): check by hand whether this build has it"
-            for a in self.advisories
-            for u in a.unmapped
-            if u.product is release.product and u.line in (release.line, "")
-        ]
+        return [(a, p) for a in self.advisories if (p := a.pending_for(release)) is not None]
+
+    def _unmapped_reasons(self, release: Release | None) -> list[str]:
+        """An advisory fix on the asset's line that could not be mapped, or a matrix row naming the line that
+        could not be read: the asset may or may not be affected, and is told so."""
+        if release is None:
+            return []
+        return list(
+            dict.fromkeys(
+                _unmapped_reason(a, u, release)
+                for a in self.advisories
+                for u in a.unmapped
+                if u.product is release.product and covers(u.line, release.line)
+            )
+        )
 
     def _support(self, release: Release | None, reasons: list[str]) -> list[Status]:
         if release is None:
@@ -327,7 +358,7 @@ class Assessor:
         return []
 
     def _newer(self, entry: Entry | None, release: Release | None) -> list[Entry]:
-        if entry is None or release is None or release.letter is None:
+        if entry is None or release is None or not release.precise:
             return []
         return [
             c
@@ -339,7 +370,7 @@ class Assessor:
         self, entry: Entry | None, release: Release | None, hits: list[Advisory], statuses: list[Status]
     ) -> tuple[Entry | None, str | None]:
         needs_move = bool({Status.PULLED, Status.VULNERABLE, Status.BEHIND} & set(statuses))
-        if entry is None or release is None or release.letter is None:
+        if entry is None or release is None or not release.precise:
             return None, (
                 "hold: no safe target yet: the build is not in the catalog, so a newer one cannot be "
                 "told from a downgrade"
@@ -388,7 +419,7 @@ class Assessor:
 def _candidates_by_line(entries: Iterable[Entry]) -> dict[tuple[Product, str], list[Entry]]:
     lines: dict[tuple[Product, str], list[Entry]] = {}
     for entry in entries:
-        if entry.release is not None and entry.release.letter is not None:
+        if entry.release is not None and entry.release.precise:
             lines.setdefault((entry.product, entry.release.line), []).append(entry)
     return lines
 
@@ -415,6 +446,24 @@ def _unknown_reason(asset: Asset, release: Release | None) -> str:
         return f"no build could be read from {asset.version_text!r}" if asset.version_text else "no version reported"
     where = f" ({release.product_label} {release.line})" if release else ""
     return f"build {asset.build}{where} is not in the catalog"
+
+
+def _advisory_reason(advisory: Advisory, pending: Unresolved | None) -> str:
+    head = f"{advisory.id} ({advisory.severity.value}) affects it"
+    return f"{head}: no fix published yet ({pending.text})" if pending else head
+
+
+def _unmapped_reason(advisory: Advisory, unmapped: Unresolved, release: Release) -> str:
+    head = f"{advisory.id} ({advisory.severity.value})"
+    if advisory.unread:
+        return (
+            f"{head} may affect it: fixes unknown, the advisory's Response Matrix could not be read "
+            f"({advisory.unread}): check the advisory by hand"
+        )
+    return (
+        f"{head} names a fix for {unmapped.product.label} {unmapped.line or release.line} that could not be mapped "
+        f"to a build ({unmapped.text!r}): check by hand whether this build has it"
+    )
 
 
 def _why_none(release: Release, why_not: list[str]) -> str:

@@ -58,6 +58,7 @@ class AdvisoryFix:
     line: str  # "7.0"
     fixed_text: str  # as written: "ESXi70U3c-19193900", "ESXi670-202111101-SG", "8.0 U2d"
     fixed: Build | None  # parsed, when the text could be read (the catalog resolves a missing build number)
+    pending: bool = False  # "Patch Pending": no fix is out yet, every host of the line is vulnerable
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class AdvisoryRecord:
     fixes: tuple[AdvisoryFix, ...] = ()
     withdrawn: bool = False
     excerpt: str = ""
+    unread: str = ""  # why no fix could be read from the page's Response Matrix ("fixes unknown"); "" when read
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ _HIGHEST_PACKED = (1 << 15) - 1  # three 5-bit fields
 _VERSION = re.compile(
     r"^(?:vmware\s+tools\s*|vmtools\s*)?(?:version\s+)?"
     r"(?P<major>\d{1,2})\.(?P<minor>\d{1,2})\.(?P<patch>\d{1,2})"
+    # Broadcom's advisories write a fourth field that is always 0 (VMSA-2025-0013: Tools fixed in 13.0.1.0)
+    r"(?:\.0)?"
     r"(?:(?:\.|\s+build[\s-]*|\s*\(\s*|\s*-\s*)(?P<build>\d{7,8})\)?)?$",
     re.I,
 )

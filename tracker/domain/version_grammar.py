@@ -57,6 +57,7 @@ _FILE = re.compile(  # ESXi-7.0U3c-19193900-standard, VMware-VMvisor-Installer-7
     r"-(?P<build>\d{7,8})(?!\d)",
     re.I,
 )
+_COMPONENT_PREFIX = re.compile(r"^esxi?_(?=\d)", re.I)
 _COMPONENT = re.compile(r"^(?P<maj>[3-8])\.(?P<min>\d+)\.(?P<upd>\d+)-\d+\.\d+\.(?P<build>\d{7,8})$")
 # 9.x full versions (KB 395110): 9.0.0.0.12345678, 9.2.1.0101.56789012; VIB and component metadata may keep a
 # hyphen after the maintenance field: 9.0.1-0101.12345678.
@@ -315,6 +316,8 @@ def _bare_number(cleaned: str, product: Product | None, text: str) -> Build:
 
 
 def _build_from_component(cleaned: str, product: Product | None, text: str) -> Build | None:
+    # VMSA-2020-0018 names the 7.0b fix `ESXi_7.0.0-1.25.16324942`: the esx-base component version after "ESXi_"
+    cleaned = _COMPONENT_PREFIX.sub("", cleaned)
     match = _COMPONENT.match(cleaned) or _COMPONENT_9X.match(cleaned)
     if not match:
         return None

@@ -244,6 +244,24 @@ class Release:
         return f" {self.patch}" if self.patch else ""
 
     @property
+    def precise(self) -> bool:
+        """Whether the spelling places the release exactly in its line: it states its patch letter (`7.0 U3c`,
+        `8.0 GA`), or it is a 6.x patch id (`ESXi670-202111001`), which names one release of a dated series."""
+        return self.letter is not None or self._is_6x_patch_id
+
+    @property
+    def bulletin_month(self) -> str | None:
+        """For a 6.x bulletin id (`ESXi670-202111101-SG`, `ESXi670-202111401-BG`), the month of the patch release
+        it belongs to (`202111`); None for a patch release id (`ESXi670-202111001`) or anything else.
+
+        VMware numbers a 6.x patch release `ESXi<version>-<YYYYMM><NNN>` and its bulletins with the same month:
+        a sequence starting with 0 is the patch release (rollup), with 1 a security bulletin (`-SG`), with 4 a
+        bug-fix bulletin (`-BG`) (docs/research/citations.md, section A, has the vendor's pages)."""
+        if not self._is_6x_patch_id or self.patch[6] == "0":
+            return None
+        return self.patch[:6]
+
+    @property
     def _is_6x_patch_id(self) -> bool:
         return self.patch.isdigit() and len(self.patch) == 9
 

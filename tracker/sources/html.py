@@ -5,7 +5,7 @@ lxml's own API throughout: a 300 KB KB page parses in ~10 ms this way, against ~
 """
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,12 +19,15 @@ __all__ = [
     "CountedTable",
     "Page",
     "clean_text",
+    "column_roles",
     "header_roles",
+    "label_text",
     "load_html",
     "load_page",
     "page_problem",
     "parse_date",
     "row_cells",
+    "table_grid",
     "table_heading",
     "table_rows",
 ]
@@ -53,6 +56,7 @@ _ROLE_RULES = (
 )
 # Header text -> column role; the first rule that matches wins ("VAMI / Release Notes" is a build column,
 _HEADER_CELL_LIMIT = 60
+_FOOTNOTE = re.compile(r"\s*(?:\[\d{1,2}\]|\(\d{1,2}\))\s*$")
 # What the raw markup says about a page's end. lxml closes whatever a cut page left open without a word, so a page
 # sent at 80% with no Content-Length parses into a tidy table that merely has fewer rows: completeness is read from
 # the markup as written. Comments and the elements whose content is text, not markup (as the HTML tokenizer that
@@ -229,13 +233,59 @@ def row_cells(row: HtmlElement) -> list[HtmlElement]:
 
 
 def header_roles(cells: list[HtmlElement]) -> dict[str, int]:
-    """Column role -> index for a header row, {} when the row is not a header."""
+    """Column role -> index for a KB build table's header row, {} when the row is not a header."""
+    return column_roles([clean_text(c.text_content()) for c in cells], _ROLE_RULES, _HEADER_CELL_LIMIT)
+
+
+def label_text(text: str) -> str:
+    """A header cell or field label as its meaning is matched: one case, single spaces, no trailing colon, asterisk
+    or footnote mark ("Fixed Version(s):" -> "fixed version(s)", "CVE Identifier *" -> "cve identifier")."""
+    text = _FOOTNOTE.sub("", clean_text(text)).casefold()
+    return text.rstrip(" :*\u2020\u2021").strip()
+
+
+def column_roles(
+    texts: list[str], rules: Sequence[tuple[str, re.Pattern[str]]], limit: int = _HEADER_CELL_LIMIT
+) -> dict[str, int]:
+    """Column role -> index: each header text is normalised (`label_text`) and takes the first rule that matches
+    its meaning ("VMware Product" and "Product" are both the product column); the first column of a role wins."""
     roles: dict[str, int] = {}
-    for index, cell in enumerate(cells):
-        text = clean_text(cell.text_content())
-        if not text or len(text) > _HEADER_CELL_LIMIT:
+    for index, raw in enumerate(texts):
+        text = label_text(raw)
+        if not text or len(text) > limit:
             continue
-        role = next((name for name, rule in _ROLE_RULES if rule.search(text)), None)
+        role = next((name for name, rule in rules if rule.search(text)), None)
         if role is not None:
             roles.setdefault(role, index)
     return roles
+
+
+def table_grid(table: HtmlElement) -> list[list[HtmlElement]]:
+    """The table's rows as a grid of cells, a cell spanning rows or columns repeated in each place it covers (the
+    vendor's Response Matrices merge the CVE, CVSS and Severity cells of a product's rows with rowspan)."""
+    grid: list[list[HtmlElement]] = []
+    carried: dict[int, tuple[HtmlElement, int]] = {}  # column -> (cell, rows below it still covers)
+    for row in table_rows(table):
+        cells: list[HtmlElement] = []
+        queue = row_cells(row)
+        while queue or len(cells) in carried:
+            column = len(cells)
+            if column in carried:
+                cell, left = carried.pop(column)
+                if left > 1:
+                    carried[column] = (cell, left - 1)
+                cells.append(cell)
+                continue
+            cell = queue.pop(0)
+            down = _span(cell, "rowspan")
+            for offset in range(_span(cell, "colspan")):
+                if down > 1:
+                    carried[column + offset] = (cell, down - 1)
+                cells.append(cell)
+        grid.append(cells)
+    return grid
+
+
+def _span(cell: HtmlElement, attribute: str) -> int:
+    value = (cell.get(attribute) or "1").strip()
+    return min(int(value), 50) if value.isdigit() and int(value) > 0 else 1

@@ -4,7 +4,7 @@ SQLAlchemy): the constants the standard-library fast path shares with the ORM.""
 from datetime import timedelta
 from enum import StrEnum
 
-SCHEMA_HEAD = "0006"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
+SCHEMA_HEAD = "0007"  # the newest Alembic revision; tracker/store/fastpath.py reads it without importing SQLAlchemy
 POLL_LEASE = "poll"  # the lease of the poll cycle (tracker/store/leases.py, read by fastpath.py too)
 OUTBOX_CLAIM = timedelta(minutes=1)  # a claim not renewed for this long is stale (a dead sender): another may send it
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from tracker.domain.advisories import StoredAdvisory, unmapped_fixes
+from tracker.domain.advisories import StoredAdvisory, source_warnings
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.versions import Build, Product, VersionError
 from tracker.store.models import AdvisoryRow
@@ -17,14 +17,15 @@ def load_advisories(session: Session) -> dict[str, StoredAdvisory]:
 
 
 def advisory_warnings(session: Session) -> dict[str, list[str]]:
-    """Source id -> its `advisory_unmapped` warnings: fixed versions of its advisories no build could be mapped to
-    (derived from what is stored, so a warning clears once the catalog learns the build)."""
+    """Source id -> its advisory warnings: a Response Matrix no fix could be read from (`advisory_unreadable`) and
+    fixed versions no build could be mapped to (`advisory_unmapped`), derived from what is stored, so a warning
+    clears once the catalog learns the build or a later revision of the page can be read."""
     stored = load_advisories(session)
-    if not any(item.record.fixes for item in stored.values()):
+    if not any(item.record.fixes or item.record.unread for item in stored.values()):
         return {}  # nothing to map: the catalog is not loaded
     warnings: dict[str, list[str]] = {}
-    for unmapped in unmapped_fixes(stored.values(), load_catalog(session)):
-        warnings.setdefault(unmapped.source_id, []).append(unmapped.warning)
+    for source_id, warning in source_warnings(stored.values(), load_catalog(session)):
+        warnings.setdefault(source_id, []).append(warning)
     return warnings
 
 
@@ -43,7 +44,8 @@ def save_advisories(session: Session, changed: list[StoredAdvisory]) -> None:
             record.excerpt,
             item.source_id,
         )
-        row.fixes = [{"product": f.product.value, "line": f.line, "fixed_text": f.fixed_text} for f in record.fixes]
+        row.fixes = [_fix_data(f) for f in record.fixes]
+        row.unread = record.unread
         session.add(row)
 
 
@@ -60,12 +62,22 @@ def _stored(row: AdvisoryRow) -> StoredAdvisory:
         fixes=tuple(_fix(f) for f in row.fixes),
         withdrawn=row.withdrawn,
         excerpt=row.excerpt,
+        unread=row.unread,
     )
     return StoredAdvisory(record, row.source_id, utc(row.first_seen))
 
 
+def _fix_data(fix: AdvisoryFix) -> dict[str, Any]:
+    data: dict[str, Any] = {"product": fix.product.value, "line": fix.line, "fixed_text": fix.fixed_text}
+    if fix.pending:
+        data["pending"] = True
+    return data
+
+
 def _fix(data: dict[str, Any]) -> AdvisoryFix:
     product = Product(data["product"])
+    if data.get("pending"):
+        return AdvisoryFix(product, data["line"], data["fixed_text"], None, pending=True)
     try:
         fixed: Build | None = Build.parse(data["fixed_text"], product)
     except VersionError:

@@ -246,6 +246,8 @@ class AdvisoryRow(SQLModel, table=True):
     excerpt: str = ""
     source_id: str = ""
     first_seen: datetime
+    # why the page's Response Matrix could not be read ("fixes unknown"); "" when it was read (added in 0007)
+    unread: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class VcfReleaseRow(SQLModel, table=True):
