@@ -108,6 +108,8 @@ def test_collect_reads_the_response_matrix_of_each_linked_page_on_the_feeds_host
     assert (vmsa_0028.revision, vmsa_0028.severity, vmsa_0028.updated) == (6, "critical", date(2021, 12, 22))
     assert vmsa_0028.fixes == (
         AdvisoryFix(VCENTER, "7.0", "7.0 U3c", Build(VCENTER, None, Release(VCENTER, 7, 0, 3, "c"))),
+        AdvisoryFix(VCENTER, "6.7", "Patch Pending", None, pending=True),
+        AdvisoryFix(VCENTER, "6.5", "Patch Pending", None, pending=True),
     )
     assert vmsa_0028.published == date(2021, 12, 10)
 
