@@ -1,6 +1,6 @@
 """The ESXi 7.0 U3 story told by every source kind at once: the KB tables (and the release notes they link), the
 ESXi 7.0 download page, the online depot, the VMSA feed and the vendor blog, replayed through `tracker poll --now`
-from September 2021 to VMSA-2022-0004 (stage 10), and read back from `tracker events --json` and
+from September 2021 to VMSA-2022-0004 (stage 10), with the Log4j VMSA-2021-0028 in between, and read back from `tracker events --json` and
 `tracker exposure --json` as a script would.
 
 """
@@ -25,6 +25,7 @@ STAGES = [
     ("06-2021-11-19", "2021-11-19T08:00:00Z"),
     ("07-2021-11-22", "2021-11-22T08:00:00Z"),
     ("08-2021-11-23", "2021-11-23T08:00:00Z"),
+    ("08a-2021-12-22", "2021-12-22T08:00:00Z"),
     ("09-2022-01-28", "2022-01-28T08:00:00Z"),
     ("10-2022-02-16", "2022-02-16T08:00:00Z"),
 ]
@@ -88,7 +89,7 @@ class Story:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def story(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Story]:
-    """The ten stages, replayed once with all six sources and an inventory of one host per 7.0 build; once on the
+    """The eleven stages, replayed once with all six sources and an inventory of one host per 7.0 build; once on the
     SQLite default and once on PostgreSQL: every test below holds on both."""
     folder = tmp_path_factory.mktemp("all-sources")
     if request.param == "sqlite":
@@ -179,11 +180,19 @@ def test_the_reissue_19193900_replaces_the_three_pulled_builds(story: Story):
 
 
 # --- (c) the advisory -----------------------------------------------------------------------------------------
-def test_vmsa_2022_0004_is_the_one_advisory_event_and_it_comes_at_stage_10(story: Story):
-    [advisory] = [e for e in story.events if e["kind"] == "advisory"]
-    assert "VMSA-2022-0004" in advisory["release"]
-    assert advisory["observed_at"].startswith("2022-02-16")
-    assert story.polls["10-2022-02-16"]["events"]  # the poll that saw it told it
+def test_the_advisory_events_are_log4j_pending_then_fixed_and_vmsa_2022_0004(story: Story):
+    advisories = sorted(
+        (e["observed_at"][:10], e["release"], e["detail"]) for e in story.events if e["kind"] == "advisory"
+    )
+    assert [(day, label) for day, label, _ in advisories] == [
+        ("2021-12-22", "VMSA-2021-0028.6"),
+        ("2022-02-16", "VMSA-2021-0028"),  # the revision naming 7.0U3c: its number is not known (README)
+        ("2022-02-16", "VMSA-2022-0004"),
+    ]
+    pending, fixed, _ = (detail for _, _, detail in advisories)
+    assert "no fix published yet: vCenter Server 7.x (Patch Pending)" in pending
+    assert "fix published: vCenter Server 7.0 7.0U3c" in fixed and "(was Patch Pending)" in fixed
+    assert story.polls["10-2022-02-16"]["events"]  # the poll that saw them told them
 
 
 def test_the_hosts_are_steered_to_u3c_and_the_u3c_host_is_left_alone(story: Story):

@@ -29,6 +29,41 @@ def test_the_demo_tells_the_reissue_and_ends_with_u3c_as_the_target(demo_output:
     assert "esx-prod-b01.corp.example" in final and "-> ESXi 7.0 U3c (19193900)" in final
 
 
+def stage_of(demo_output: str, day: str) -> str:
+    """What the demo printed under its `=== <day>: ...` heading (the stage's alerts and its poll line)."""
+    return demo_output.split(f"\n=== {day}: ")[1].split("\n=== ")[0]
+
+
+def alert(text: str, title: str) -> str:
+    """The alert whose title holds `title`, from its title to its closing line."""
+    return next(a for a in text.split("┌─ ")[1:] if title in a.split("\n", 1)[0]).split("└─")[0]
+
+
+def test_in_december_the_log4j_advisory_has_no_fix_for_vcenter_and_holds_vc01(demo_output: str):
+    december = stage_of(demo_output, "2021-12-22")
+    log4j = alert(december, "ADVISORY: VMSA-2021-0028.6")
+    assert "1 of your vCenters affected" in log4j.split("\n", 1)[0]
+    assert "no fix published yet: vCenter Server 7.x (Patch Pending)" in log4j
+    assert "- vc01.corp.example" in log4j and "(18700403): vulnerable" in log4j
+    assert "hold: no fix published yet (VMSA-2021-0028.6, Patch Pending)" in log4j
+    assert "Recommended target" not in log4j  # no fix: nothing to upgrade to yet
+    assert "esx-" not in log4j  # ESXi is not affected by Log4j
+
+
+def test_the_log4j_fix_is_told_in_february_not_with_the_u3c_reissue(demo_output: str):
+    january = stage_of(demo_output, "2022-01-28")
+    assert "ADVISORY: VMSA-2021-0028" not in january  # the revision naming 7.0U3c is confirmed only by 01-31
+    february = stage_of(demo_output, "2022-02-16")
+    fixed = alert(february, "ADVISORY: VMSA-2021-0028")
+    assert "revised" in fixed and "fix published: vCenter Server 7.0 7.0U3c" in fixed and "(was Patch Pending)" in fixed
+    assert "- vc01.corp.example" in fixed
+    assert "Recommended target: vCenter Server 7.0 U3c (7.0.3.00300) (19234570)" in fixed
+    assert "no fix published yet" not in fixed
+    final = demo_output.split("what it means for the hosts")[-1]
+    (vc01,) = [line for line in final.splitlines() if "vc01.corp.example" in line]
+    assert "vulnerable" in vc01 and "-> vCenter Server 7.0 U3c (7.0.3.00300) (19234570)" in vc01
+
+
 def test_the_demo_sends_the_digest_and_stays_quiet_on_the_baseline(demo_output: str):
     assert "Digest for console" in demo_output
     baseline = demo_output.split("=== 2021-10-06")[0]

@@ -56,13 +56,23 @@ def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Expos
     from tracker.domain.advisories import for_exposure
     from tracker.lifecycle import lifecycles
     from tracker.store.advisories import load_advisories
+    from tracker.upgrade_order import vcenter_first
 
     with session_scope(engine) as session:
         catalog = repo.load_catalog(session)
         assets = load_assets(session)
         advisories = for_exposure(load_advisories(session).values(), catalog)
     policy = ExposurePolicy(cooldown_days=config.policy.cooldown_days)
-    return Assessor(catalog, now, advisories=advisories, lifecycles=lifecycles(), policy=policy).assess_all(assets)
+    assessor = Assessor(
+        catalog,
+        now,
+        advisories=advisories,
+        lifecycles=lifecycles(),
+        policy=policy,
+        upgrade_order=vcenter_first(),
+        vcenters=assets,
+    )
+    return assessor.assess_all(assets)
 
 
 # --- alerts ------------------------------------------------------------------------------------------------------

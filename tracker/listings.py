@@ -218,6 +218,8 @@ def exposure_item(item: Exposure) -> dict[str, Any]:
         "recommended_release": item.recommended_release,
         "recommended_notes_url": item.recommended.notes_url if item.recommended else None,
         "hold": item.hold,
+        "caveats": list(item.caveats),
+        "advice": item.advice,
         "advisories": list(item.advisories),
         "reasons": list(item.reasons),
     }

@@ -362,6 +362,7 @@ def story_builds(stage: str, page: str, product: Product) -> set[int]:
         ("06-2021-11-19", {U3, U3A}, {VC_U3, VC_U3A, VC_U3B}),
         ("07-2021-11-22", set(), {VC_U3, VC_U3A}),
         ("08-2021-11-23", set(), {VC_U3, VC_U3A}),
+        ("08a-2021-12-22", set(), {VC_U3, VC_U3A}),
         ("09-2022-01-28", {U3C}, {VC_U3, VC_U3A, VC_U3C}),
     ],
 )

@@ -108,8 +108,10 @@ def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
     )
     for r in results:
         runs = f"{r.release.short if r.release else '?'} ({r.asset.build or '?'})"
-        target = f"{r.recommended_release} ({r.recommended_build})" if r.recommended else (r.hold and "hold") or "-"
-        why = "; ".join([*r.reasons, *([r.hold] if r.hold else [])])
+        target = r.advice.removeprefix("upgrade to ") if r.recommended else (r.hold and "hold") or "-"
+        why = "; ".join(
+            [*(x for x in r.reasons if x not in r.caveats or not r.recommended), *([r.hold] if r.hold else [])]
+        )
         style = _SEVERITY_STYLE[r.severity.value]
         table.add_row(
             esc(r.asset.name),

@@ -38,8 +38,9 @@ STAGES = (
     ("06-2021-11-19", "2021-11-19T08:00:00+00:00", "still gone; the 7.0 U3 release notes announce the removal"),
     ("07-2021-11-22", "2021-11-22T08:00:00+00:00", "the U3 and U3a rows vanish too"),
     ("08-2021-11-23", "2021-11-23T08:00:00+00:00", "ESXi's pages are unchanged; vCenter 7.0 U3b stays gone: a pull"),
+    ("08a-2021-12-22", "2021-12-22T08:00:00+00:00", "Log4j: VMSA-2021-0028.6 says 'Patch Pending' for vCenter Server"),
     ("09-2022-01-28", "2022-01-28T08:00:00+00:00", "7.0 U3c appears: the reissue"),
-    ("10-2022-02-16", "2022-02-16T08:00:00+00:00", "VMSA-2022-0004 is published; 7.0 U2e ships"),
+    ("10-2022-02-16", "2022-02-16T08:00:00+00:00", "VMSA-2022-0004 is published; VMSA-2021-0028 names 7.0U3c"),
 )
 DIGEST = "2022-01-29T07:00:00+00:00"  # 08:00 in Berlin, the morning after the reissue
 FINAL = "2022-02-16T08:00:00+00:00"  # U3c past its cooldown and VMSA-2022-0004 out

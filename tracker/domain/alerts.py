@@ -80,6 +80,7 @@ class AffectedAsset:
     vcenter: str
     runs: str  # "ESXi 7.0 U3 (18644231)"
     statuses: tuple[str, ...]
+    advice: str = ""  # Exposure.advice: the target with its caveats and what comes first, or the hold
 
 
 @dataclass(frozen=True)

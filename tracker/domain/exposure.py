@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry
 from tracker.domain.inventory import Asset, AssetKind
+from tracker.domain.upgrade_order import VcenterFirst, needed
 from tracker.domain.versions import Product, Release
 
 EOS_WARNING_DAYS = 90
@@ -192,6 +193,19 @@ class Exposure:
     recommended: Entry | None
     hold: str | None = None  # "hold: no safe target yet: ..." when the asset needs a move and none is safe
     advisories: tuple[str, ...] = field(default=())
+    caveats: tuple[str, ...] = field(default=())  # known issues on the way to the target (KB 86287)
+
+    @property
+    def advice(self) -> str:
+        """What to do, in one line, the same on every face: the target with its caveats and what must come first,
+        or the hold; "" when nothing is to be done."""
+        if self.recommended is None:
+            return self.hold or ""
+        parts = [f"upgrade to {self.recommended.release_name} ({self.recommended.build})"]
+        if self.hold:
+            parts.append(self.hold)
+        parts += [f"caveat {c}" for c in self.caveats]
+        return "; ".join(parts)
 
     @property
     def recommended_build(self) -> int | None:
@@ -227,8 +241,12 @@ class Assessor:
         lifecycles: Sequence[Lifecycle] = (),
         policy: Policy = Policy(),
         known_issues: Sequence[KnownIssue] = KNOWN_ISSUES,
+        upgrade_order: Sequence[VcenterFirst] = (),
+        vcenters: Iterable[Asset] = (),
     ) -> None:
         self.catalog, self.now, self.policy = catalog, now, policy
+        self.upgrade_order = tuple(upgrade_order)
+        self._vcenters = _by_name(a for a in vcenters if a.kind is AssetKind.VCENTER)
         self.advisories = tuple(advisories)
         self.lifecycles = {(lc.product, lc.line): lc for lc in lifecycles}
         self.known_issues = tuple(known_issues)
@@ -240,9 +258,21 @@ class Assessor:
         view = self._views.get(key)
         if view is None:
             view = self._views[key] = self._view(asset)
-        reasons = view.reasons + tuple(self._vib_reasons(asset, view.release))
+        caveats = tuple(self._vib_reasons(asset, view.release))
+        reasons, hold = view.reasons + caveats, view.hold
+        first = self._vcenter_first(asset, view.recommended)
+        if first is not None:
+            reasons, hold = (*reasons, first[0]), hold or first[1]
         return Exposure(
-            asset, view.statuses, view.severity, reasons, view.release, view.recommended, view.hold, view.advisories
+            asset,
+            view.statuses,
+            view.severity,
+            reasons,
+            view.release,
+            view.recommended,
+            hold,
+            view.advisories,
+            caveats,
         )
 
     def assess_all(self, assets: Iterable[Asset]) -> list[Exposure]:
@@ -405,6 +435,27 @@ class Assessor:
             return f"{name} does not fix {', '.join(unfixed)}"
         return None
 
+    def _vcenter_first(self, asset: Asset, target: Entry | None) -> tuple[str, str | None] | None:
+        """(reason, hold) when the host's target needs a newer vCenter than the one managing it (the rules of
+        tracker/data/vcenter_first.csv); None when it does not, or the managing vCenter is not in the inventory."""
+        if asset.kind is not AssetKind.ESXI or target is None or target.release is None or not asset.vcenter:
+            return None
+        rule = needed(self.upgrade_order, target.release)
+        vcenter = self._vcenters.get(asset.vcenter.casefold()) or self._vcenters.get(_short(asset.vcenter))
+        if rule is None or vcenter is None:
+            return None
+        exposure = self.assess(vcenter)
+        runs = exposure.release
+        needs = f"{target.release_name} needs {rule.vcenter_min.name} or later ({rule.citation})"
+        if runs is None:
+            return f"{needs}: check that vCenter {vcenter.name} runs it before upgrading (its version is unknown)", None
+        if rule.met_by(runs):
+            return None
+        move = exposure.recommended.release if exposure.recommended and exposure.recommended.release else None
+        to = (move if move is not None and rule.met_by(move) else rule.vcenter_min).short
+        first = f"upgrade vCenter {vcenter.name} to {to} first"
+        return f"{first}: it runs {runs.short}, and {needs}", f"hold: {first}"
+
     def _vib_reasons(self, asset: Asset, release: Release | None) -> list[str]:
         if not asset.vibs or release is None:
             return []
@@ -414,6 +465,23 @@ class Assessor:
             for issue in self.known_issues
             if issue.product is release.product and issue.line == release.line and all(v in names for v in issue.vibs)
         ]
+
+
+def _by_name(assets: Iterable[Asset]) -> dict[str, Asset]:
+    """vCenters by full name and, where it is unique, by short name (a host may say `vc01` for `vc01.corp.example`)."""
+    found: dict[str, Asset] = {}
+    shorts: dict[str, list[Asset]] = {}
+    for asset in assets:
+        found[asset.name.casefold()] = asset
+        shorts.setdefault(_short(asset.name), []).append(asset)
+    for short, named in shorts.items():
+        if len(named) == 1:
+            found.setdefault(short, named[0])
+    return found
+
+
+def _short(name: str) -> str:
+    return name.casefold().split(".")[0]
 
 
 def _candidates_by_line(entries: Iterable[Entry]) -> dict[tuple[Product, str], list[Entry]]:

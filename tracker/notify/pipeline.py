@@ -76,6 +76,7 @@ class AlertContext:
 
     def __init__(self, config: Config, session: Session, now: datetime, known: Knowledge | None = None) -> None:
         from tracker.lifecycle import lifecycles
+        from tracker.upgrade_order import vcenter_first
 
         self.now = now
         self.configured = {s.id: s for s in config.sources}  # to name sources as people know them
@@ -93,6 +94,8 @@ class AlertContext:
             advisories=advisories,
             lifecycles=lifecycles(),
             policy=ExposurePolicy(config.policy.cooldown_days),
+            upgrade_order=vcenter_first(),
+            vcenters=self.assets,
         )
         self.snoozes = Snoozes.load(session, now)
         self.watchlists = watchlists(config, session)
@@ -213,8 +216,8 @@ def _message(
         assets=tuple(affected_asset(e) for e in ordered[:MAX_ASSETS_IN_PAYLOAD]),
         assets_total=len(ordered),
         target=_target(advice),
-        hold=advice.hold if advice and not advice.recommended else None,
-        caveats=tuple(sorted({r for e in ordered for r in e.reasons if r.startswith("KB ")})),
+        hold=advice.hold if advice else None,
+        caveats=tuple(sorted({c for e in ordered for c in e.caveats})),
         replaces=tuple(event.replaces),
         replaced_by=entry.replaced_by if entry else None,
         clusters=by_cluster([e.asset for e in ordered if e.asset.kind is AssetKind.VM]),
@@ -233,6 +236,7 @@ def affected_asset(exposure: Exposure) -> AffectedAsset:
         exposure.asset.vcenter,
         runs,
         tuple(s.value for s in exposure.statuses),
+        exposure.advice,
     )
 
 
@@ -248,7 +252,14 @@ def alert_payload(message: AlertMessage) -> dict[str, Any]:
     data["kind"] = message.kind.value
     data["observed_at"] = message.observed_at.isoformat()
     data["assets"] = [
-        {"name": a.name, "cluster": a.cluster, "vcenter": a.vcenter, "runs": a.runs, "statuses": list(a.statuses)}
+        {
+            "name": a.name,
+            "cluster": a.cluster,
+            "vcenter": a.vcenter,
+            "runs": a.runs,
+            "statuses": list(a.statuses),
+            "advice": a.advice,
+        }
         for a in message.assets
     ]
     data["target"] = asdict(message.target) if message.target else None
