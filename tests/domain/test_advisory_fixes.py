@@ -160,7 +160,7 @@ def test_a_revision_naming_the_fix_says_so_and_gives_the_hosts_their_target():
     revised = AdvisoryRecord("VMSA-2022-0004", 1, "ESXi updates", "critical", "https://x/a", fixes=(fix("7.0 U3c"),))
     state = SourceState("vmsa", "advisory_feed", "https://x/feed", ESXI, SourceRole.ADVISORY, NOW)
     _, [event] = observe_advisories({"VMSA-2022-0004": first}, [revised], state, quiet=False, now=NOW)
-    assert "fix published: ESXi 7.0 7.0 U3c (was Patch Pending)" in event.detail
+    assert "fix published: ESXi 7.0 fixed in 7.0 U3c (was Patch Pending)" in event.detail
     exposure = Assessor(catalog(), NOW, advisories=for_exposure([replace(first, record=revised)], catalog())).assess(
         Asset("esx", AssetKind.ESXI, 18538813, "")
     )

@@ -400,14 +400,18 @@ def old_kb_rows(*rows: str) -> bytes:
 @pytest.mark.parametrize(
     ("row", "release"),
     [
-        # KB 316595's 6.x table: the patch id sits in Release Name, what it is under Version
-        ("ESXi 6.5 Update 2c | ESXi650-201808001 | 2018/08/14 | 9298722", Release(ESXI, 6, 5, 2, "c")),
-        ("ESXi 6.5 U1g | ESXi650-201803001 | 2018/03/20 | 7967591", Release(ESXI, 6, 5, 1, "g")),
-        ("ESXi 6.0 U3e | ESXi600-201803001 | 2018/03/20 | 7967664", Release(ESXI, 6, 0, 3, "e")),  # not update 0
-        ("ESXi 5.5 U3h | ESXi550-201803001 | 2018/03/20 | 7967571", Release(ESXI, 5, 5, 3, "h")),
+        # KB 316595's 6.x table: the patch id sits in Release Name, what it is under Version; the release keeps
+        # the Version's update and letter and the id's date code, which orders it among the line's patch ids
+        (
+            "ESXi 6.5 Update 2c | ESXi650-201808001 | 2018/08/14 | 9298722",
+            Release(ESXI, 6, 5, 2, "c", patch="201808001"),
+        ),
+        ("ESXi 6.5 U1g | ESXi650-201803001 | 2018/03/20 | 7967591", Release(ESXI, 6, 5, 1, "g", patch="201803001")),
+        ("ESXi 6.0 U3e | ESXi600-201803001 | 2018/03/20 | 7967664", Release(ESXI, 6, 0, 3, "e", patch="201803001")),
+        ("ESXi 5.5 U3h | ESXi550-201803001 | 2018/03/20 | 7967571", Release(ESXI, 5, 5, 3, "h", patch="201803001")),
         (
             "ESXi 6.7 P01 (Update 3b) | ESXi670-201912001 | 2019/12/05 | 15160138",
-            Release(ESXI, 6, 7, 3, "b", patch="P01"),
+            Release(ESXI, 6, 7, 3, "b", patch="201912001"),
         ),
         # the Version cell says no more than the patch id: the id stays
         ("ESXi 6.7 EP 02 | ESXi670-201806001 | 2018/06/28 | 8941472", Release.parse("ESXi670-201806001", ESXI)),
@@ -416,6 +420,7 @@ def old_kb_rows(*rows: str) -> bytes:
 def test_a_patch_id_row_keeps_the_update_and_letter_its_version_column_states(row: str, release: Release):
     (record,) = parse(old_kb_rows(row), url=OLD_ESXI, product=ESXI).records
     assert record.release == release
+    assert record.release < Release.parse("ESXi670-202111001", ESXI) or record.release.line != "6.7"
     assert record.release_name == row.split(" | ")[1]
 
 

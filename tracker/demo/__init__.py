@@ -2,10 +2,11 @@
 
 Serves the bundled pages of the ESXi 7.0 U3 story (tracker/demo/story: KB tables, release notes and, where the
 stage has them, advisories, download listings, the depot and the vendor blog) on 127.0.0.1, imports a sample
-inventory of a dozen hosts on 7.0 U2c to U3b (some with both the i40en and i40enu VIBs), replays the timeline from
-September 2021 to February 2022 with `--now`, and prints each alert as the console channel receives it, the final
-digest and the exposure table, the way a person would read them. Everything runs in a temporary folder; nothing
-leaves the machine.
+inventory of a dozen hosts on 7.0 U2c to U3b (some with both the i40en and i40enu VIBs) and their vCenter on 7.0 U3,
+replays the timeline from September 2021 to February 2022 with `--now` (the pull and reissue of 7.0 U3, the Log4j
+advisory with no fix for vCenter in December and its fix in February, VMSA-2022-0004), and prints each alert as the
+console channel receives it, the final digest and the exposure table, the way a person would read them. Everything
+runs in a temporary folder; nothing leaves the machine.
 """
 
 import json

@@ -112,7 +112,9 @@ def _news(record: AdvisoryRecord, before: AdvisoryRecord | None) -> list[str]:
     ]
     if published:
         was = ", ".join(sorted({w.fixed_text for w in waited}))
-        news.append(f"; fix published: {', '.join(_where(f) + ' ' + f.fixed_text for f in published)} (was {was})")
+        news.append(
+            f"; fix published: {', '.join(f'{_where(f)} fixed in {f.fixed_text}' for f in published)} (was {was})"
+        )
     pending = [f for f in record.fixes if f.pending]
     if pending:
         news.append("; no fix published yet: " + ", ".join(f"{_where(f)} ({f.fixed_text})" for f in pending))

@@ -165,7 +165,9 @@ class Release:
 
     @property
     def sort_key(self) -> tuple[int, int, int, str, int, int, int]:
-        letter = self.letter or ""
+        # A 6.x patch release is ordered by its patch id's date code, with or without the letter a KB row gives
+        # it: ESXi670-201912001 (6.7 U3b) < ESXi670-202111001, whose letter no page states.
+        letter = "" if self._is_6x_patch_id else (self.letter or "")
         return (
             self.major,
             self.minor,
@@ -192,7 +194,7 @@ class Release:
     @property
     def name(self) -> str:
         """The canonical release name: `ESXi 7.0 Update 3c`, `vCenter Server 8.0a`, `ESXi670-202111001`."""
-        if self._is_6x_patch_id:
+        if self._is_6x_patch_id and self.letter is None:
             return f"ESXi{self.short}"
         return f"{self.product_label} {self.short}"
 
@@ -200,7 +202,8 @@ class Release:
     def short(self) -> str:
         """The short form admins write: `7.0 U3c`, `8.0 GA`, `8.0f`, `6.7 EP 17`, `9.1.0.0200`, `9.0.1.0`."""
         if self._is_6x_patch_id:
-            return f"{self.major}{self.minor}0-{self.patch}" + ("-SG" if self.security_only else "")
+            patch_id = f"{self.major}{self.minor}0-{self.patch}" + ("-SG" if self.security_only else "")
+            return patch_id if self.letter is None else f"{self._level} (ESXi{patch_id})"
         if self.product is Product.TOOLS:
             return f"{self.major}.{self.minor}.{self.update}"
         if self.major >= FIRST_VCF_MAJOR:

@@ -11,7 +11,7 @@ The HTML helpers shared with the release-notes parser live in tracker/sources/ht
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
@@ -184,7 +184,7 @@ def _release(name: str, version: str, product: Product) -> Release:
         assert error is not None
         raise error
     text, release = _stating_most(read)
-    return _with_appliance(release, text, version, product)
+    return _with_appliance(_with_patch_id(release, read), text, version, product)
 
 
 def _stating_most(read: list[tuple[str, Release]]) -> tuple[str, Release]:
@@ -196,6 +196,16 @@ def _stating_most(read: list[tuple[str, Release]]) -> tuple[str, Release]:
             raise VersionError(f"{first_text!r} is {first.line} but {text!r} is {release.line}")
     stating = [(text, release) for text, release in read if release.letter is not None]
     return stating[0] if stating else read[0]
+
+
+def _with_patch_id(release: Release, read: list[tuple[str, Release]]) -> Release:
+    """A 6.x row's letter (`ESXi 6.7 P01 (Update 3b)`) with its patch id's date code (`ESXi670-201912001`): the
+    letter names the release, the date code orders it among the line's patch ids (6.7 P01 of 2019 sits below
+    ESXi670-202111001, never above it for its letter)."""
+    if release.letter is None or release.bulletin_month or release.patch.isdigit():
+        return release
+    dated = [r for _, r in read if r.letter is None and r.patch.isdigit() and len(r.patch) == 9]
+    return replace(release, patch=dated[0].patch) if dated else release
 
 
 def _with_appliance(release: Release, name: str, version: str, product: Product) -> Release:
