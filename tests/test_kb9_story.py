@@ -67,9 +67,11 @@ def test_the_2018_recalls_replay_with_reissues_linked(site: FixtureSite, tmp_pat
     reissues = {e["build"]: e for e in found if e["kind"] == "reissued"}
     assert {b: e["replaces"] for b, e in reissues.items()} == {U1G: [U1E], U3E: [U3D], U3H: [U3G]}
     assert {b: e["release"] for b, e in reissues.items()} == {
-        U1G: "ESXi 6.5 U1g",  # in U1e's line, as its Version column says, not "ESXi650-201803001" on update 1
-        U3E: "ESXi 6.0 U3e",  # 6.0 patch rows no longer land on update 0
-        U3H: "ESXi 5.5 U3h",
+        # in U1e's line, as its Version column says, with the patch id the Release Name column gives (it orders
+        # 6.x patch releases); 6.0 patch rows no longer land on update 0
+        U1G: "ESXi 6.5 U1g (ESXi650-201803001)",
+        U3E: "ESXi 6.0 U3e (ESXi600-201803001)",
+        U3H: "ESXi 5.5 U3h (ESXi550-201803001)",
     }
     pulled = {e["build"]: e for e in found if e["kind"] == "pulled"}
     assert {b: (e["confidence"], e["replaced_by"]) for b, e in pulled.items()} == {

@@ -180,3 +180,16 @@ def test_an_unreadable_matrix_is_a_warning_naming_the_advisory_and_its_lines_hos
     exposure = Assessor(catalog(), NOW, advisories=advisories).assess(Asset("esx", AssetKind.ESXI, 18538813, ""))
     assert any(r.startswith("VMSA-2022-0004 (critical) may affect it: fixes unknown") for r in exposure.reasons)
     assert Status.VULNERABLE not in exposure.statuses  # not guessed either way
+
+
+def test_a_page_that_can_no_longer_be_read_keeps_its_last_fixes_raises_no_event_and_is_stored_unread():
+    readable = AdvisoryRecord("VMSA-2022-0004", 0, "t", "critical", "https://x/a", fixes=(fix("ESXi70U3c-19193900"),))
+    known = {"VMSA-2022-0004": StoredAdvisory(readable, "vmsa", NOW)}
+    broken = replace(
+        readable, fixes=(), unread="the page has a Response Matrix heading but no table under it could be read"
+    )
+    state = SourceState("vmsa", "advisory_feed", "https://x/feed", ESXI, SourceRole.ADVISORY, NOW)
+    [stored_now], events = observe_advisories(known, [broken], state, quiet=False, now=NOW)
+    assert (events, stored_now.record.fixes, stored_now.record.unread) == ([], readable.fixes, broken.unread)
+    again, events = observe_advisories({"VMSA-2022-0004": stored_now}, [readable], state, quiet=False, now=NOW)
+    assert (events, [a.record.unread for a in again]) == ([], [""])  # readable again, same fixes: no news

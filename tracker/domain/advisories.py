@@ -41,12 +41,14 @@ def observe_advisories(
     events: list[Event] = []
     for record in _newest_revisions(seen):
         before = known.get(record.id)
+        if record.unread and before is not None and before.record.fixes and not before.record.unread:
+            record = replace(record, fixes=before.record.fixes)  # keep what was last read; the warning tells
         what = _what_changed(before.record if before else None, record)
-        if what is None:
+        if what is None and (before is None or record.unread == before.record.unread):
             continue
         stored = StoredAdvisory(record, source.id, before.first_seen if before else now)
         changed.append(stored)
-        if not quiet:
+        if what is not None and not quiet:  # only its readability changed: stored, the source warning says it
             events.append(_event(stored, what, before.record if before else None, source.url, now))
     return changed, events
 
@@ -76,8 +78,6 @@ def _what_changed(before: AdvisoryRecord | None, now: AdvisoryRecord) -> str | N
         return "revised"
     if now.fixes != before.fixes and now.fixes:
         return "revised"
-    if now.unread != before.unread and not now.unread:
-        return "revised"  # the page can be read again: its fixes are known now
     return None
 
 

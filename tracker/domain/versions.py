@@ -164,22 +164,24 @@ class Release:
         return (self.product, self.major, self.minor, self.update)
 
     @property
-    def sort_key(self) -> tuple[int, int, int, str, int, int, int]:
-        # A 6.x patch release is ordered by its patch id's date code, with or without the letter a KB row gives
-        # it: ESXi670-201912001 (6.7 U3b) < ESXi670-202111001, whose letter no page states.
-        letter = "" if self._is_6x_patch_id else (self.letter or "")
+    def sort_key(self) -> tuple[int, int, int, int, str, int, int, int]:
+        # A 6.x patch release is ordered by its patch id's date code before its letter, with or without the letter
+        # a KB row gives it: ESXi670-201912001 (6.7 U3b) < ESXi670-202111001, whose letter no page states, and
+        # 5.5 U3g (no id) < ESXi550-201803001 (5.5 U3h). Releases of 7.0 and later have no date code (0).
+        dated = int(self.patch) if self._is_6x_patch_id else 0
         return (
             self.major,
             self.minor,
             self.update,
-            letter,
+            dated,
+            self.letter or "",
             0 if self.security_only else 1,
             self.appliance or 0,
             _patch_rank(self.patch),
         )
 
     @property
-    def _full_key(self) -> tuple[tuple[int, int, int, str, int, int, int], tuple[str, bool, bool, str]]:
+    def _full_key(self) -> tuple[tuple[int, int, int, int, str, int, int, int], tuple[str, bool, bool, str]]:
         # sort_key leaves out what does not order releases (product, an unknown letter, the patch spelling);
         # they only break ties, so that the order is total and agrees with ==.
         tie = (self.product.value, self.letter is not None, self.appliance is not None, self.patch)
@@ -328,8 +330,8 @@ class Build:
         return self.release.letter if self.release else None
 
     @property
-    def sort_key(self) -> tuple[tuple[int, int, int, str, int, int, int], int]:
-        release_key = self.release.sort_key if self.release else (0, 0, 0, "", 0, 0, 0)
+    def sort_key(self) -> tuple[tuple[int, int, int, int, str, int, int, int], int]:
+        release_key = self.release.sort_key if self.release else (0, 0, 0, 0, "", 0, 0, 0)
         return (release_key, self.number or 0)
 
     def __lt__(self, other: object) -> bool:

@@ -59,5 +59,6 @@ def _merge(listed: Found, page: Found) -> Found:
         cves=tuple(dict.fromkeys(b.cves + a.cves)),
         fixes=b.fixes,
         withdrawn=a.withdrawn or b.withdrawn,
+        unread=b.unread,
     )
     return Found(record, stated)
