@@ -153,7 +153,6 @@ def test_a_host_whose_target_needs_a_newer_vcenter_is_told_to_upgrade_that_vcent
     assert (free["recommended_build"], free["hold"]) == (19193900, None)
 
 
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_the_kb_86287_caveat_sits_next_to_the_target(site: FixtureSite, tmp_path: Path, command: list[str]):
     cli = estate(site, tmp_path, command, (REAL / "vmsa-2022-0004.html").read_bytes(), "10-2022-02-16", FEBRUARY)
