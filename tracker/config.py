@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from tracker.domain.events import EventKind
-from tracker.domain.exposure import Severity
+from tracker.domain.fixes import Severity
 from tracker.domain.versions import Product
 from tracker.products import product_info
 from tracker.sources import REGISTRY

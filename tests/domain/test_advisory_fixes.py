@@ -13,7 +13,8 @@ from tracker.domain.advisories import (
     unmapped_fixes,
 )
 from tracker.domain.catalog import Catalog, Entry, SourceState
-from tracker.domain.exposure import Assessor, FixedIn, Status, Unresolved
+from tracker.domain.exposure import Assessor, Status
+from tracker.domain.fixes import FixedIn, Unresolved
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.roles import SourceRole

@@ -6,7 +6,8 @@ import pytest
 
 from tracker.domain.catalog import BuildStatus, Catalog, Entry
 from tracker.domain.events import Confidence
-from tracker.domain.exposure import Advisory, Assessor, FixedIn, Lifecycle, Severity, Status
+from tracker.domain.exposure import Assessor, Lifecycle, Status
+from tracker.domain.fixes import Advisory, FixedIn, Severity
 from tracker.domain.inventory import Asset, AssetKind, Vib
 from tracker.domain.versions import Product, Release
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.fixtures.tools.make_tools_fixtures import ROWS
-from tracker.domain.exposure import Advisory, FixedIn, Severity
+from tracker.domain.fixes import Advisory, FixedIn, Severity
 from tracker.domain.tools import decode_tools_version, encode_tools_version, tools_release
 from tracker.domain.versions import Build, Product, Release, VersionError, product_from_text
 

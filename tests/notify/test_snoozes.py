@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime
 
-from tracker.domain.exposure import Exposure, Severity, Status
+from tracker.domain.exposure import Exposure, Status
+from tracker.domain.fixes import Severity
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.notify.snoozes import Snooze, Snoozes, fingerprint
 

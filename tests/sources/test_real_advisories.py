@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tracker.domain.exposure import covers
+from tracker.domain.fixes import covers
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.versions import Product
 from tracker.sources.advisory_feed import parse

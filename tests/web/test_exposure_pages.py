@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker.domain.exposure import Exposure, Severity, Status
+from tracker.domain.exposure import Exposure, Status
+from tracker.domain.fixes import Severity
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.web.exposure import SORTS, Assessed, BadCursor, ExposureFilter
 

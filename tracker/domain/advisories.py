@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 
 from tracker.domain.catalog import Catalog, Entry, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, Evidence
-from tracker.domain.exposure import Advisory, FixedIn, Severity, Unresolved, covers
+from tracker.domain.fixes import Advisory, FixedIn, Severity, Unresolved, covers
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.versions import Product, Release
 

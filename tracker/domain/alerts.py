@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from tracker.domain.events import EventKind
-from tracker.domain.exposure import Exposure, Severity
+from tracker.domain.exposure import Exposure
+from tracker.domain.fixes import Severity
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
 

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tracker.config import Config
-from tracker.domain.exposure import Exposure, Severity, Status
+from tracker.domain.exposure import Exposure, Status
+from tracker.domain.fixes import Severity
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again

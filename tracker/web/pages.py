@@ -238,7 +238,8 @@ def _vocabulary() -> dict[str, Any]:
     """The choices of the filters, from the enums the storage uses."""
     from tracker.domain.catalog import BuildStatus
     from tracker.domain.events import EventKind
-    from tracker.domain.exposure import Severity, Status
+    from tracker.domain.exposure import Status
+    from tracker.domain.fixes import Severity
     from tracker.domain.inventory import AssetKind
     from tracker.domain.versions import Product
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from tracker.domain.exposure import Severity
+from tracker.domain.fixes import Severity
 from tracker.domain.observations import AdvisoryRecord, ParseResult, Skipped
 from tracker.sources.html import clean_text
 

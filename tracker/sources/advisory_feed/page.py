@@ -6,7 +6,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from tracker.domain.exposure import Severity
+from tracker.domain.fixes import Severity
 from tracker.domain.observations import AdvisoryRecord
 from tracker.domain.versions import Product
 from tracker.sources.advisory_feed.common import (
