@@ -1,9 +1,10 @@
 """kill -9 of a `tracker run` in the middle of a send, then a restart: what the receiver got, and when.
 
-Each trial queues `messages` alerts for one webhook channel in a fresh SQLite file, starts `tracker run`, lets the
-receiver hold the first request (the message in flight), kills the service with SIGKILL while it waits, restarts
-it and waits until every row is recorded sent, then stops it with SIGTERM. Used by tests/test_delivery_crash.py
-(a few trials) and benchmarks/bench_crash.py (20, with a table).
+Each trial queues `messages` alerts for one webhook channel in a fresh SQLite file, starts `command` (`run`,
+`poll` or `run --once`), lets the receiver hold the first request (the message in flight), kills the process with
+SIGKILL while it waits, restarts the same command at once and waits until every row is recorded sent (then stops a
+`tracker run` with SIGTERM; `poll` and `run --once` exit by themselves). Used by tests/test_delivery_crash.py and
+benchmarks/bench_crash.py (20, with a table).
 """
 
 import time
@@ -33,7 +34,7 @@ class Trial:
     in_flight_delay: float  # seconds from the restart until the message in flight at the kill arrived again
 
 
-def crash_trial(folder: Path, messages: int, claim_timeout: int) -> Trial:
+def crash_trial(folder: Path, messages: int, claim_timeout: int, command: tuple[str, ...] = ("run",)) -> Trial:
     folder.mkdir(parents=True, exist_ok=True)
     with HoldingReceiver() as receiver:
         config_file = outbox_config(
@@ -42,15 +43,17 @@ def crash_trial(folder: Path, messages: int, claim_timeout: int) -> Trial:
         _config, engine = opened(config_file)
         queue(engine, "ops", messages, datetime.fromisoformat(NOW))
         receiver.hold(1)
-        with Tracker(config_file, "run", now=NOW) as first:
+        with Tracker(config_file, *command, now=NOW) as first:
             receiver.wait_for(1, timeout=60)  # the first message is in flight
             first.kill()
         restarted = time.monotonic()
-        with Tracker(config_file, "run", now=NOW) as second:
-            second.wait_for_line(lambda line: "channel sender(s)" in line, timeout=60)
+        with Tracker(config_file, *command, now=NOW) as second:
+            if command == ("run",):
+                second.wait_for_line(lambda line: "channel sender(s)" in line, timeout=60)
             started = time.monotonic() - restarted
             _wait_all_sent(engine, messages, timeout=claim_timeout + 60, tracker=second)
-            second.terminate()
+            if command == ("run",):
+                second.terminate()
             second.wait(30)
         arrivals = receiver.arrivals
     keys = [post.headers.get(IDEMPOTENCY_HEADER) for _, post in arrivals]

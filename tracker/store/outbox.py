@@ -12,8 +12,15 @@ Whether a row is due (`next_attempt_at`) is the caller's `now`, as is every time
 
 Every write a sender makes under its claim (`record`, `finish`, `release`) is conditional on its claim token: a
 send that outlived its claim (another worker took the row over) writes nothing, and says so (`Result.LOST`).
+
+A claim names its holder the way the poll lease does (tracker/store/holders.py: host, PID, the process's start
+time and boot): a claim whose holder is provably gone (a process of this host that was killed, its PID reused or
+not) is free at once, so a restart re-sends the message that was in flight without waiting for the claim to go
+stale; a claim from another host, or one that cannot be probed, still waits for `claim_timeout`. At most one
+duplicate per crash stays the rule: the dead sender may have delivered it before it died.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +32,7 @@ from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from tracker.domain.alerts import next_attempt
-from tracker.store import OUTBOX_CLAIM, OutboxStatus
+from tracker.store import OUTBOX_CLAIM, OutboxStatus, holders
 from tracker.store.db import session_scope
 from tracker.store.models import DeliveryRow, OutboxRow
 from tracker.store.repo import utc
@@ -135,9 +142,37 @@ def claimable(now: datetime, stale_before: datetime) -> ColumnElement[bool]:
     )
 
 
+@functools.cache
+def _holder() -> str:
+    """This process, as its claims name it (one id per process: `host:pid:token:place.start`)."""
+    return holders.holder_id()
+
+
+def _token() -> str:
+    return f"{_holder()}/{uuid.uuid4().hex}"
+
+
+def free_orphans(session: Session) -> int:
+    """Give back, due at once, every claim whose holder is a process of this host that no longer runs; the number
+    freed. A conditional UPDATE per row: a live worker's claim, or one renewed meanwhile, is never touched."""
+    freed = 0
+    held = session.exec(select(OutboxRow.id, OutboxRow.claim_token).where(OutboxRow.status == OutboxStatus.SENDING))
+    for row_id, token in list(held):
+        if not token or not holders.gone(token.partition("/")[0]):
+            continue
+        written = session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == row_id, col(OutboxRow.claim_token) == token)
+            .values(status=OutboxStatus.PENDING, claim_token=None, claimed_at=None)
+        )
+        freed += int(written.rowcount)  # type: ignore[attr-defined]
+    return freed
+
+
 def due_channels(engine: Engine, now: datetime, terms: ClaimTerms) -> list[str]:
-    """The channels that have a row a worker may take now."""
+    """The channels that have a row a worker may take now (claims of dead processes of this host freed first)."""
     with session_scope(engine) as session:
+        free_orphans(session)
         condition = claimable(now, _moment(session, terms) - terms.timeout)
         query = select(OutboxRow.channel).where(condition).distinct().order_by(col(OutboxRow.channel))
         return list(session.exec(query))
@@ -155,6 +190,9 @@ class Cursor:
 def claim_next(engine: Engine, cursor: Cursor, terms: ClaimTerms) -> OutboxRow | None:
     """Take the channel's oldest row after the cursor that nobody else holds (one conditional UPDATE); None when
     there is none. Of two workers after the same row, one gets it and the other moves on to the next."""
+    if cursor.after == 0:  # a new pass over the channel: claims of dead processes of this host are free now
+        with session_scope(engine) as session:
+            free_orphans(session)
     after = cursor.after
     while (row_id := _next_claimable(engine, cursor, after, terms)) is not None:
         row = _take(engine, row_id, cursor.now, terms)
@@ -177,7 +215,7 @@ def _next_claimable(engine: Engine, cursor: Cursor, after: int, terms: ClaimTerm
 
 
 def _take(engine: Engine, row_id: int, now: datetime, terms: ClaimTerms) -> OutboxRow | None:
-    token = uuid.uuid4().hex
+    token = _token()
     with session_scope(engine) as session:
         moment = _moment(session, terms)
         session.execute(
