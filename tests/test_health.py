@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tests.support.cli import Cli
 from tests.support.configs import kb_config
+from tests.support.queued import opened, outbox_config, queue
 from tests.support.receivers import free_port
 from tests.support.site import FixtureSite
 from tracker.cli import app
@@ -127,3 +128,24 @@ def test_a_channel_that_cannot_be_used_and_a_digest_not_sent_within_an_hour_are_
         ("channel ops-slack", "cannot be used: ${SLACK_WEBHOOK_URL} is not set"),
         ("channel team-mail", "digest digest:2021-11-19T07:00:00+00:00 is overdue: queued, not sent (SMTP 421)"),
     ]
+
+
+def test_a_message_due_more_than_five_minutes_and_not_sent_is_a_stalled_outbox_named_by_channel():
+    ok = SourceFacts("esxi-kb", "ok", HOUR, T0 - 10 * HOUR, T0, T0)
+    late = FailedDelivery("ops-slack", "alert event:3", None, T0 - timedelta(minutes=7))
+    later = FailedDelivery("ops-slack", "alert event:4", None, T0 - timedelta(minutes=6))
+    fresh = FailedDelivery("team-mail", "alert event:5", None, T0 - timedelta(minutes=2))  # within the grace
+    [problem] = assess(Facts((ok,), waiting=(later, late, fresh)), T0).problems
+    assert (problem.subject, problem.since) == ("channel ops-slack", T0 - timedelta(minutes=7))
+    assert problem.reason.startswith("outbox stalled: 2 messages due since")
+
+
+def test_health_names_a_stalled_outbox_until_its_messages_go_out(tmp_path: Path):
+    config_file = outbox_config(tmp_path, {"ops": f"json://127.0.0.1:{free_port()}/ops"})
+    _config, engine = opened(config_file)
+    queue(engine, "ops", 2, datetime(2021, 11, 19, 8, tzinfo=UTC))
+    cli = Cli(config_file)
+    cli("health", now="2021-11-19T08:03:00Z")  # due 3 min ago: healthy (exit 0), not stalled yet
+    report = json.loads(cli("health", "--json", now="2021-11-19T08:10:00Z", code=3))
+    [stalled] = [p for p in report["problems"] if p["subject"] == "channel ops"]
+    assert stalled["reason"].startswith("outbox stalled: 2 messages due since 2021-11-19 08:00 UTC, not sent")

@@ -3,7 +3,7 @@ outbox, and the service's ticks. The poll cycle has its own package: tracker/cyc
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -342,19 +342,22 @@ def health_verdict(config: Config, engine: Engine, now: datetime, each_tick: boo
         ]
         found = {} if each_tick else advisory_warnings(session)
         warnings = tuple((source, w) for source, each in found.items() for w in each)
-        waiting = [
-            _failure(row, [])
-            for status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
-            for row, _ in deliveries(session, status)
-            if row.kind == MessageKind.DIGEST
+        queued = [
+            row for status in (OutboxStatus.PENDING, OutboxStatus.SENDING) for row, _ in deliveries(session, status)
+        ]
+        waiting = [_failure(row, []) for row in queued if row.kind == MessageKind.DIGEST]
+        due = [
+            replace(_failure(row, []), at=repo.utc(row.next_attempt_at))
+            for row in queued
+            if row.kind != MessageKind.DIGEST and not (each_tick and row.kind == MessageKind.NOTICE)
         ]
     unusable = tuple(
         (name, ", ".join(f"${{{var}}} is not set" for _, var in config.unset(f"channels.{name}")))
         for name in config.channels
         if config.unset(f"channels.{name}")
     )
-    facts = Facts(tuple(_source_facts(config, stored, now)), tuple(failed), unusable, tuple(waiting), warnings)
-    return assess(facts, now)
+    sources = tuple(_source_facts(config, stored, now))
+    return assess(Facts(sources, tuple(failed), unusable, tuple(waiting), warnings, tuple(due)), now)
 
 
 def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime) -> list[SourceFacts]:

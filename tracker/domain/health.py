@@ -9,7 +9,9 @@ a problem with a subject, a reason and the time it began:
 - a message whose delivery failed for good in the last week (until it is retried: `tracker deliveries retry`);
 - an advisory's fixed version that no build could be mapped to (`advisory_unmapped`): hosts cannot be judged;
 - a channel that cannot be used (its ${VAR} is unset);
-- a digest queued more than DIGEST_GRACE ago and still not sent.
+- a digest queued more than DIGEST_GRACE ago and still not sent;
+- a stalled outbox: a message due more than STALL_GRACE ago and still waiting (the channel's sender is not
+  working: its process stopped, or the database was away), named by channel.
 A source configured less than its interval ago and not polled yet is `never polled`: shown, not a problem yet.
 """
 
@@ -69,6 +71,7 @@ class Verdict:
 
 DELIVERY_WINDOW = timedelta(days=7)  # a delivery that failed for good stays a problem this long, unless retried
 DIGEST_GRACE = timedelta(hours=1)  # a queued digest not sent by then is overdue
+STALL_GRACE = timedelta(minutes=5)  # a message due this long and not sent means the outbox is not being worked
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Facts:
     unusable: tuple[tuple[str, str], ...] = ()  # (channel, why)
     unsent_digests: tuple[FailedDelivery, ...] = ()  # queued digests not sent yet (`at`: when queued)
     advisory_warnings: tuple[tuple[str, str], ...] = ()  # (source id, advisory_unmapped warning)
+    waiting: tuple[FailedDelivery, ...] = ()  # messages (not digests) waiting to be sent (`at`: when they were due)
 
 
 def assess(facts: Facts, now: datetime) -> Verdict:
@@ -102,7 +106,29 @@ def assess(facts: Facts, now: datetime) -> Verdict:
         for d in sorted(facts.unsent_digests, key=lambda d: d.at)
         if now - d.at > DIGEST_GRACE
     ]
+    problems += _stalled(facts.waiting, now)
     return Verdict(tuple(problems), tuple(sources))
+
+
+def _stalled(waiting: Sequence[FailedDelivery], now: datetime) -> list[Problem]:
+    """One problem per channel whose oldest waiting message was due more than STALL_GRACE ago."""
+    late: dict[str, list[FailedDelivery]] = {}
+    for item in sorted(waiting, key=lambda w: w.at):
+        if now - item.at > STALL_GRACE:
+            late.setdefault(item.channel, []).append(item)
+    return [
+        Problem(
+            f"channel {channel}",
+            f"outbox stalled: {_count(len(items), 'message')} due since {items[0].at:%Y-%m-%d %H:%M} UTC, not sent"
+            f" ({items[0].error or 'not tried yet'}): is `tracker run` running, and its database reachable?",
+            items[0].at,
+        )
+        for channel, items in sorted(late.items())
+    ]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _source_problem(source: SourceFacts, now: datetime) -> Problem | None:
