@@ -10,12 +10,18 @@ re-sends nor skips a due digest. Run one scheduler per database (STACK.md: APSch
 shared); replicas are safe all the same, as one poll cycle runs at a time (the `poll` lease) and the outbox claims
 each message.
 
+No worker dies on an error (tracker/workers.py): each says it once, backs off and carries on, and a database
+outage is one line when it starts and one when it ends. A sender thread that still dies takes the process down
+with exit code 1, so that a supervisor restarts it. A cycle that outlives a tick is normal: APScheduler's
+"skipped: maximum number of running instances reached" is kept at debug level.
+
 SIGTERM and SIGINT stop the service within seconds, whatever is in flight: the senders stop waiting for their
 sends at once and give the messages back (due again at once: a restart sends them), and the jobs get STOP_GRACE
 seconds to finish. What is still running then is named in the log and abandoned (the process exits all the same,
 with 0, as after a clean stop: a poll cycle left half done is run again by the next one).
 """
 
+import logging
 import os
 import signal
 import sys
@@ -35,6 +41,7 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.jobs import channel_tick, digest_tick, outbox_chores, poll_tick
 from tracker.notify.outbox import Stop
+from tracker.workers import Guard, Outage
 
 if TYPE_CHECKING:
     from tracker.web.server import WebThread
@@ -55,7 +62,12 @@ class _Service:
         executors = {"default": ThreadPoolExecutor(2), "polls": ThreadPoolExecutor(1)}
         self.scheduler = BlockingScheduler(timezone=config.timezone, executors=executors)
         self.stopping, self.running = Stop(), _Running()
-        self.senders = [_Sender(name, self._sends(name), config.service.tick) for name in config.channels]
+        self.outage = Outage(log)
+        tick = config.service.tick
+        self.senders = [
+            _Sender(name, self._sends(name), Guard(f"sender {name}", tick, self.outage, log), log)
+            for name in config.channels
+        ]
         self.web = _web(config, engine, clock, log)
 
     def run(self) -> None:
@@ -65,12 +77,13 @@ class _Service:
             ("digest", "the digest check", lambda: digest_tick(config, engine, clock(), send=False), "default"),
             ("outbox", "the outbox's chores", lambda: outbox_chores(config, engine, clock(), self.stopping), "default"),
         )
+        _quiet_skips()
         tick = IntervalTrigger(seconds=config.service.tick)
         for name, what, work, executor in jobs:
             # The first run is now on the real clock: the scheduler's clock is real even under --now (a --now in
             # 2021 made it walk every tick since then before running anything).
             first = datetime.now(UTC)
-            job = self._job(what, work)
+            job = self._job(name, what, work)
             self.scheduler.add_job(
                 job, tick, id=name, executor=executor, next_run_time=first, max_instances=1, coalesce=True
             )
@@ -98,14 +111,25 @@ class _Service:
 
         return work
 
-    def _job(self, what: str, work: Callable[[], str]) -> Callable[[], None]:
-        def run() -> None:
+    def _job(self, name: str, what: str, work: Callable[[], str]) -> Callable[[], None]:
+        """The job as the scheduler runs it: never raising (its Guard says a failure once), and skipping its ticks
+        while it backs off."""
+        tick = self.config.service.tick
+        guard = Guard(name if name != "outbox" else "outbox chores", tick, self.outage, self.log)
+        resume = [0.0]  # the monotonic time before which the job, backing off, skips its ticks
+
+        def once() -> None:
             with self.running(what):
                 line = work()
             if line:
                 self.log(line)
             for sender in self.senders:  # what the job queued goes out now, not a tick later
                 sender.wake()
+
+        def run() -> None:
+            if time.monotonic() < resume[0]:
+                return
+            resume[0] = time.monotonic() + guard.run(once) - tick
 
         return run
 
@@ -168,12 +192,28 @@ class _Running:
             return list(self._names)
 
 
-class _Sender(threading.Thread):
-    """One channel's sender: works the channel's due rows every tick, and at once when woken."""
+def _quiet_skips() -> None:
+    """A cycle that outlives a tick is normal: APScheduler's "skipped" warning is said at debug level instead."""
+    logger = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkipsToDebug) for f in logger.filters):
+        logger.addFilter(_SkipsToDebug())
 
-    def __init__(self, channel: str, work: Callable[[], None], tick: float) -> None:
+
+class _SkipsToDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" not in record.getMessage():
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger("apscheduler.scheduler").isEnabledFor(logging.DEBUG)
+
+
+class _Sender(threading.Thread):
+    """One channel's sender: works the channel's due rows every tick, and at once when woken; a failure is its
+    Guard's to say, and it waits its backoff before the next try."""
+
+    def __init__(self, channel: str, work: Callable[[], None], guard: Guard, log: Log) -> None:
         super().__init__(name=f"sender {channel}", daemon=True)
-        self.channel, self._work, self._tick = channel, work, tick
+        self.channel, self._work, self._guard, self._log = channel, work, guard, log
         self._woken, self._stopping = threading.Event(), threading.Event()
 
     def wake(self) -> None:
@@ -184,7 +224,13 @@ class _Sender(threading.Thread):
         self._woken.set()
 
     def run(self) -> None:
-        while not self._stopping.is_set():
-            self._work()
-            self._woken.wait(self._tick)
-            self._woken.clear()
+        try:
+            while not self._stopping.is_set():
+                delay = self._guard.run(self._work)
+                self._woken.wait(delay)
+                self._woken.clear()
+        except BaseException as error:  # the Guard let it through: without its sender a channel is silent for ever
+            self._log(f"the sender of channel {self.channel} died ({type(error).__name__}: {error}); exiting")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)  # a supervisor restarts the service; the outbox keeps every message

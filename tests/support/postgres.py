@@ -16,9 +16,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 INSTALL_HINT = "apt-get install -y postgresql  (or: bash scripts/install-test-deps.sh)"
@@ -34,6 +34,8 @@ class Postgres:
     host: str
     port: int
     user: str
+    stop: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)  # fast shutdown, same data
+    start: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)  # again, on the same port
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
@@ -108,12 +110,19 @@ def start_postgres() -> Iterator[Postgres]:
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets}"
             f" -c timezone={SERVER_ZONE} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        try:
-            _run([*pg_ctl, "-l", str(log), "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
-        except PostgresUnavailable as error:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no server log)"
-            raise PostgresUnavailable(f"{error}\nserver log:\n{tail}") from None
-        yield Postgres("127.0.0.1", port, user)
+
+        def start() -> None:
+            try:
+                _run([*pg_ctl, "-l", str(log), "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
+            except PostgresUnavailable as error:
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no server log)"
+                raise PostgresUnavailable(f"{error}\nserver log:\n{tail}") from None
+
+        def stop() -> None:
+            _run([*pg_ctl, "-m", "fast", "-w", "-t", "60", "stop"], "pg_ctl stop")
+
+        start()
+        yield Postgres("127.0.0.1", port, user, stop, start)
     finally:
         if (data / "postmaster.pid").exists():  # running, or left half-started: stop it either way
             subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)

@@ -41,10 +41,11 @@ def opened(config_file: Path) -> tuple[Config, Engine]:
     return config, engine
 
 
-def queue(engine: Engine, channel: str, count: int, now: datetime) -> list[int]:
-    """Queue `count` pull alerts (event ids 1..count) for the channel; their event ids."""
+def queue(engine: Engine, channel: str, count: int, now: datetime, first: int = 1) -> list[int]:
+    """Queue `count` pull alerts (event ids first..first+count-1) for the channel; their event ids."""
+    ids = list(range(first, first + count))
     with session_scope(engine) as session:
-        for event_id in range(1, count + 1):
+        for event_id in ids:
             payload = alert_payload(replace(pulled(), event_id=event_id, build=18644231 + event_id))
             enqueue(session, Message(f"event:{event_id}", channel, MessageKind.ALERT, payload, event_id), now)
-    return list(range(1, count + 1))
+    return ids

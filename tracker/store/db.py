@@ -36,7 +36,9 @@ def make_engine(url: str) -> Engine:
     """An engine for any SQLAlchemy URL; a SQLite file's folder is created, and SQLite gets WAL and a busy wait."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    # A server's connection may die under the pool (a database restart): checked out, it is pinged and replaced
+    # rather than failing the first query after the database came back.
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
