@@ -1,7 +1,7 @@
 """The ESXi 7.0 U3 story told by every source kind at once: the KB tables (and the release notes they link), the
 ESXi 7.0 download page, the online depot, the VMSA feed and the vendor blog, replayed through `tracker poll --now`
-from September 2021 to VMSA-2022-0004 (stage 10), with the Log4j VMSA-2021-0028 in between, and read back from `tracker events --json` and
-`tracker exposure --json` as a script would.
+from September 2021 to VMSA-2022-0004 (stage 10), with the Log4j VMSA-2021-0028 in between (stage 08a), and read
+back from `tracker events --json` and `tracker exposure --json` as a script would.
 
 """
 
@@ -191,7 +191,8 @@ def test_the_advisory_events_are_log4j_pending_then_fixed_and_vmsa_2022_0004(sto
     ]
     pending, fixed, _ = (detail for _, _, detail in advisories)
     assert "no fix published yet: vCenter Server 7.x (Patch Pending)" in pending
-    assert "fix published: vCenter Server 7.0 7.0U3c" in fixed and "(was Patch Pending)" in fixed
+    published = fixed.split("fix published: ")[1].split("(was Patch Pending)")[0]
+    assert published.startswith("vCenter Server 7.0 ") and "7.0U3c" in published
     assert story.polls["10-2022-02-16"]["events"]  # the poll that saw them told them
 
 
