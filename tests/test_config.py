@@ -78,7 +78,7 @@ def test_environment_variables_and_secret_files_expand(tmp_path: Path, monkeypat
         "  - {id: a, kind: kb_build_table, url: 'http://${TRACKER_TEST_HOST}/kb', product: esxi}\n",
     )
     config = load_config(str(path))
-    assert config.database == "sqlite:///from-file.db"
+    assert config.database == f"sqlite:///{tmp_path.resolve()}/from-file.db"  # read from the config's folder
     assert config.sources[0].url == "http://127.0.0.1:9/kb"
 
 

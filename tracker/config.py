@@ -276,7 +276,7 @@ class WebConfig(_Strict):
 
 
 class Config(_Strict):
-    database: str = "sqlite:///data/tracker.db"
+    database: str = "sqlite:///data/tracker.db"  # relative to the config file's folder
     timezone: str = "UTC"
     _secrets: tuple[str, ...] = PrivateAttr(default=())
     _unset: tuple[tuple[str, str], ...] = PrivateAttr(default=())
@@ -433,8 +433,8 @@ def _env(name: str, path: str, file: Path) -> str | None:
     secret_file = os.environ.get(f"{name}_FILE")
     if not secret_file:
         return None
-    try:
-        return Path(secret_file).read_text(encoding="utf-8").strip()
+    try:  # a relative *_FILE is read from the config file's folder, like every path in the config
+        return Path(_anchored_path(secret_file, file.parent)).read_text(encoding="utf-8").strip()
     except OSError as error:
         raise ConfigError(f"{file}: {path}: {name}_FILE names a file that cannot be read ({error.strerror})") from None
 
@@ -454,13 +454,44 @@ def load_config(explicit: str | None = None) -> Config:
     raw = _read_yaml(path)
     state = _Expansion(path)
     try:
-        config = Config.model_validate(_expand(raw, "", state))
+        config = Config.model_validate(_anchored(_expand(raw, "", state), path.parent))
     except ValidationError as error:
         raise ConfigError(_masked(_explain(path, raw, error), state.values)) from None
     config._secrets = tuple(sorted(set(state.values), key=len, reverse=True))
     config._unset, config._file = tuple(state.unset), str(path)
     _check_tokens_from_env(config, raw, path)
     return config
+
+
+def _anchored(data: Any, base: Path) -> Any:
+    """Relative paths in the file are read from the config file's folder, not from wherever the command runs: the
+    SQLite file and the inventory files (`tracker --config /etc/tracker/tracker.yaml init` from any directory
+    makes the same database)."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    database = data.get("database")
+    if isinstance(database, str) and (anchored := _anchored_sqlite(database, base)):
+        data["database"] = anchored
+    inventory = data.get("inventory")
+    if isinstance(inventory, dict) and isinstance(inventory.get("files"), list):
+        files = [_anchored_path(f, base) if isinstance(f, str) else f for f in inventory["files"]]
+        data["inventory"] = {**inventory, "files": files}
+    return data
+
+
+def _anchored_sqlite(url: str, base: Path) -> str | None:
+    scheme, sep, rest = url.partition(":///")
+    if not sep or scheme not in ("sqlite", "sqlite+pysqlite") or not rest or rest.startswith(":memory:"):
+        return None
+    path, query = rest.partition("?")[::2]
+    anchored = _anchored_path(path, base)
+    return f"{scheme}:///{anchored}" + (f"?{query}" if query else "") if anchored != path else None
+
+
+def _anchored_path(value: str, base: Path) -> str:
+    path = Path(value).expanduser()
+    return value if path.is_absolute() else str((base / path).resolve())
 
 
 def _check_tokens_from_env(config: Config, raw: dict[str, Any], path: Path) -> None:
@@ -507,9 +538,24 @@ MAX_CONFIG_VALUES = 100_000  # values once aliases are expanded (the example con
 
 
 class _BudgetLoader(yaml.SafeLoader):
-    """PyYAML's safe loader refusing more than MAX_ALIASES aliases, so an alias bomb fails before it grows."""
+    """PyYAML's safe loader refusing more than MAX_ALIASES aliases, so an alias bomb fails before it grows, and a key
+    written twice in one mapping (PyYAML keeps the last one: a second `sources:` block would drop the first)."""
 
     aliases = 0
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is None or key == "<<":
+                    continue
+                if key in seen:
+                    first = seen[key].start_mark.line + 1
+                    problem = f"duplicate key {key!r}: first written at line {first}, again here"
+                    raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+                seen[key] = key_node
+        return super().construct_mapping(node, deep)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):

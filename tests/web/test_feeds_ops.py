@@ -12,6 +12,8 @@ from icalendar import Calendar
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.web import READ_TOKEN, WebServer, web_config, web_server
+from tracker import __version__
+from tracker.store import SCHEMA_HEAD
 
 
 def test_the_atom_feed_lists_the_storys_pulls_and_the_reissue_with_links_to_their_builds(web: WebServer):
@@ -69,10 +71,12 @@ def test_metrics_parse_and_count_the_events_by_kind_as_the_cli_lists_them(web: W
     severity = {labels["severity"]: value for labels, value in found["tracker_assets"]}
     assert severity["critical"] == 13  # the dozen ESXi hosts on pulled or vulnerable builds, vc01 (Log4j)
     assert found["tracker_digest_last_sent_timestamp_seconds"][0][1] > 0
+    assert found["tracker_build_info"] == [({"version": __version__, "schema": SCHEMA_HEAD}, 1.0)]
 
 
 def test_readyz_is_ready_over_the_story_and_healthz_answers(web: WebServer):
-    assert web.client().get("/healthz").json()["status"] == "ok"
+    health = web.client().get("/healthz").json()
+    assert (health["status"], health["version"], health["schema"]) == ("ok", __version__, SCHEMA_HEAD)
     ready = web.client().get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 

@@ -9,6 +9,7 @@ modules never import it back (tests/test_architecture.py checks that tracker/cli
     inventory.py                 exposure; inventory import | sync-vcenter | list
     service.py                   run, demo
     alerts.py                    digest; notify test, watch, snooze, deliveries
+    config_cmd.py                config schema | check (the config's JSON Schema; a check that opens no database)
     output.py                    JSON and rich helpers shared by the views
     views.py, views_inventory.py, views_notify.py   what the commands print
 
@@ -17,11 +18,12 @@ run at all, 2 a bad config or bad option, 3 `tracker health` found the tracker d
 imported inside commands: `tracker --help` stays fast.
 """
 
+import sys
 from typing import Annotated
 
 import typer
 
-from tracker.cli import alerts, health, inventory, poll, service
+from tracker.cli import alerts, config_cmd, health, inventory, poll, service
 from tracker.cli.common import STATE, check_now
 
 app = typer.Typer(
@@ -48,6 +50,16 @@ app.add_typer(alerts.watch_app, name="watch")
 app.add_typer(alerts.snooze_app, name="snooze")
 app.add_typer(alerts.deliveries_app, name="deliveries")
 app.add_typer(alerts.notify_app, name="notify")
+app.add_typer(config_cmd.config_app, name="config")
+
+
+def _version(wanted: bool) -> None:
+    if wanted:
+        from tracker import build_info
+
+        info = build_info()
+        typer.echo(f"release-tracker {info['version']} (database schema {info['schema']})")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -60,13 +72,45 @@ def _global(
         str | None,
         typer.Option("--now", help="Fix the clock (ISO-8601, e.g. 2021-11-19T08:00:00Z; env TRACKER_NOW)."),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and the database schema, and exit."
+        ),
+    ] = False,
 ) -> None:
     STATE.config_path, STATE.now = config, now
     check_now()  # every command, not only those that read the clock: a bad --now is a mistake either way
 
 
+_GLOBAL_OPTIONS = ("--config", "-c", "--now")
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """The global options moved before the command, wherever they were written: `tracker init --config X` is
+    `tracker --config X init` (no command has an option of the same name)."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and "=" in arg:
+            hoisted.append(arg)
+        elif arg in _GLOBAL_OPTIONS and index + 1 < len(args):
+            hoisted += args[index : index + 2]
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest
+
+
 def main() -> None:
-    app()
+    app(args=hoist_globals(sys.argv[1:]), prog_name="tracker")
 
 
 __all__ = ["app", "main"]

@@ -43,6 +43,10 @@ def observe_advisories(
         before = known.get(record.id)
         if record.unread and before is not None and before.record.fixes and not before.record.unread:
             record = replace(record, fixes=before.record.fixes)  # keep what was last read; the warning tells
+        if before is not None and record.revision < before.record.revision:
+            # Broadcom's copy of a VMware-era advisory names no revision ("VMSA-2021-0028", not ".6"): a revision
+            # the tracker saw is never taken back
+            record = replace(record, revision=before.record.revision)
         what = _what_changed(before.record if before else None, record)
         if what is None and (before is None or record.unread == before.record.unread):
             continue

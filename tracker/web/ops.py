@@ -22,8 +22,11 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/healthz")
 def healthz(ctx: Ctx) -> dict[str, str]:
-    """The process answers (nothing else is checked: a liveness probe must not restart it for a vendor outage)."""
-    return {"status": "ok", "mode": ctx.notes.get("mode", "")}
+    """The process answers (nothing else is checked: a liveness probe must not restart it for a vendor outage),
+    with the build it runs (the version and the database schema, as `tracker --version` prints them)."""
+    from tracker import build_info
+
+    return {"status": "ok", "mode": ctx.notes.get("mode", ""), **build_info()}
 
 
 @router.get("/readyz")
@@ -94,6 +97,7 @@ class _Collector:
             digest, cycle = last_digest_sent(session), last_cycle(session)
         sources = reads.sources(self.ctx, show_all=False)
         gauge = GaugeMetricFamily
+        yield _build_info()
         if cycle is not None:
             yield gauge("tracker_poll_cycle_duration_seconds", "The last poll cycle's duration.", cycle[1])
             yield gauge("tracker_poll_cycle_last_timestamp_seconds", "When the last cycle started.", _ts(cycle[0]))
@@ -114,6 +118,19 @@ class _Collector:
             yield gauge("tracker_digest_last_sent_timestamp_seconds", "When the last digest was sent.", _ts(digest))
         counts = self.ctx.exposure.current().counts()
         yield _labelled("tracker_assets", "Assets by the severity of their worst finding.", "severity", counts)
+
+
+def _build_info() -> Any:
+    from prometheus_client.core import GaugeMetricFamily
+
+    from tracker import build_info
+
+    info = build_info()
+    family = GaugeMetricFamily(
+        "tracker_build_info", "The tracker's version and database schema (always 1).", labels=list(info)
+    )
+    family.add_metric(list(info.values()), 1.0)
+    return family
 
 
 def _labelled(name: str, text: str, label: str, values: dict[str, int]) -> Any:
