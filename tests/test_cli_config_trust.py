@@ -66,3 +66,12 @@ def test_the_global_options_work_after_the_command_too(tmp_path: Path):
         "sources", "--json", f"--config={tmp_path / 'config' / 'tracker.yaml'}", f"--now={NOW}", cwd=tmp_path
     )
     assert joined.returncode == 0 and joined.stdout.lstrip().startswith("["), joined.stderr
+
+
+def test_the_example_config_is_healthy_right_after_init_and_warns_that_no_channel_is_configured(tmp_path: Path):
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config = str(tmp_path / "config" / "tracker.yaml")
+    assert tracker("--config", config, "init", cwd=tmp_path).returncode == 0
+    done = tracker("--config", config, "health", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: no channel configured" in done.stdout

@@ -357,7 +357,8 @@ def health_verdict(config: Config, engine: Engine, now: datetime, each_tick: boo
         if config.unset(f"channels.{name}")
     )
     sources = tuple(_source_facts(config, stored, now))
-    return assess(Facts(sources, tuple(failed), unusable, tuple(waiting), warnings, tuple(due)), now)
+    facts = Facts(sources, tuple(failed), unusable, tuple(waiting), warnings, tuple(due), len(config.channels))
+    return assess(facts, now)
 
 
 def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime) -> list[SourceFacts]:

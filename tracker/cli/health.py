@@ -38,6 +38,7 @@ def health(as_json: JsonOpt = False) -> None:
 def _as_data(verdict: "Verdict") -> dict[str, Any]:
     return {
         "status": "healthy" if verdict.healthy else "degraded",
+        "warnings": list(verdict.warnings),
         "problems": [{"subject": p.subject, "reason": p.reason, "since": iso(p.since)} for p in verdict.problems],
         "sources": [
             {
@@ -59,6 +60,8 @@ def _print(verdict: "Verdict") -> None:
         waiting = states.count("never polled")
         tail = f" ({waiting} not polled yet, within their interval)" if waiting else ""
         console.print(f"healthy: {len(states) - waiting} source(s) polled and ok, no failed delivery{tail}")
+        for warning in verdict.warnings:
+            console.print(f"  [yellow]warning[/]: {esc(warning)}")
         return
     console.print(f"[red]degraded[/]: {len(verdict.problems)} problem(s)")
     for problem in verdict.problems:

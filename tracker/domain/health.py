@@ -63,6 +63,7 @@ class Problem:
 class Verdict:
     problems: tuple[Problem, ...]
     sources: tuple[SourceFacts, ...]
+    warnings: tuple[str, ...] = ()  # worth saying, not a problem: healthy all the same (exit 0)
 
     @property
     def healthy(self) -> bool:
@@ -71,6 +72,7 @@ class Verdict:
 
 DELIVERY_WINDOW = timedelta(days=7)  # a delivery that failed for good stays a problem this long, unless retried
 DIGEST_GRACE = timedelta(hours=1)  # a queued digest not sent by then is overdue
+NO_CHANNEL = "no channel configured: alerts and digests go nowhere until one is added under `channels:`"
 STALL_GRACE = timedelta(minutes=5)  # a message due this long and not sent means the outbox is not being worked
 
 
@@ -84,6 +86,7 @@ class Facts:
     unsent_digests: tuple[FailedDelivery, ...] = ()  # queued digests not sent yet (`at`: when queued)
     advisory_warnings: tuple[tuple[str, str], ...] = ()  # (source id, advisory_unmapped warning)
     waiting: tuple[FailedDelivery, ...] = ()  # messages (not digests) waiting to be sent (`at`: when they were due)
+    channels: int = 1  # channels configured: with none, nothing the tracker finds reaches anyone
 
 
 def assess(facts: Facts, now: datetime) -> Verdict:
@@ -107,7 +110,8 @@ def assess(facts: Facts, now: datetime) -> Verdict:
         if now - d.at > DIGEST_GRACE
     ]
     problems += _stalled(facts.waiting, now)
-    return Verdict(tuple(problems), tuple(sources))
+    warnings = () if facts.channels else (NO_CHANNEL,)
+    return Verdict(tuple(problems), tuple(sources), warnings)
 
 
 def _stalled(waiting: Sequence[FailedDelivery], now: datetime) -> list[Problem]:
