@@ -2,6 +2,7 @@
 key written twice, relative paths read from the config file's folder whatever the current directory, and the global
 options written after the command."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,29 @@ def test_the_example_config_is_healthy_right_after_init_and_warns_that_no_channe
     done = tracker("--config", config, "health", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "warning: no channel configured" in done.stdout
+
+
+def test_messages_speak_the_users_words(tmp_path: Path):
+    config = tmp_path / "tracker.yaml"
+    config.write_text("sources:\n  - {id: a, kind: kb_table, url: 'http://127.0.0.1:9/a', product: esx}\n", "utf-8")
+    done = tracker("--config", str(config), "sources", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown source kind 'kb_table' (did you mean 'kb_build_table'?)" in done.stderr
+    assert "unknown product 'esx' (did you mean 'esxi'?)" in done.stderr
+    assert done.stderr.count("'kb_table'") == 1  # not repeated as "(got 'kb_table')"
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    config.write_text(f"database: sqlite:///{folder}\nsources: []\n", "utf-8")
+    opened = tracker("--config", str(config), "sources", cwd=tmp_path)
+    assert opened.returncode == 1 and "is a directory" in opened.stderr and "sqlalche.me" not in opened.stderr
+    clock = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "--config", str(config), "sources"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRACKER_NOW": "yesterday"},
+        timeout=60,
+    )
+    assert clock.returncode == 2 and "TRACKER_NOW: expected an ISO-8601 time" in clock.stderr
+    retry = tracker("--config", str(config), "deliveries", "retry", "abc", cwd=tmp_path)
+    assert retry.returncode == 2 and "outbox_id" not in retry.stderr and "'ID'" in retry.stderr

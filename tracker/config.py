@@ -70,7 +70,7 @@ class SourceConfig(_Strict):
     @classmethod
     def _kind(cls, value: str) -> str:
         if value not in REGISTRY:
-            raise ValueError(f"unknown source kind {value!r} (expected one of {', '.join(REGISTRY)})")
+            raise ValueError(f"unknown source kind {value!r}{did_you_mean(value, list(REGISTRY))}")
         return value
 
     @field_validator("interval", mode="before")
@@ -210,7 +210,8 @@ class WatchlistConfig(_Strict):
         known = [k.value for k in EventKind]
         unknown = [str(k) for k in kinds if k not in known] if isinstance(kinds, (list, tuple)) else []
         if unknown:
-            raise ValueError(f"unknown event kind(s) {', '.join(unknown)} (expected some of {', '.join(known)})")
+            first = unknown[0]
+            raise ValueError(f"unknown event kind {first!r}{did_you_mean(first, known)}")
         return kinds
 
     @field_validator("min_severity", mode="before")
@@ -587,9 +588,23 @@ def _explain(path: Path, raw: dict[str, Any], error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "string_pattern_mismatch" and _URL_KEY.search(key):
             message = "expected an http:// or https:// URL"
-        shown = "" if " got " in message else _shown_input(key, item.get("input"))  # our messages quote it
+        if item["type"] in ("enum", "literal_error") and isinstance(item.get("input"), str):
+            choices = re.findall(r"'([^']*)'", str((item.get("ctx") or {}).get("expected", "")))
+            noun = str(item["loc"][-1]).replace("_", " ") if isinstance(item["loc"][-1], str) else "value"
+            message = f"unknown {noun} {item['input']!r}{did_you_mean(item['input'], choices)}"
+        quoted = isinstance(item.get("input"), str) and repr(item["input"]) in message
+        # ours quote it; a database URL may carry credentials, and its message names its scheme already
+        shown = "" if " got " in message or quoted or key == "database" else _shown_input(key, item.get("input"))
         problems.append(f"{path}: {key}: {message}{shown}")
     return "\n".join(problems)
+
+
+def did_you_mean(value: str, choices: list[str]) -> str:
+    """` (did you mean 'kb_build_table'?)` for a near miss, else ` (expected one of a, b, c)`."""
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (expected one of {', '.join(choices)})"
 
 
 def _suggestion(loc: tuple[int | str, ...]) -> str:
@@ -687,7 +702,8 @@ def clock(explicit: str | None = None) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"--now: expected an ISO-8601 time such as 2021-11-19T08:00:00Z, got {text!r}") from None
+        given = "--now" if explicit else "TRACKER_NOW"
+        raise ConfigError(f"{given}: expected an ISO-8601 time such as 2021-11-19T08:00:00Z, got {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

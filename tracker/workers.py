@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from tracker.store.db import unreachable
 
 Log = Callable[[str], None]
 MAX_BACKOFF = 30.0  # seconds: the longest a failing worker waits before it tries again
@@ -40,13 +40,6 @@ class Outage:
     @property
     def down(self) -> bool:
         return self._since is not None
-
-
-def unreachable(error: BaseException) -> bool:
-    """A database error that says the server cannot be reached or the connection broke (not a bad query)."""
-    if isinstance(error, OperationalError | InterfaceError):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def describe(error: BaseException) -> str:

@@ -219,7 +219,9 @@ def deliveries_list(
 
 
 @deliveries_app.command("retry")
-def deliveries_retry(outbox_id: int) -> None:
+def deliveries_retry(
+    outbox_id: Annotated[int, typer.Argument(metavar="ID", help="The delivery's id (tracker deliveries).")],
+) -> None:
     """Queue a failed delivery again now (and try it at once)."""
     # lazy: the outbox (the ORM, apprise), which --help must not load
     from tracker.notify.outbox import work_outbox

@@ -3,6 +3,7 @@ exits with one message (code 2 for a bad config or option, 1 when the database c
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -88,16 +89,26 @@ def open_engine(config: "Config") -> "Engine":
     from sqlalchemy.exc import SQLAlchemyError  # lazy: SQLAlchemy, which --help and a quiet poll must not load
 
     from tracker.store.db import make_engine, migrate
+    from tracker.workers import describe
 
     try:
         engine = make_engine(config.database)
         migrate(engine)
     except (SQLAlchemyError, OSError) as error:
-        fail(f"cannot open the database {safe_url(config.database)}: {type(error).__name__}: {error}", 1)
+        fail(f"cannot open the database {safe_url(config.database)}: {describe(error)}{_hint(config.database)}", 1)
     return engine
 
 
+def _hint(url: str) -> str:
+    """What a SQLite path that cannot be opened usually means."""
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is not None and path.is_dir():
+        return f" ({path} is a directory: expected a file path such as {path / 'tracker.db'})"
+    return ""
+
+
 def safe_url(url: str) -> str:
+    """The URL as the user wrote it, its password hidden (a user name is kept: it says which account)."""
     from sqlalchemy.engine import make_url  # lazy: see open_engine
 
     try:

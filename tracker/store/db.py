@@ -53,6 +53,15 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+def unreachable(error: BaseException) -> bool:
+    """A database error that says the server cannot be reached or the connection broke (not a bad query)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError
+
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
