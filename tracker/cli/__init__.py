@@ -18,13 +18,29 @@ run at all, 2 a bad config or bad option, 3 `tracker health` found the tracker d
 imported inside commands: `tracker --help` stays fast.
 """
 
+import signal
 import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from tracker.cli import alerts, config_cmd, health, inventory, poll, service
 from tracker.cli.common import STATE, check_now
+
+
+def _help_placeholder(param: TyperOption | TyperArgument, ctx: object) -> str | None:
+    """What `--help` shows beside a parameter: an option's metavar (PATH, TIME, CHANNEL; its name in capitals
+    when it sets none), nothing beside a flag or an argument (an argument's name is its placeholder). Typer's own
+    shows the Python type (`<str>`, `<bool>`, `<int>`), which tells a reader nothing; tests/test_wording.py walks
+    every command's help."""
+    if not isinstance(param, TyperOption) or param.is_flag or param.count:
+        return None
+    return param.metavar or (param.name or "value").upper()
+
+
+for _parameter in (TyperOption, TyperArgument):  # every command's help, --help itself included: one place
+    setattr(_parameter, "display_type_rich", _help_placeholder)
 
 app = typer.Typer(
     name="tracker",
@@ -66,11 +82,15 @@ def _version(wanted: bool) -> None:
 def _global(
     config: Annotated[
         str | None,
-        typer.Option("--config", "-c", help="Config file (env TRACKER_CONFIG; default config/tracker.yaml)."),
+        typer.Option(
+            "--config", "-c", metavar="PATH", help="Config file (env TRACKER_CONFIG; default config/tracker.yaml)."
+        ),
     ] = None,
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Fix the clock (ISO-8601, e.g. 2021-11-19T08:00:00Z; env TRACKER_NOW)."),
+        typer.Option(
+            "--now", metavar="TIME", help="Fix the clock (ISO-8601, e.g. 2021-11-19T08:00:00Z; env TRACKER_NOW)."
+        ),
     ] = None,
     version: Annotated[
         bool,
@@ -110,7 +130,14 @@ def hoist_globals(args: list[str]) -> list[str]:
 
 
 def main() -> None:
+    # SIGTERM ends a command the way Ctrl-C does, through its `finally` blocks (a poll closes its parser processes);
+    # `tracker run` and `tracker serve` install their own handlers.
+    signal.signal(signal.SIGTERM, _terminated)
     app(args=hoist_globals(sys.argv[1:]), prog_name="tracker")
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 __all__ = ["app", "main"]

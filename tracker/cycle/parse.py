@@ -70,6 +70,20 @@ class Preparsed:
             _stop_resource_tracker()
 
 
+def _orphan_guard(parent: int) -> None:
+    """In each worker: exit as soon as the process that started it is gone (killed, or stopped without closing its
+    pool), so no worker, nor the resource tracker waiting on them, outlives the tracker."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan guard", daemon=True).start()
+
+
 def _stop_resource_tracker() -> None:
     """The spawned pool's semaphores went with it, so the resource tracker process that watched them (a whole
     interpreter, ~13 MiB of a long-running service's memory) need not outlive it; the next pool starts another.
@@ -127,7 +141,9 @@ def start(pages: Iterable[Planned], answers: Mapping[str, object]) -> Preparsed:
     try:
         # spawn: a fresh interpreter, safe whatever threads this process has; it boots while we import SQLAlchemy.
         context = multiprocessing.get_context("spawn")
-        executor = ProcessPoolExecutor(max_workers=min(count, len(jobs)), mp_context=context)
+        executor = ProcessPoolExecutor(
+            max_workers=min(count, len(jobs)), mp_context=context, initializer=_orphan_guard, initargs=(os.getpid(),)
+        )
         for sid, doc in jobs:
             page = kinds[sid]
             futures[sid] = executor.submit(_parse, page.kind, doc.content, doc.url, page.product)
