@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: start check setup test-deps format lint types test bench clean
+.PHONY: start check setup test-deps format lint types test bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,10 @@ test-deps:  # the servers the tests start (Go and govmomi, PostgreSQL), installe
 	@bash scripts/install-test-deps.sh
 
 format: $(STAMP)
-	$(BIN)/ruff format --check tracker tests benchmarks scripts
+	$(BIN)/ruff format --check tracker tests benchmarks scripts docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check tracker tests benchmarks scripts
+	$(BIN)/ruff check tracker tests benchmarks scripts docs
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -38,6 +38,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_poll.py
+
+docs: $(STAMP)  # the documentation site, into site/; a warning fails the build
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
