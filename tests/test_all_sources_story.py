@@ -186,7 +186,7 @@ def test_the_advisory_events_are_log4j_pending_then_fixed_and_vmsa_2022_0004(sto
     )
     assert [(day, label) for day, label, _ in advisories] == [
         ("2021-12-22", "VMSA-2021-0028.6"),
-        ("2022-02-16", "VMSA-2021-0028"),  # the revision naming 7.0U3c: its number is not known (README)
+        ("2022-02-16", "VMSA-2021-0028.6"),  # the revision naming 7.0U3c: its page states no number, none is taken back
         ("2022-02-16", "VMSA-2022-0004"),
     ]
     pending, fixed, _ = (detail for _, _, detail in advisories)
