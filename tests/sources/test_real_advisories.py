@@ -127,7 +127,7 @@ def test_a_matrix_whose_every_esxi_row_is_unreadable_is_fixes_unknown_too():
         cell="see the release notes",
     )
     [advisory] = parse(page, url="https://x/a", product=Product.ESXI).advisories
-    assert advisory.unread == "no fixed version could be read from its 1 ESXi/vCenter row(s)"
+    assert advisory.unread == "no fixed version could be read from its 1 ESXi/vCenter row"
 
 
 def _page(header: str, heading: str = "Response Matrix:", cell: str = "ESXi70U3c-19193900") -> bytes:
@@ -137,3 +137,23 @@ def _page(header: str, heading: str = "Response Matrix:", cell: str = "ESXi70U3c
     <table>{header}
     <tr><td>VMware ESXi</td><td>7.0</td><td>CVE-2021-22040</td><td>{cell}</td></tr></table>
     </body></html>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("cell", "read"),
+    [  # real Fixed Version cells (tests/fixtures/advisories/real/README.md, "Spellings found")
+        ("ESXi670-201911401-BGESXi670-201911402-BG", ["ESXi670-201911401-BG", "ESXi670-201911402-BG"]),
+        ("ESXi670-201808401-BG*ESXi670-201808402-BG**", ["ESXi670-201808401-BG", "ESXi670-201808402-BG"]),
+        ("ESXi670-202008101-SG ESXi670-202008401-BG", ["ESXi670-202008101-SG", "ESXi670-202008401-BG"]),
+        ("ESXi70U3e-19898904 + KB88632", ["ESXi70U3e-19898904"]),
+        ("ESXi670-201908201-UG", ["ESXi670-201908201-UG"]),
+        ("ESXi_7.0.0-1.25.16324942", ["ESXi_7.0.0-1.25.16324942"]),
+        ("[1] ESXi670-202111101-SG", ["ESXi670-202111101-SG"]),
+        ("ESXi80U3k-25595708", ["ESXi80U3k-25595708"]),
+    ],
+)
+def test_every_real_spelling_of_a_fixed_version_is_read(cell: str, read: list[str]):
+    page = _page("<tr><th>VMware Product</th><th>Version</th><th>CVE</th><th>Fixed Version</th></tr>", cell=cell)
+    [advisory] = parse(page, url="https://x/a", product=Product.ESXI).advisories
+    assert [(f.fixed_text, f.fixed is not None) for f in advisory.fixes] == [(text, True) for text in read]
+    assert advisory.unread == ""

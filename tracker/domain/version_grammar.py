@@ -36,7 +36,7 @@ _SECURITY = re.compile(r"\(?\s*security[\s-]*only\s*\)?", re.I)
 _APPLIANCE = re.compile(r"\(?\s*(?P<ver>\d\.\d\.\d)\.(?P<app>\d{5})\s*\)?$")
 _BUILD_WORD = re.compile(r"\bbuild[\s-]*(?P<digits>\d+)", re.I)
 
-_PATCH_ID = re.compile(r"^(?:esxi)?\s*(?P<mm>[5-6][0-9]0)-(?P<date>\d{6})(?P<seq>\d{3})(?:-(?P<kind>sg|bg))?$", re.I)
+_PATCH_ID = re.compile(r"^(?:esxi)?\s*(?P<mm>[5-6][0-9]0)-(?P<date>\d{6})(?P<seq>\d{3})(?:-(?P<kind>sg|bg|ug))?$", re.I)
 # The level in compact spellings: U3c, U3 (update GA), b (a GA-line patch). A security-only image puts an "s"
 # before its letter (7.0U2sc, 8.0sb) or, on the GA line, after it (7.0bs). A lone "s" is the letter s itself:
 # ESXi70U3s-24585291 is 7.0 U3s, not a security-only 7.0 U3.

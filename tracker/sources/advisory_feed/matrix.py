@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 
 from tracker.domain.observations import AdvisoryFix, Skipped
 from tracker.domain.versions import Build, Product, VersionError, product_from_text
+from tracker.domain.words import count
 from tracker.sources.advisory_feed.common import max_cvss
 from tracker.sources.html import clean_text, column_roles, table_grid
 
@@ -68,7 +69,10 @@ _CELL_BLOCKS = ("p", "div", "li")
 _HEADING = re.compile(r"\bresponse\s+matrix\b", re.I)
 _HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "strong", "b", "p", "caption")
 # VMSA fixed-version build names, also when a page runs them together: ESXi70U3c-19193900ESXi70U2e-19290878
-_VMSA_BUILD = re.compile(r"ESXi(?:\d{2}[A-Za-z]{0,3}\d?[A-Za-z]{0,2}-\d{7,8}|\d{3}-\d{9}(?:-[SB]G)?)(?!\d)", re.I)
+# (6.x bulletins are -SG security, -BG bug fix, -UG update: ESXi670-201908201-UG, VMSA-2019-0013)
+_VMSA_BUILD = re.compile(r"ESXi(?:\d{2}[A-Za-z]{0,3}\d?[A-Za-z]{0,2}-\d{7,8}|\d{3}-\d{9}(?:-[SBU]G)?)(?!\d)", re.I)
+# A KB to apply with the fix ("ESXi70U3e-19898904 + KB88632", VMSA-2022-0016): a step, not a version
+_KB_STEP = re.compile(r"\s*\+?\s*\bKB\s?\d{4,6}\b", re.I)
 _BRACKETED = re.compile(r"\([^()]*\)")
 _FOLLOWED = (Product.ESXI, Product.VCENTER, Product.TOOLS)
 
@@ -154,7 +158,7 @@ def _unread(
 ) -> str:
     if matrix.tables:
         if matrix.rows and not matrix.told:
-            return f"no fixed version could be read from its {matrix.rows} ESXi/vCenter row(s)"
+            return f"no fixed version could be read from its {count(matrix.rows, 'ESXi/vCenter row')}"
         return ""
     if unknown:
         header = " | ".join(texts(c) for c in unknown[0][1][0]) if unknown[0][1] else ""
@@ -221,6 +225,7 @@ def _fixes(matrix: Matrix, product: Product, lines: list[str], fixed: str, where
         matrix.fixes.extend(AdvisoryFix(product, line, "(empty)", None) for line in lines or [""])
         return False
     read = True
+    fixed = _KB_STEP.sub("", fixed).strip(" ,") or fixed  # a cell that is only a KB stays, and is reported
     for part in (p for p in _SPLIT_FIXED.split(fixed) if p.strip(" ,")):
         builds = _fixed_builds(_FOOTNOTES.sub("", part), product)
         if builds is None:
@@ -255,7 +260,7 @@ def _tokens(text: str) -> list[str]:
     punctuation and notes in brackets ("ESXi70U3c-19193900 (7.0 U3c)"); else none."""
     found = [m.group() for m in _VMSA_BUILD.finditer(text)]
     rest = _BRACKETED.sub(" ", _VMSA_BUILD.sub(" ", text))
-    return found if found and not rest.strip(" ,;/") else []
+    return found if found and not rest.strip(" ,;/*") else []
 
 
 def _lines(text: str) -> list[str]:
