@@ -197,7 +197,7 @@ def test_an_empty_day_sends_a_digest_that_says_so_unless_told_not_to(world, tmp_
     quiet = cli.config.read_text(encoding="utf-8").replace("send_when_empty: true", "send_when_empty: false")
     cli.config.write_text(quiet, encoding="utf-8")
     out = cli("digest", "--send", now="2021-11-21T07:00:00Z")
-    assert out.startswith("0 digest(s) queued")
+    assert out.startswith("0 digests queued")
     assert len(mail.messages) == 1
 
 

@@ -170,7 +170,7 @@ def test_config_check_of_the_example_config_passes_and_creates_no_database(
     shutil.copy(EXAMPLE, folder / "tracker.yaml")
     monkeypatch.chdir(folder)  # wherever its relative SQLite path is read from, it lands under tmp_path
     printed = Cli(folder / "tracker.yaml")("config", "check", now=NOW)
-    assert printed.splitlines()[-1].startswith(f"config OK: {folder / 'tracker.yaml'}: 2 source(s), ")
+    assert printed.splitlines()[-1].startswith(f"config OK: {folder / 'tracker.yaml'}: 2 sources, ")
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["config", "config/tracker.yaml"]
 
 
@@ -181,4 +181,4 @@ def test_config_check_loads_no_database_library():
 def test_config_check_exits_2_as_a_separate_process(tmp_path: Path):
     with Tracker(write(tmp_path, BROKEN), "config", "check") as process:
         assert process.wait(60) == 2
-        assert f"config invalid: {tmp_path / 'tracker.yaml'}: {len(PROBLEMS)} problem(s)" in process.text
+        assert f"config invalid: {tmp_path / 'tracker.yaml'}: {len(PROBLEMS)} problems" in process.text

@@ -94,7 +94,7 @@ def test_the_services_chores_fail_the_messages_of_a_channel_no_longer_in_the_con
 
         said = outbox_chores(config, engine, NOW, Stop())
 
-        assert said == "outbox: 2 message(s) of channels no longer in the config failed"
+        assert said == "outbox: 2 messages of channels no longer in the config failed"
         assert [(r.channel, r.status) for r in rows(engine)] == [
             ("ops", "pending"),
             ("retired", "failed"),

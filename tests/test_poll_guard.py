@@ -137,7 +137,7 @@ def test_unknown_release_spellings_are_skipped_and_reported(site: FixtureSite, t
     site.serve("/odd.html", (FIXTURES / "kb" / "broadcom-316595-unknown-spellings.html").read_bytes())
     tracker = fresh_tracker(site, tmp_path)
     output = tracker.run("--now", "2026-06-05T08:00:00Z", "poll")
-    assert "kb: 3 row(s) skipped:" in output
+    assert "kb: 3 rows skipped:" in output
     assert "not a release name we know" in output or "expected" in output
     assert len(tracker.json("builds")) >= 1
 

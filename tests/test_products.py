@@ -37,14 +37,14 @@ def test_the_shipped_table_has_a_row_for_every_product_with_its_assets_and_noun(
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        (HEADER + ESXI + VCENTER, "no row for product(s) tools"),
+        (HEADER + ESXI + VCENTER, "no row for products tools, vcf"),
         (HEADER + ESXI + VCENTER + TOOLS + TOOLS, "listed twice"),
         (
             HEADER + "esxi,ESXi,,esxi,hosts,kb_build_table\n" + VCENTER + TOOLS,
             "names esxi 'ESXi' from 9, the code 'ESX'",
         ),
         (HEADER + ESXI + VCENTER + "tools,VMware Tools,,esxi,VMs,kb_build_table\n", "the code runs it on vm"),
-        (HEADER + ESXI + VCENTER + "tools,VMware Tools,,vm,VMs,rss_magic\n", "unknown source kind(s) rss_magic"),
+        (HEADER + ESXI + VCENTER + "tools,VMware Tools,,vm,VMs,rss_magic\n", "unknown source kind rss_magic"),
         (HEADER + ESXI + VCENTER + "nsx,NSX,,vm,managers,kb_build_table\n", "'nsx' is not a valid Product"),
     ],
 )

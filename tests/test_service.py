@@ -50,7 +50,7 @@ def test_the_service_polls_at_start_and_stops_cleanly_on_sigterm(site: FixtureSi
                 service.kill()
         reader.join(5)
     text = "".join(lines)
-    assert "poll: 1 page(s): 1 parsed; 0 event(s)" in text
+    assert "poll: 1 page: 1 parsed; 0 events, 0 alerts queued" in text
     assert "received signal 15: stopping" in text and text.rstrip().endswith("stopped")
     assert "Traceback" not in text
 

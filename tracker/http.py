@@ -183,6 +183,7 @@ class Fetcher:
         self._client, self._settings = client, settings
         self._sleep, self._monotonic = sleep, monotonic
         self._last_request: dict[str, float] = {}
+        self.pausing: str | None = None  # the URL whose host's politeness gap a request waits out now, if any
 
     def get(
         self, url: str, validators: Validators = Validators(), allow_hosts: frozenset[str] = NO_HOSTS
@@ -263,7 +264,11 @@ class Fetcher:
         if last is not None:
             wait = self._settings.politeness_delay - (self._monotonic() - last)
             if wait > 0:
-                self._sleep(wait)
+                self.pausing = url  # read by the fetch stage for its progress (a hint: no lock)
+                try:
+                    self._sleep(wait)
+                finally:
+                    self.pausing = None
         self._last_request[host] = self._monotonic()
 
     def _read_capped(self, url: str, response: httpx.Response) -> bytes:

@@ -11,12 +11,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from tracker.config import Config
-from tracker.cycle.report import PollReport
+from tracker.cycle.report import PollReport, outcome_tally
 from tracker.domain.decide import FetchOutcome
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.health import Facts, FailedDelivery, SourceFacts, Verdict, assess
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
+from tracker.domain.words import count, noun
 from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
 from tracker.store import OutboxStatus, fastpath, repo
 from tracker.store.advisories import advisory_warnings
@@ -27,6 +28,7 @@ from tracker.store.sources import active_sources
 
 if TYPE_CHECKING:
     from tracker.config import WatchlistConfig
+    from tracker.cycle.fetch import Watch
     from tracker.store.models import DeliveryRow, OutboxRow, SourceRow
     from tracker.store.snoozes import NewSnooze
 
@@ -123,7 +125,8 @@ def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], no
     unknown = [c for c in (*checked.immediate, *checked.digest) if c not in config.channels]
     if unknown:
         known = ", ".join(sorted(config.channels)) or "none"
-        raise Refused([("channels", f"unknown channel(s) {', '.join(unknown)} (channels defined: {known})")])
+        what = f"unknown {noun(len(unknown), 'channel')} {', '.join(unknown)}"
+        raise Refused([("channels", f"{what} (channels defined: {known})")])
     name = checked.name
     if any(w.name == name for w in config.watchlists):
         raise Refused([("name", f"a watchlist named {name!r} is defined in the config already")])
@@ -178,7 +181,8 @@ def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str
         queued = digests.send_now(config, session, now)
     report = work_outbox(config, engine, now)
     return (
-        f"{queued} digest(s) queued: {report.sent} sent, {report.retrying} waiting for a retry, {report.failed} failed"
+        f"{count(queued, 'digest')} queued: {report.sent} sent, {report.retrying} waiting for a retry, "
+        f"{report.failed} failed"
     )
 
 
@@ -187,8 +191,8 @@ def outbox_tick(config: Config, engine: Engine, now: datetime, stop: Stop | None
     channel on its own sender (a hung receiver costs its own channel one deadline, and no other channel anything)."""
     reminded, noticed = _queue_tellings(config, engine, now)
     report = work_outbox(config, engine, now, stop)
-    told = f"{reminded} reopened snooze(s) to tell; " if reminded else ""
-    told += f"{noticed} health notice(s) for the operators; " if noticed else ""
+    told = f"{count(reminded, 'reopened snooze')} to tell; " if reminded else ""
+    told += f"{count(noticed, 'health notice')} for the operators; " if noticed else ""
     return f"outbox: {told}{outbox_line(report)}"
 
 
@@ -210,11 +214,11 @@ def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> 
     failed = sum(work_channel(sender, channel, now).failed for channel in gone)
     parts = []
     if reminded:
-        parts.append(f"{reminded} reopened snooze(s) to tell")
+        parts.append(f"{count(reminded, 'reopened snooze')} to tell")
     if noticed:
-        parts.append(f"{noticed} health notice(s) for the operators")
+        parts.append(f"{count(noticed, 'health notice')} for the operators")
     if failed:
-        parts.append(f"{failed} message(s) of channels no longer in the config failed")
+        parts.append(f"{count(failed, 'message')} of channels no longer in the config failed")
     return f"outbox: {'; '.join(parts)}" if parts else ""
 
 
@@ -257,13 +261,14 @@ def digest_tick(config: Config, engine: Engine, now: datetime, send: bool = True
 
 
 # --- the service -------------------------------------------------------------------------------------------------
-def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
-    """The service's poll: one cycle over the sources that are due (tracker/cycle), as `tracker poll` runs it."""
+def poll_tick(config: Config, engine: Engine, now: datetime, progress: "Watch | None" = None) -> str:
+    """The service's poll: one cycle over the sources that are due (tracker/cycle), as `tracker poll` runs it;
+    `progress` hears how far its fetches are (`tracker run --once` on a terminal)."""
     from tracker.cycle import Hooks, Request, run_cycle
     from tracker.store.leases import LeaseLost
 
     try:
-        report = run_cycle(config, lambda: engine, Request(now, due_only=True), Hooks(wait=POLL_WAIT))
+        report = run_cycle(config, lambda: engine, Request(now, due_only=True), Hooks(progress, wait=POLL_WAIT))
     except LeaseLost as error:
         return f"poll: {error}"
     if any(o.outcome != FetchOutcome.NOT_MODIFIED for o in report.outcomes):
@@ -314,17 +319,17 @@ def cycle_line(report: PollReport) -> str:
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     problems = "".join(f"; {o.source_id} {o.outcome}: {o.error}" for o in report.outcomes if o.error)
     return (
-        f"poll: {len(report.outcomes)} page(s): {parts}{problems}; "
-        f"{len(report.events)} event(s), {report.queued} alert(s) queued"
+        f"poll: {count(len(report.outcomes), 'page')}: {outcome_tally(counts)}{problems}; "
+        f"{count(len(report.events), 'event')}, {count(report.queued, 'alert')} queued"
     )
 
 
-def service_tick(config: Config, engine: Engine, now: datetime) -> list[str]:
+def service_tick(config: Config, engine: Engine, now: datetime, progress: "Watch | None" = None) -> list[str]:
     """`tracker run --once`: the due sources in one cycle, then the outbox, then the digests."""
-    return [poll_tick(config, engine, now), outbox_tick(config, engine, now), digest_tick(config, engine, now)]
+    polled = poll_tick(config, engine, now, progress)
+    return [polled, outbox_tick(config, engine, now), digest_tick(config, engine, now)]
 
 
 # --- the tracker's own health ------------------------------------------------------------------------------------

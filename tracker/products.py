@@ -17,6 +17,7 @@ from importlib.resources import files
 
 from tracker.domain.inventory import AssetKind
 from tracker.domain.versions import Product
+from tracker.domain.words import noun
 from tracker.sources import REGISTRY
 
 PRODUCTS_CSV = "data/products.csv"
@@ -62,7 +63,7 @@ def read_table(text: str) -> dict[Product, ProductInfo]:
         table[info.product] = info
     missing = [p.value for p in Product if p not in table]
     if missing:
-        raise ProductTableError(f"{PRODUCTS_CSV}: no row for product(s) {', '.join(missing)}")
+        raise ProductTableError(f"{PRODUCTS_CSV}: no row for {noun(len(missing), 'product')} {', '.join(missing)}")
     return table
 
 
@@ -100,4 +101,4 @@ def _check(info: ProductInfo, where: str) -> None:
         raise ProductTableError(f"{where}: a product needs a noun and at least one source kind")
     unknown = [kind for kind in info.sources if kind not in REGISTRY]
     if unknown:
-        raise ProductTableError(f"{where}: unknown source kind(s) {', '.join(unknown)}")
+        raise ProductTableError(f"{where}: unknown source {noun(len(unknown), 'kind')} {', '.join(unknown)}")

@@ -39,6 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.domain.words import count
 from tracker.jobs import channel_tick, digest_tick, outbox_chores, poll_tick
 from tracker.notify.outbox import Stop
 from tracker.workers import Guard, Outage
@@ -90,9 +91,9 @@ class _Service:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         self.log(
-            f"{len(config.sources)} source(s), each polled when its interval has elapsed; due sources and digests"
-            f" checked every {config.service.tick} s; {len(self.senders)} channel sender(s); stop with Ctrl-C or"
-            " SIGTERM"
+            f"{count(len(config.sources), 'source')}, each polled when its interval has elapsed; due sources and"
+            f" digests checked every {config.service.tick} s; {count(len(self.senders), 'channel sender')}; stop with"
+            " Ctrl-C or SIGTERM"
         )
         for sender in self.senders:
             sender.start()

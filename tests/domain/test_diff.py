@@ -346,7 +346,7 @@ def test_availability_sources_that_disagree_raise_a_discrepancy_not_a_pull():
     assert events(cycle(world, ("downloads", kb()), ("depot", kb(U3)))) == []
     changes = cycle(world, ("downloads", kb()), ("depot", kb(U3)))
     assert events(changes) == [("discrepancy", U3, "medium")]
-    assert "no longer offered by downloads, while depot still offer(s) it" in changes[0].detail  # type: ignore[union-attr]
+    assert "no longer offered by downloads, while depot still offers it" in changes[0].detail  # type: ignore[union-attr]
     assert world.status(U3) is BuildStatus.AVAILABLE
     cycle(world, ("downloads", kb()), ("depot", kb()))
     changes = cycle(world, ("downloads", kb()), ("depot", kb()))

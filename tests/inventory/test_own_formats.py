@@ -44,10 +44,10 @@ def test_each_of_our_formats_reads_the_same_assets(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "warnings"),
     [
-        ("inventory.csv", ("ignored column(s) 'Notes': ours are " + "name, kind, build, version, vcenter, datacenter, "
+        ("inventory.csv", ("ignored column 'Notes': ours are " + "name, kind, build, version, vcenter, datacenter, "
                            "cluster, tags, owner, vibs",)),
-        ("inventory.yaml", ("{path}, assets[3]: ignored field(s) 'notes'",
-                            "{path}, assets[5]: ignored field(s) 'notes'")),
+        ("inventory.yaml", ("{path}, assets[3]: ignored field 'notes'",
+                            "{path}, assets[5]: ignored field 'notes'")),
     ],
 )  # fmt: skip
 def test_columns_and_fields_we_do_not_read_are_named_in_a_warning(name: str, warnings: tuple[str, ...]) -> None:

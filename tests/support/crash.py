@@ -49,7 +49,7 @@ def crash_trial(folder: Path, messages: int, claim_timeout: int, command: tuple[
         restarted = time.monotonic()
         with Tracker(config_file, *command, now=NOW) as second:
             if command == ("run",):
-                second.wait_for_line(lambda line: "channel sender(s)" in line, timeout=60)
+                second.wait_for_line(lambda line: "channel sender" in line, timeout=60)
             started = time.monotonic() - restarted
             _wait_all_sent(engine, messages, timeout=claim_timeout + 60, tracker=second)
             if command == ("run",):

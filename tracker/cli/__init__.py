@@ -39,8 +39,9 @@ def _help_placeholder(param: TyperOption | TyperArgument, ctx: object) -> str | 
     return param.metavar or (param.name or "value").upper()
 
 
-for _parameter in (TyperOption, TyperArgument):  # every command's help, --help itself included: one place
-    setattr(_parameter, "display_type_rich", _help_placeholder)
+# Every command's help, --help itself included, in one place:
+TyperOption.display_type_rich = _help_placeholder  # type: ignore[method-assign,assignment]
+TyperArgument.display_type_rich = _help_placeholder  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="tracker",

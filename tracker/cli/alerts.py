@@ -43,16 +43,24 @@ def notify_test(
 @watch_app.command("add")
 def watch_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. prod-esxi.")],
-    owner: Annotated[str, typer.Option(help="Who owns it.")] = "",
+    owner: Annotated[str, typer.Option(metavar="NAME", help="Who owns it.")] = "",
     product: Annotated[list[str] | None, typer.Option(help="esxi or vcenter (repeatable).")] = None,
     line: Annotated[list[str] | None, typer.Option(help="A release line such as 7.0 (repeatable).")] = None,
-    vcenter: Annotated[list[str] | None, typer.Option(help="vCenter glob (repeatable).")] = None,
-    cluster: Annotated[list[str] | None, typer.Option(help="Cluster glob (repeatable).")] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="Tag glob (repeatable).")] = None,
-    event: Annotated[list[str] | None, typer.Option(help="Event kind: pulled, reissued ... (repeatable).")] = None,
-    min_severity: Annotated[str, typer.Option(help="none, low, moderate, important or critical.")] = "none",
-    immediate: Annotated[list[str] | None, typer.Option(help="Channel for immediate alerts (repeatable).")] = None,
-    digest: Annotated[list[str] | None, typer.Option(help="Channel for the digest (repeatable).")] = None,
+    vcenter: Annotated[list[str] | None, typer.Option(metavar="GLOB", help="vCenter glob (repeatable).")] = None,
+    cluster: Annotated[list[str] | None, typer.Option(metavar="GLOB", help="Cluster glob (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option(metavar="GLOB", help="Tag glob (repeatable).")] = None,
+    event: Annotated[
+        list[str] | None, typer.Option(metavar="KIND", help="Event kind: pulled, reissued ... (repeatable).")
+    ] = None,
+    min_severity: Annotated[
+        str, typer.Option(metavar="SEVERITY", help="none, low, moderate, important or critical.")
+    ] = "none",
+    immediate: Annotated[
+        list[str] | None, typer.Option(metavar="CHANNEL", help="Channel for immediate alerts (repeatable).")
+    ] = None,
+    digest: Annotated[
+        list[str] | None, typer.Option(metavar="CHANNEL", help="Channel for the digest (repeatable).")
+    ] = None,
 ) -> None:
     """Add a watchlist (stored in the database, beside the config's)."""
     # lazy: the ORM and pydantic, which --help must not load
@@ -137,11 +145,13 @@ def watch_remove(name: str) -> None:
 # --- snoozes ----------------------------------------------------------------------------------------------------
 @snooze_app.command("add")
 def snooze_add(
-    until: Annotated[str, typer.Option("--until", help="Snoozed until this date (ISO-8601).")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (shown in the digest).")],
-    asset: Annotated[str | None, typer.Option("--asset", help="An asset's name.")] = None,
-    build: Annotated[int | None, typer.Option("--build", help="A build number.")] = None,
-    advisory: Annotated[str | None, typer.Option("--advisory", help="An advisory id, e.g. VMSA-2022-0004.")] = None,
+    until: Annotated[str, typer.Option("--until", metavar="DATE", help="Snoozed until this date (ISO-8601).")],
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (shown in the digest).")],
+    asset: Annotated[str | None, typer.Option("--asset", metavar="NAME", help="An asset's name.")] = None,
+    build: Annotated[int | None, typer.Option("--build", metavar="NUMBER", help="A build number.")] = None,
+    advisory: Annotated[
+        str | None, typer.Option("--advisory", metavar="ID", help="An advisory id, e.g. VMSA-2022-0004.")
+    ] = None,
 ) -> None:
     """Keep a finding out of immediate alerts until a date; it shows in the digest as snoozed, and reopens when it
     expires or when the finding materially changes (its target is pulled, its advisory revised)."""
@@ -180,7 +190,9 @@ def snooze_list(as_json: JsonOpt = False) -> None:
 
 
 @snooze_app.command("remove")
-def snooze_remove(snooze_id: int) -> None:
+def snooze_remove(
+    snooze_id: Annotated[int, typer.Argument(metavar="ID", help="The snooze's id (tracker snooze list).")],
+) -> None:
     """End a snooze now."""
     # lazy: the ORM, which --help must not load
     from tracker.store import snoozes

@@ -16,6 +16,7 @@ import typer
 
 from tracker.cli.common import STATE, JsonOpt
 from tracker.cli.output import echo_json
+from tracker.domain.words import count
 from tracker.escape import visible
 
 if TYPE_CHECKING:
@@ -203,9 +204,10 @@ def _print(report: dict[str, Any]) -> None:
         key = f"{problem['key']}: " if problem["key"] else ""
         typer.echo(visible(f"{_place(file, problem['line'])}: {key}{problem['message']}"))
     if report["ok"]:
-        typer.echo(visible(f"config OK: {file}: {report['sources']} source(s), {report['channels']} channel(s)"))
+        counted = f"{count(report['sources'], 'source')}, {count(report['channels'], 'channel')}"
+        typer.echo(visible(f"config OK: {file}: {counted}"))
     else:
-        typer.echo(visible(f"config invalid: {file}: {len(report['problems'])} problem(s)"), err=True)
+        typer.echo(visible(f"config invalid: {file}: {count(len(report['problems']), 'problem')}"), err=True)
 
 
 def _place(file: str, line: int | None) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from tracker.cli.common import JsonOpt, get_config, get_now, open_engine
 from tracker.cli.output import echo_json, esc, iso, rich_console, short
+from tracker.domain.words import count
 
 if TYPE_CHECKING:
     from tracker.domain.health import Verdict
@@ -59,11 +60,11 @@ def _print(verdict: "Verdict") -> None:
         states = [s.state.value for s in verdict.sources]
         waiting = states.count("never polled")
         tail = f" ({waiting} not polled yet, within their interval)" if waiting else ""
-        console.print(f"healthy: {len(states) - waiting} source(s) polled and ok, no failed delivery{tail}")
+        console.print(f"healthy: {count(len(states) - waiting, 'source')} polled and ok, no failed delivery{tail}")
         for warning in verdict.warnings:
             console.print(f"  [yellow]warning[/]: {esc(warning)}")
         return
-    console.print(f"[red]degraded[/]: {len(verdict.problems)} problem(s)")
+    console.print(f"[red]degraded[/]: {count(len(verdict.problems), 'problem')}")
     for problem in verdict.problems:
         since = f" (since {short(iso(problem.since))})" if problem.since else ""
         console.print(f"  {esc(problem.subject)}: {esc(problem.reason)}{since}")

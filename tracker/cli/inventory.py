@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
+from tracker.domain.words import count
 from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
@@ -20,7 +21,7 @@ inventory_app = typer.Typer(
 @inventory_app.command("import")
 def inventory_import(
     paths: Annotated[list[str] | None, typer.Argument(help="Files to import (default: inventory.files).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto, csv, rvtools, yaml or json.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto, csv, rvtools, yaml or json.")] = "auto",
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove assets of the same vCenters (or file) the import no longer lists.")
     ] = False,
@@ -48,7 +49,7 @@ def inventory_import(
         if not result.ok:
             for problem in result.problems:
                 typer.echo(f"tracker: {visible(problem)}", err=True)
-            fail(f"{target}: {len(result.problems)} problem(s); nothing was imported", 1)
+            fail(f"{target}: {count(len(result.problems), 'problem')}; nothing was imported", 1)
         plan = import_inventory(engine, result, str(Path(target).name), get_now(), ImportMode(replace, dry_run))
         import_view(target, result, plan, dry_run, as_json)
 
@@ -112,7 +113,9 @@ def exposure(
             "end_of_support, end_of_support_soon, behind, unknown_build, ok.",
         ),
     ] = None,
-    cluster: Annotated[str | None, typer.Option("--cluster", help="Only clusters matching this glob.")] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", metavar="GLOB", help="Only clusters matching this glob.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What the catalog means for each asset, worst first: statuses, severity, reasons and the safe target."""

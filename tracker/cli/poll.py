@@ -1,11 +1,11 @@
 """The poll cycle and what it recorded: init, poll, events, builds, sources."""
 
-import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli.common import JsonOpt, check_channels, fail, get_config, get_now, open_engine, safe_url
+from tracker.domain.words import count
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -27,18 +27,19 @@ def init() -> None:
     engine = open_engine(config)
     with session_scope(engine) as session:
         sync_sources(session, config, get_now())
-    typer.echo(f"database ready: {safe_url(config.database)} ({len(config.sources)} sources configured)")
+    typer.echo(f"database ready: {safe_url(config.database)} ({count(len(config.sources), 'source')} configured)")
 
 
 @commands.command()
 def poll(
-    source: Annotated[str | None, typer.Option("--source", help="Poll only this source id.")] = None,
+    source: Annotated[str | None, typer.Option("--source", metavar="ID", help="Poll only this source id.")] = None,
     as_json: JsonOpt = False,
     wait: Annotated[
         float,
         typer.Option(
             "--wait",
             min=0,
+            metavar="SECONDS",
             help="Seconds to wait for a poll cycle another process is running (the service's); then exit 1.",
         ),
     ] = 300.0,
@@ -58,11 +59,12 @@ def poll(
         fail(str(error), 2)
     now = get_now()
     engine = _Lazy(config)
+    from tracker.cli.progress import cycle_progress
     from tracker.cycle import Hooks, Request, run_cycle
     from tracker.store import LeaseLost
 
     try:
-        with _progress(as_json) as progress:
+        with cycle_progress(as_json) as progress:
             report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, _waiting, wait))
     except LeaseLost as error:
         fail(str(error), 1)
@@ -102,16 +104,11 @@ def _held(held: "Held") -> str:
     return f"held by {held.holder}{since}"
 
 
-def _progress(quiet: bool) -> Any:
-    # lazy: the views import the cycle's report and the domain
-    from tracker.cli.views import Progress
-
-    return Progress(enabled=not quiet and sys.stderr.isatty())
-
-
 @commands.command()
 def events(
-    since: Annotated[str | None, typer.Option("--since", help="Only events observed at or after this time.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="TIME", help="Only events observed at or after this time.")
+    ] = None,
     kind: Annotated[
         list[str] | None, typer.Option("--kind", help="Only this kind (repeatable): new, pulled, reissued, ...")
     ] = None,

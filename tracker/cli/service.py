@@ -27,9 +27,12 @@ def run(
     config = get_config(channels=True, uses=("sources", "web"))
     engine = open_engine(config)
     if once:
+        from tracker.cli.progress import cycle_progress
         from tracker.jobs import service_tick
 
-        for line in service_tick(config, engine, get_now()):
+        with cycle_progress(as_json=False) as progress:  # a terminal's only: cron's mail never shows it
+            lines = service_tick(config, engine, get_now(), progress)
+        for line in lines:
             typer.echo(line, err=True)
         return
     # lazy: the jobs (the ORM, apprise) and APScheduler, which --help must not load
@@ -52,7 +55,8 @@ def _service_clock() -> Callable[[], datetime]:
 @commands.command()
 def serve(
     listen: Annotated[
-        str | None, typer.Option("--listen", help="HOST:PORT to listen on (default: web.listen, or 127.0.0.1:8080).")
+        str | None,
+        typer.Option("--listen", metavar="HOST:PORT", help="Where to listen (default: web.listen, or 127.0.0.1:8080)."),
     ] = None,
 ) -> None:
     """Serve the web face alone (pages, /api/v1, feeds, /metrics), without polling: for a read-only replica beside
@@ -78,7 +82,9 @@ def demo(
     serve: Annotated[
         bool, typer.Option("--serve", help="Then keep the web dashboard up over the replayed story until Ctrl-C.")
     ] = False,
-    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT for --serve.")] = "127.0.0.1:8080",
+    listen: Annotated[
+        str, typer.Option("--listen", metavar="HOST:PORT", help="Where --serve listens.")
+    ] = "127.0.0.1:8080",
 ) -> None:
     """Replay the ESXi 7.0 U3 story offline (Sept 2021 to Feb 2022) against bundled pages and a sample inventory,
     printing each alert and the final digest as people would read them. Needs no config and no network."""

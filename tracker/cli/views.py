@@ -1,44 +1,21 @@
-"""What the poll and catalog commands print: the poll progress and summary, events, builds, sources."""
+"""What the poll and catalog commands print: the poll summary, events, builds, sources (the progress line of a long
+cycle: tracker/cli/progress.py)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
-from tracker.cycle.report import PollReport
+from tracker.cycle.report import PollReport, outcome_tally
 from tracker.domain.catalog import Catalog
 from tracker.domain.events import Event
-from tracker.escape import visible
+from tracker.domain.words import count
 from tracker.listings import SourceListing, build_items, event_item, source_items
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
     from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
-
-
-class Progress:
-    """One line per source on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.count = 0
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        if self.enabled and self.count:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-    def __call__(self, source_id: str) -> None:
-        self.count += 1
-        if self.enabled:
-            sys.stderr.write(f"\r\033[Kpolling {self.count}: {visible(source_id)}")
-            sys.stderr.flush()
 
 
 # --- poll ------------------------------------------------------------------------------------------------------
@@ -55,8 +32,7 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
             }
         )
         return
-    parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
-    headline = f"polled {len(report.outcomes)} source(s): {parts or 'nothing to poll'}"
+    headline = f"polled {count(len(report.outcomes), 'source')}: {outcome_tally(counts) or 'nothing to poll'}"
     if not report.events and not any(o.error or o.skipped for o in report.outcomes):
         print(f"{headline}\nno new events")  # a quiet cycle: plain text, without loading rich
         return
@@ -66,7 +42,7 @@ def poll_summary(report: PollReport, as_json: bool) -> None:
         if outcome.error:
             console.print(f"  [yellow]{esc(outcome.source_id)}[/]: {outcome.outcome}: {esc(outcome.error)}")
         if outcome.skipped:
-            console.print(f"  {esc(outcome.source_id)}: {len(outcome.skipped)} row(s) skipped:")
+            console.print(f"  {esc(outcome.source_id)}: {count(len(outcome.skipped), 'row')} skipped:")
             for skipped in outcome.skipped[:5]:
                 console.print(f"    {esc(skipped['where'])}: {esc(skipped['reason'])}: {esc(skipped['text'][:80])!r}")
             if len(outcome.skipped) > 5:
@@ -103,7 +79,7 @@ def events_view(
     if as_json:
         echo_json(data)
         return
-    table = rich_table(f"{len(data)} event(s)", ["id", "observed", "kind", "confidence", "what", "evidence from"])
+    table = rich_table(count(len(data), "event"), ["id", "observed", "kind", "confidence", "what", "evidence from"])
     for item in data:
         what = item["detail"]
         if item["replaced_by"]:
@@ -126,7 +102,7 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
     if as_json:
         echo_json(data)
         return
-    table = rich_table(f"{len(data)} build(s)", ["product", "release", "build", "released", "status", "listed by"])
+    table = rich_table(count(len(data), "build"), ["product", "release", "build", "released", "status", "listed by"])
     for item in data:
         status = item["status"]
         if status == "pulled":
@@ -157,7 +133,8 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
         table.add_row(
             esc(item["id"]),
             item["kind"],
-            _health_cell(item) + (f" [yellow]({len(item['warnings'])} warning(s))[/]" if item["warnings"] else ""),
+            _health_cell(item)
+            + (f" [yellow]({count(len(item['warnings']), 'warning')})[/]" if item["warnings"] else ""),
             short(item["last_success"]) or "never",
             str(item["rows_seen"]),
             _next_cell(item),
@@ -173,7 +150,7 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
         bad = sum(1 for r in followed if r.health != "ok")
         tiers = _tier_counts(followed, planned)
         console.print(
-            f"plus {len(followed)} release-notes page(s) followed from KB rows ({bad} not ok; fetched {tiers});"
+            f"plus {count(len(followed), 'release-notes page')} followed from KB rows ({bad} not ok; fetched {tiers});"
             " --all lists them"
         )
     if listing.running:

@@ -8,6 +8,7 @@ from typing import Any
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
+from tracker.domain.words import count
 from tracker.listings import asset_item, exposure_item, import_item
 
 
@@ -49,7 +50,7 @@ def import_view(target: str, result: ImportResult, plan: ImportPlan, dry_run: bo
     console = rich_console()
     verb = "would change" if dry_run else "imported"
     console.print(
-        f"{esc(target)}: {len(result.assets)} asset(s) read; {verb}: {len(plan.added)} added, "
+        f"{esc(target)}: {count(len(result.assets), 'asset')} read; {verb}: {len(plan.added)} added, "
         f"{len(plan.updated)} updated, {len(plan.removed)} removed, {len(plan.unchanged)} unchanged"
     )
     for warning in result.warnings:
@@ -81,7 +82,7 @@ def assets_view(assets: Sequence[Asset], as_json: bool) -> None:
     if as_json:
         echo_json([asset_item(a) for a in assets])
         return
-    table = rich_table(f"{len(assets)} asset(s)", ["name", "kind", "build", "version", "vcenter", "cluster", "vibs"])
+    table = rich_table(count(len(assets), "asset"), ["name", "kind", "build", "version", "vcenter", "cluster", "vibs"])
     for a in assets:
         table.add_row(
             esc(a.name),
@@ -103,9 +104,8 @@ def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
     if as_json:
         echo_json([exposure_item(r) for r in results])
         return
-    table = rich_table(
-        f"{len(results)} asset(s), worst first", ["asset", "cluster", "runs", "status", "severity", "target", "why"]
-    )
+    columns = ["asset", "cluster", "runs", "status", "severity", "target", "why"]
+    table = rich_table(f"{count(len(results), 'asset')}, worst first", columns)
     for r in results:
         runs = f"{r.release.short if r.release else '?'} ({r.asset.build or '?'})"
         target = r.advice.removeprefix("upgrade to ") if r.recommended else (r.hold and "hold") or "-"

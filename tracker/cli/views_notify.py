@@ -7,6 +7,7 @@ from typing import Any
 from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
 from tracker.domain.alerts import Watchlist
 from tracker.domain.inventory import Asset
+from tracker.domain.words import count
 from tracker.listings import delivery_item, snooze_item, watchlist_item
 from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
 
@@ -27,7 +28,7 @@ def watchlists_view(found: Sequence[Watchlist], configured: set[str], as_json: b
     if as_json:
         echo_json(data)
         return
-    table = rich_table(f"{len(data)} watchlist(s)", ["name", "owner", "events", "selects", "immediate", "digest"])
+    table = rich_table(count(len(data), "watchlist"), ["name", "owner", "events", "selects", "immediate", "digest"])
     for d in data:
         selects = (
             "; ".join(f"{k}: {', '.join(d[k])}" for k in ("products", "lines", "vcenters", "clusters", "tags") if d[k])
@@ -36,12 +37,18 @@ def watchlists_view(found: Sequence[Watchlist], configured: set[str], as_json: b
         table.add_row(
             esc(d["name"]),
             esc(d["owner"]),
-            esc(", ".join(d["events"]) or "all") + f" (>= {d['min_severity']})",
+            esc(", ".join(d["events"]) or "all") + _at_least(d["min_severity"]),
             esc(selects),
             esc(", ".join(d["immediate"])),
             esc(", ".join(d["digest"])),
         )
     rich_console().print(table)
+
+
+def _at_least(severity: str) -> str:
+    """What a watchlist's min_severity adds to its events: nothing for "none" (every severity), else "(important or
+    higher)"."""
+    return "" if severity == "none" else f" ({severity} or higher)"
 
 
 def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json: bool) -> None:
@@ -65,7 +72,7 @@ def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool) -> Non
     if as_json:
         echo_json(data)
         return
-    table = rich_table(f"{len(data)} snooze(s)", ["id", "what", "until", "state", "reason"])
+    table = rich_table(count(len(data), "snooze"), ["id", "what", "until", "state", "reason"])
     for d in data:
         table.add_row(str(d["id"]), esc(f"{d['kind']} {d['target']}"), short(d["until"]), d["state"], esc(d["reason"]))
     rich_console().print(table)
@@ -77,7 +84,7 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
         echo_json(data)
         return
     table = rich_table(
-        f"{len(data)} deliver(ies)", ["id", "channel", "status", "tries", "what", "last error / next try"]
+        count(len(data), "delivery"), ["id", "channel", "status", "tries", "what", "last error / next try"]
     )
     for d in data:
         note = d["last_error"] or ""

@@ -6,6 +6,7 @@ from typing import Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.bom import BomComponent, BomView
+from tracker.domain.words import count
 
 
 def vcf_releases_view(views: Sequence[BomView], as_json: bool) -> None:
@@ -14,7 +15,7 @@ def vcf_releases_view(views: Sequence[BomView], as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    table = rich_table(f"{len(data)} VCF release(s)", ["release", "released", "components", "status"])
+    table = rich_table(count(len(data), "VCF release"), ["release", "released", "components", "status"])
     for item in data:
         status = f"[red]{esc(item['summary'])}[/]" if item["status"] == "pulled" else "ok"
         components = "\n".join(esc(c["label"]) for c in item["components"])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tracker.config import Config, user_agent
 from tracker.cycle import parse as parse_stage
-from tracker.cycle.fetch import Answer, Deadline, FetchStage
+from tracker.cycle.fetch import Answer, Deadline, FetchStage, Watch
 from tracker.cycle.plan import Planned, Request, plan, quiet_possible
 from tracker.cycle.report import PollReport, unchanged_report
 from tracker.domain.catalog import Policy
@@ -38,14 +38,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
-
 
 @dataclass(frozen=True)
 class Hooks:
-    """What a caller hears while the cycle runs: each page as it is decided, and a wait for another cycle."""
+    """What a caller hears while the cycle runs: how far its fetches are (tracker/cycle/fetch.py `Fetching`, as
+    answers come in and every second while it waits), and a wait for another cycle."""
 
-    progress: Progress | None = None
+    progress: Watch | None = None
     on_wait: "Callable[[leases.Held], None] | None" = None
     wait: float = 0.0  # seconds to wait for another process's cycle; then give up (`blocked_by`)
 
@@ -81,9 +80,8 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         return PollReport()
     with build_client(http_settings(config)) as client:
         fetcher = Fetcher(client, http_settings(config))
-        stage = FetchStage(
-            fetcher, parallel=config.http.politeness_delay <= 0, deadline=deadline, allow_hosts=allowed_hosts(config)
-        )
+        parallel = config.http.politeness_delay <= 0
+        stage = FetchStage(fetcher, parallel, deadline, allowed_hosts(config), watch=hooks.progress)
         another = path is not None and path.is_file() and fastpath.lease_held(path)
         answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
         if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):

@@ -10,6 +10,9 @@ up neither the cycle nor the process's exit; its late answer is dropped, and it 
 
 `between`, when given, is called in the caller's thread as each answer comes in and at least every second while
 it waits (a cycle renews its poll lease there: one slow page can outlast the lease); what it raises stops the fetch.
+The stage's `watch`, when given, hears at the same moments how far the cycle's fetches are (`Fetching`: pages planned
+and fetched so far, the host being fetched or waited on); it shows them (the CLI's progress line), the stage never
+prints.
 """
 
 import queue
@@ -17,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from tracker.cycle.plan import Planned
 from tracker.domain.observations import ParseResult
@@ -37,8 +41,20 @@ class MissedDeadline(FetchError):
     """The page's answer was not in when the cycle's deadline passed (transient: the next cycle tries again)."""
 
 
+@dataclass(frozen=True)
+class Fetching:
+    """How far a cycle's fetches are. The counts run over the whole cycle: the release notes followed from KB rows
+    join `planned` as they are found."""
+
+    planned: int
+    fetched: int  # pages whose answer is in (an error is an answer)
+    host: str | None = None  # the host a page is fetched from now; None when none is under way
+    pausing: bool = False  # the fetch waits out the politeness delay of `host` before asking it
+
+
 Answer = Document | NotModified | FetchError | Collected
 Between = Callable[[], None]
+Watch = Callable[[Fetching], None]
 PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
 WAKE_EVERY = 1.0  # seconds: how often the caller's `between` runs while it waits for a slow page
 
@@ -71,18 +87,29 @@ class Deadline:
 NO_DEADLINE = 365 * 86400.0
 
 
+@dataclass
+class _Tally:
+    """The pages a stage was asked for and those answered, over every `fetch` call of its cycle."""
+
+    planned: int = 0
+    fetched: int = 0
+
+
 @dataclass(frozen=True)
 class FetchStage:
     fetcher: Fetcher
     parallel: bool  # no politeness gap asked for
     deadline: Deadline = field(default_factory=lambda: Deadline(NO_DEADLINE))
     allow_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)  # by source id; pages it follows too
+    watch: Watch | None = None
+    tally: _Tally = field(default_factory=_Tally, compare=False)
 
     def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
         """Every page's answer, in the plan's order; those not in by the deadline are `MissedDeadline`."""
         planned = list(pages)
         answers: dict[str, Answer] = {}
         if planned and not self.deadline.passed:
+            self.tally.planned += len(planned)
             batch = _Batch(self, planned, PARALLEL_REQUESTS if self.parallel else 1)
             try:
                 batch.collect(answers, between)
@@ -129,6 +156,7 @@ class _Batch:
         self.todo: queue.SimpleQueue[Planned] = queue.SimpleQueue()
         self.done: queue.SimpleQueue[tuple[str, Answer | _Raised]] = queue.SimpleQueue()
         self.abandoned = threading.Event()
+        self.current: str | None = None  # the URL of the page a thread took last (what the watcher is told)
         for page in pages:
             self.todo.put(page)
         self.expected = len(pages)
@@ -141,6 +169,7 @@ class _Batch:
                 page = self.todo.get_nowait()
             except queue.Empty:
                 return
+            self.current = page.url
             try:
                 answer: Answer | _Raised = self.stage.get(page)
             except BaseException as error:  # handed to the caller, not lost in a thread
@@ -156,15 +185,28 @@ class _Batch:
             try:
                 page_id, answer = self.done.get(timeout=wait)
             except queue.Empty:
+                self._tell(under_way=True)
                 between()
                 continue
             if isinstance(answer, _Raised):
                 raise answer.error
             answers[page_id] = answer
+            self.stage.tally.fetched += 1
+            self._tell(under_way=len(answers) < self.expected)
             between()
 
     def abandon(self) -> None:
         self.abandoned.set()
+
+    def _tell(self, under_way: bool) -> None:
+        """The stage's watcher hears how far the fetches are (in the caller's thread, like `between`)."""
+        stage = self.stage
+        if stage.watch is None:
+            return
+        pausing = stage.fetcher.pausing if under_way else None  # a multi-document kind's further document, too
+        url = pausing or (self.current if under_way else None)
+        host = urlsplit(url).hostname if url else None  # never the credentials a URL may carry
+        stage.watch(Fetching(stage.tally.planned, stage.tally.fetched, host, pausing is not None))
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,6 @@ class _Cycle:
     # --- decide -------------------------------------------------------------------------------------------------
     def _decide(self, page: Planned, answer: Answer | None) -> ParseResult | None:
         """Decide one page (fetching it now when it was not fetched with the plan); its parse when trusted."""
-        if self.hooks.progress:
-            self.hooks.progress(page.id)
         if answer is None:
             answer = self.inputs.stage.one(page)
         self._ensure_state(page)

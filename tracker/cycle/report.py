@@ -1,10 +1,12 @@
 """What a poll cycle reports to its caller (the CLI prints it, the service logs it)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tracker.domain.decide import FetchOutcome
 from tracker.domain.events import Event
+from tracker.domain.words import count
 
 if TYPE_CHECKING:
     from tracker.store.leases import Held
@@ -31,3 +33,12 @@ class PollReport:
 def unchanged_report(source_ids: list[str]) -> PollReport:
     """A cycle where every page answered 304, recorded by the store's fast path."""
     return PollReport([SourceOutcome(sid, FetchOutcome.NOT_MODIFIED) for sid in source_ids])
+
+
+def outcome_tally(counts: Mapping[str, int]) -> str:
+    """`2 parsed, 1 not modified, 2 errors`: how many sources' fetches ended each way (`counts` by FetchOutcome value);
+    the outcomes that are nouns are counted as nouns ("1 anomaly", "2 anomalies")."""
+    nouns = (FetchOutcome.ERROR, FetchOutcome.ANOMALY)
+    return ", ".join(
+        count(n, kind) if kind in nouns else f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items())
+    )

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracker.domain.words import count
 from tracker.escape import visible
 
 if TYPE_CHECKING:
@@ -221,10 +222,10 @@ def _poll_line(report: object) -> str:
     kinds: dict[str, int] = {}
     for event in events:
         kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no events"
-    return (
-        f"  polled {len(getattr(report, 'outcomes', []))} page(s): {summary}; {getattr(report, 'queued', 0)} alert(s)"
-    )
+    nouns = ("advisory", "discrepancy")  # the other kinds are adjectives: "2 pulled"
+    summary = ", ".join(count(n, k) if k in nouns else f"{n} {k}" for k, n in sorted(kinds.items())) or "no events"
+    pages, alerts = len(getattr(report, "outcomes", [])), getattr(report, "queued", 0)
+    return f"  polled {count(pages, 'page')}: {summary}; {count(alerts, 'alert')}"
 
 
 def _show_exposure(config: object, engine: object, now: datetime, show: Callable[[str], None]) -> None:

@@ -186,7 +186,7 @@ def concerns(
         chosen = {id(e) for place, group in places.items() if _selects_place(watchlist, *place) for e in group}
         mine = tuple(e for e in affected if id(e) in chosen) if chosen else ()
         if mine:
-            result.append(Concern(watchlist, mine, f"affects {len(mine)} of its asset(s)"))
+            result.append(Concern(watchlist, mine, f"affects {len(mine)} of its assets"))
         elif kind in LINE_KINDS and line is not None and (not watchlist.lines or line in watchlist.lines):
             result.append(Concern(watchlist, (), f"a {kind.value} build in a watched line ({line})"))
     return result

@@ -56,7 +56,8 @@ def _settle_one(catalog: Catalog, entry: Entry, evidence: tuple[Evidence, ...], 
     gone = sorted(s.source_id for s in sightings if s.gone or (not s.present and s.source_id in spoke))
     name = f"{entry.release_name} ({entry.build})"
     if still:
-        detail = f"{name} is no longer offered by {', '.join(gone)}, while {', '.join(still)} still offer(s) it"
+        verb = "offers" if len(still) == 1 else "offer"
+        detail = f"{name} is no longer offered by {', '.join(gone)}, while {', '.join(still)} still {verb} it"
         return Event(
             EventKind.DISCREPANCY,
             now,

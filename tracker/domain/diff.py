@@ -34,6 +34,7 @@ from tracker.domain.events import Change, Confidence, Event, EventKind, Evidence
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product
+from tracker.domain.words import count
 
 # Growth is guarded like shrinkage. The vendor adds a handful of rows at a time: a release and its security-only
 # twin, a few more after polls were missed. A page that suddenly adds more than MAX_NEW_ROWS rows, or more than
@@ -161,7 +162,7 @@ def _start(catalog: Catalog, source: SourceState, policy: Policy, now: datetime,
 def _heal(poll: Poll) -> None:
     source = poll.source
     if source.health is not Health.OK and source.parent_id is None:
-        detail = f"{source.id} is answering again after {source.failures} failed poll(s)"
+        detail = f"{source.id} is answering again after {count(source.failures, 'failed poll')}"
         poll.changes.append(_health_event(source, EventKind.SOURCE_RECOVERED, detail, poll.now))
     source.health, source.failures = Health.OK, 0
 

@@ -12,6 +12,7 @@ from tracker.domain.events import Change, Confidence, Event, EventKind, EventUpd
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Build, Product
+from tracker.domain.words import count
 
 
 @dataclass
@@ -184,7 +185,8 @@ def infer_reissues(poll: Poll) -> None:
         assert new.release is not None
         pulled = [e for e in waiting.get(new.release.update_line, []) if e.release and e.release < new.release]
         if pulled:
-            words = f"{new.release_name} ({new.build}) appeared after {len(pulled)} pulled build(s) of its update"
+            after = count(len(pulled), "pulled build")
+            words = f"{new.release_name} ({new.build}) appeared after {after} of its update"
             _reissue(poll, new, pulled, poll.evidence(words))
 
 

@@ -19,6 +19,7 @@ from tracker.domain.fixes import Advisory, Severity, Unresolved, covers
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.upgrade_order import VcenterFirst, needed
 from tracker.domain.versions import Product, Release
+from tracker.domain.words import count
 
 EOS_WARNING_DAYS = 90
 
@@ -218,9 +219,8 @@ class Assessor:
         newer = self._newer(entry, release)
         if newer and entry is not None and Status.PULLED not in statuses:
             statuses.append(Status.BEHIND)
-            reasons.append(
-                f"{len(newer)} newer {release.line if release else ''} build(s) are available".replace("  ", " ")
-            )
+            what = count(len(newer), f"newer {release.line} build" if release else "newer build")
+            reasons.append(f"{what} {'is' if len(newer) == 1 else 'are'} available")
         target, hold = self._target(entry, release, hits, statuses)
         if waiting:  # no target until a revision names the fix (PRODUCT.md 4)
             target, hold = None, "hold: no fix published yet (" + "; ".join(f"{a.id}, {u.text}" for a, u in waiting)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tracker.domain.words import count
+
 
 class SourceState(StrEnum):
     OK = "ok"
@@ -123,16 +125,12 @@ def _stalled(waiting: Sequence[FailedDelivery], now: datetime) -> list[Problem]:
     return [
         Problem(
             f"channel {channel}",
-            f"outbox stalled: {_count(len(items), 'message')} due since {items[0].at:%Y-%m-%d %H:%M} UTC, not sent"
+            f"outbox stalled: {count(len(items), 'message')} due since {items[0].at:%Y-%m-%d %H:%M} UTC, not sent"
             f" ({items[0].error or 'not tried yet'}): is `tracker run` running, and its database reachable?",
             items[0].at,
         )
         for channel, items in sorted(late.items())
     ]
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _source_problem(source: SourceFacts, now: datetime) -> Problem | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from tracker.domain.inventory import Asset, ImportResult, Vib
+from tracker.domain.words import noun
 from tracker.inventory.fields import FIELDS, Record, Report, VibsError, asset_from_record, clash, parse_vibs, split_tags
 from tracker.inventory.table import (
     Columns,
@@ -72,7 +73,8 @@ def _missing(columns: Columns) -> list[str]:
 
 def _ignored(header: list[str]) -> list[str]:
     extra = [name.strip() for name in header if name.strip() and normalize_header(name) not in FIELDS]
-    return [f"ignored column(s) {', '.join(map(repr, extra))}: ours are {', '.join(FIELDS)}"] if extra else []
+    ignored = f"ignored {noun(len(extra), 'column')} {', '.join(map(repr, extra))}"
+    return [f"{ignored}: ours are {', '.join(FIELDS)}"] if extra else []
 
 
 def _read_rows(

@@ -14,6 +14,7 @@ from typing import TypeVar
 import yaml
 
 from tracker.domain.inventory import Asset, ImportResult, Vib
+from tracker.domain.words import noun
 from tracker.inventory.fields import (
     FIELDS,
     Record,
@@ -106,7 +107,7 @@ def _asset(
     fields = {str(key).strip().casefold(): value for key, value in item.items()}
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
-        warnings.append(f"{path}, {where}: ignored field(s) {', '.join(map(repr, unknown))}")
+        warnings.append(f"{path}, {where}: ignored {noun(len(unknown), 'field')} {', '.join(map(repr, unknown))}")
     record, ok = _record(fields, report_shape)
     asset = asset_from_record(record, report, versions, str(path))
     return record, (asset if ok else None)

@@ -11,7 +11,9 @@ function per kind (tracker/escape.py), applied by Jinja2 to every `{{ value }}` 
     text    *.txt.j2    plain text for json://, form://, Teams and any other kind; values through escape.visible
 
 Link targets go through the `href` filter (http(s) only; others are shown as text). Titles are plain text for
-every kind, through escape.visible. The environments are built on first use, not at import.
+every kind, through escape.visible. Counted nouns go through the `count` filter (tracker/domain/words.py): `{{ n |
+count("source") }}` is "1 source" or "2 sources", never "source(s)". The environments are built on first use, not at
+import.
 """
 
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from markupsafe import Markup
 from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
 from tracker.domain.events import EventKind
 from tracker.domain.versions import Product
+from tracker.domain.words import count
 from tracker.escape import Verbatim, href, slack, visible
 from tracker.products import product_info
 
@@ -99,10 +102,10 @@ def alert_title(message: AlertMessage) -> str:
 
 
 def digest_title(digest: DigestMessage) -> str:
-    count = sum(1 for e in digest.events if not e.kind.is_source_health)
-    what = f"{count} event{'s' if count != 1 else ''}" if count else "nothing happened"
+    events = sum(1 for e in digest.events if not e.kind.is_source_health)
+    what = count(events, "event") if events else "nothing happened"
     troubled = sum(1 for _, health, _ in digest.source_health if health != "ok")
-    trouble = f"{troubled} source{'s' if troubled != 1 else ''} in trouble; " if troubled else ""
+    trouble = f"{count(troubled, 'source')} in trouble; " if troubled else ""
     return visible(f"[{APP}] Digest for {digest.channel}: {trouble}{what}")
 
 
@@ -194,5 +197,5 @@ def _environment(suffix: str) -> Environment:
         lstrip_blocks=True,
         finalize=_finalizer(_ESCAPES[suffix]),
     )
-    environment.filters["href"] = href
+    environment.filters.update(href=href, count=count)
     return environment

@@ -22,6 +22,7 @@ from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
 from tracker.domain.versions import Build, Product, Release, VersionError
+from tracker.domain.words import count
 from tracker.sources.html import (
     CountedTable,
     Page,
@@ -91,7 +92,7 @@ def _why_empty(
         return "no file list on the page"
     if skipped:
         return f"no readable {product.label} image ({len(skipped)} skipped)"
-    return f"no {product.label} image among the {len(files)} files listed"
+    return f"no {product.label} image among the {count(len(files), 'file')} listed"
 
 
 # --- the file list --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """How the pages are rendered: the Jinja2 environment (autoescape over escape.visible in `finalize`, as in
-notify/render.py, so no template can forget it; link targets through the `href` filter, http(s) only), what every
-page shows (the nav bar, the time, the CSRF value), the error page, and the static files."""
+notify/render.py, so no template can forget it; link targets through the `href` filter, http(s) only; counted
+nouns through the `count` filter, `{{ n | count("build") }}`: "1 build", "2 builds"), what every page shows (the
+nav bar, the time, the CSRF value), the error page, and the static files."""
 
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -14,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from tracker.domain.words import count
 from tracker.escape import Verbatim, href, visible
 from tracker.web.auth import TOKEN_COOKIE, csrf_token, matches, may_write
 from tracker.web.context import WebContext
@@ -66,7 +68,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         finalize=_finalize,
     )
-    environment.filters.update(href=href, when=when, path=path_part)
+    environment.filters.update(href=href, when=when, path=path_part, count=count)
     return environment
 
 

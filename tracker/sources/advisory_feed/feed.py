@@ -1,6 +1,7 @@
 """The VMSA RSS/Atom feed: one advisory per entry whose title (or link) carries its VMSA id."""
 
 from tracker.domain.observations import AdvisoryRecord, Skipped
+from tracker.domain.words import count
 from tracker.sources.advisory_feed.common import WITHDRAWN, Found, Read, cves, excerpt, identity, severity
 from tracker.sources.feed import FeedEntry, read_feed
 
@@ -17,7 +18,7 @@ def from_feed(content: bytes) -> Read:
         else:
             read.found.append(found)
     if not read.found:
-        read.problem = f"no advisories among the feed's {len(feed.entries)} entries"
+        read.problem = f"no advisories among the feed's {count(len(feed.entries), 'entry')}"
     return read
 
 

@@ -72,7 +72,7 @@ _HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "strong", "b", "p", "caption")
 # (6.x bulletins are -SG security, -BG bug fix, -UG update: ESXi670-201908201-UG, VMSA-2019-0013)
 _VMSA_BUILD = re.compile(r"ESXi(?:\d{2}[A-Za-z]{0,3}\d?[A-Za-z]{0,2}-\d{7,8}|\d{3}-\d{9}(?:-[SBU]G)?)(?!\d)", re.I)
 # A KB to apply with the fix ("ESXi70U3e-19898904 + KB88632", VMSA-2022-0016): a step, not a version
-_KB_STEP = re.compile(r"\s*\+?\s*\bKB\s?\d{4,6}\b", re.I)
+_KB_STEP = re.compile(r"\s*\+\s*KB\s?\d{4,6}\b", re.I)
 _BRACKETED = re.compile(r"\([^()]*\)")
 _FOLLOWED = (Product.ESXI, Product.VCENTER, Product.TOOLS)
 
