@@ -34,7 +34,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2  # two workers: every test holds its own servers, files and ports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_poll.py
