@@ -27,6 +27,8 @@ def test_the_demo_tells_the_reissue_and_ends_with_u3c_as_the_target(demo_output:
     assert "Replaces build 18644231, 18825058, 18905247" in demo_output
     final = demo_output.split("what it means for the hosts")[-1]
     assert "esx-prod-b01.corp.example" in final and "-> ESXi 7.0 U3c (19193900)" in final
+    b01 = next(line for line in final.splitlines() if "esx-prod-b01" in line)  # both i40en and i40enu
+    assert b01.endswith("-> ESXi 7.0 U3c (19193900); caveat KB 86287"), b01
 
 
 def stage_of(demo_output: str, day: str) -> str:

@@ -235,6 +235,8 @@ def _show_exposure(config: object, engine: object, now: datetime, show: Callable
     for item in assess_exposure(config, engine, now):  # type: ignore[arg-type]
         target = (
             f"-> {item.recommended_release} ({item.recommended_build})"
+            + (f"; {item.hold}" if item.hold else "")
+            + "".join(f"; caveat {caveat.split(':')[0]}" for caveat in item.caveats)  # its id: the text is long
             if item.recommended
             else (item.hold or "nothing to do")
         )
