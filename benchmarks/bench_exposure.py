@@ -76,7 +76,7 @@ def assets(count: int, builds: list[tuple[str, int]]):  # type: ignore[no-untype
 
 
 def advisory():  # type: ignore[no-untyped-def]
-    from tracker.domain.exposure import Advisory, FixedIn, Severity
+    from tracker.domain.fixes import Advisory, FixedIn, Severity
     from tracker.domain.versions import Release
 
     fixes = (("ESXi 7.0 Update 3c", 19193900), ("ESXi 7.0 Update 2e", 19290878), ("ESXi 7.0 Update 1e", 19324898))
