@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.support.site import STORY, FixtureSite
@@ -71,10 +70,7 @@ def test_sigterm_during_the_parse_pool_leaves_no_process_behind(site: FixtureSit
         )
         os.kill(poll.pid, signal.SIGTERM)
         poll.wait(10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(running(p) for p in started):
-            time.sleep(0.1)
-        assert not [p for p in started if running(p)], "processes left behind after SIGTERM"
+        wait_until(lambda: not any(running(p) for p in started), 5, "no process of the poll left after SIGTERM")
     finally:
         if poll.poll() is None:
             poll.kill()

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -184,7 +184,26 @@ def _deliver(sender: Sender, row: OutboxRow, now: datetime) -> tuple[Result, boo
                 if not outbox.record(sender.engine, row, last, now):  # committed now: a crash cannot re-send it
                     return Result.LOST, late
                 last = None
-        return outbox.finish(sender.engine, row, Delivery(tuple(transient), tuple(permanent), last), now), late
+        delivery = Delivery(tuple(transient), tuple(permanent), last)
+        return _written(sender, lambda: outbox.finish(sender.engine, row, delivery, now)), late
+
+
+def _written(sender: Sender, write: Callable[[], Result]) -> Result:
+    """Record what was sent, trying again while the database is away: the message went out, and only its record
+    stops a second send once the database is back (the claim is still this sender's for `claim_timeout`)."""
+    from tracker.store.db import unreachable
+
+    delay = 0.5
+    while True:
+        try:
+            return write()
+        except Exception as error:
+            if not unreachable(error) or sender.stop.is_set():
+                raise
+            stopped = threading.Event()
+            with sender.stop.waking(stopped):
+                stopped.wait(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _attempt(sender: Sender, row: OutboxRow, url: str) -> "TargetOutcome | None":
