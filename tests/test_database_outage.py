@@ -56,7 +56,9 @@ def test_two_replicas_outlive_a_database_outage_and_deliver_every_alert_once_aft
 
 def _unsent(engine: Engine) -> int:
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM outbox WHERE status NOT IN ('sent', 'SENT')")).scalar_one())
+        return int(
+            connection.execute(text("SELECT count(*) FROM outbox WHERE status NOT IN ('sent', 'SENT')")).scalar_one()
+        )
 
 
 def _keys(receiver: WebhookReceiver) -> list[str | None]:
