@@ -1,7 +1,8 @@
 """The service survives its database: two `tracker run` replicas on a PostgreSQL server that is stopped until both
 have met the outage (several ticks) and started again. No worker dies: during the outage `tracker health` says the
-database cannot be reached, each replica says "database unreachable" once and "database back after N s" once, with no traceback;
-after it, every alert queued before the outage and while it began arrives within a minute, none twice."""
+database cannot be reached, each replica says "database unreachable" once and "database back after N s" once, with
+no traceback; after it, every alert queued before the outage and while it began arrives within a minute, none
+twice."""
 
 from collections import Counter
 from datetime import datetime
