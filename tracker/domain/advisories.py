@@ -188,7 +188,8 @@ class Unmapped:
 def unmapped_fixes(stored: Iterable[StoredAdvisory], catalog: Catalog) -> list[Unmapped]:
     """Every fixed version of a current (not withdrawn) advisory that cannot be mapped to a build, in source and
     advisory order. It clears by itself once the catalog learns the build (a KB row listing the patch id).
-    A pending fix ("Patch Pending") is no fixed version, and a page that could not be read is `unread_pages`'."""
+    A pending fix ("Patch Pending") is no fixed version, and a page that could not be read warns as a whole
+    (`source_warnings`)."""
     found = [
         Unmapped(item.label, item.source_id, fix, _unmapped_reason(fix, catalog))
         for item in stored

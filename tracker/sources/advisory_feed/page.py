@@ -25,9 +25,9 @@ from tracker.sources.html import clean_text, load_html, page_problem, parse_date
 
 _BLOCKS = ("p", "li", "td", "th", "h1", "h2", "h3", "h4", "dd", "dt", "div", "caption")
 # The advisory header's labels, in any case, with or without a colon after them: the vmware.com pages wrote
-# "Advisory ID", "Advisory Severity", "CVSSv3 Range", "Synopsis", "Issue Date", "Updated On", "CVE(s)"; Broadcom's
-# portal writes "Notification Id", "Severity", "CVSS Base Score", "Initial Publication Date", "Last Updated",
-# "Affected CVE" (tests/fixtures/advisories/real/README.md lists each spelling and where it was found).
+# "Advisory ID:", "Advisory Severity:", "CVSSv3 Range:", "Synopsis:", "Issue date:", "Updated on:", "CVE(s)" (found in
+# public copies of Broadcom's pages; tests/fixtures/advisories/real/README.md cites each). The other spellings the
+# patterns accept ("Issue Date", "Last Updated", "Initial Publication Date") were not seen: they cost nothing.
 _ISSUED = r"^(?:issue\s+date|issued(?:\s+on)?|(?:initial\s+)?publi(?:shed|cation)(?:\s+on|\s+date)?)\b"
 _HEADER_LABELS = (
     ("id", re.compile(r"^(?:vmware\s+)?(?:security\s+)?advisory\s+(?:id|number)\b", re.I)),
