@@ -57,7 +57,7 @@ def fill(folder: Path, assets: int, events: int, port: int):  # type: ignore[no-
     from tracker.domain.events import Confidence, Event, EventKind, Evidence
     from tracker.domain.inventory import Asset, AssetKind, ImportResult
     from tracker.domain.versions import Product, Release
-    from tracker.jobs import import_inventory
+    from tracker.jobs.inventory import import_inventory
     from tracker.store import repo
     from tracker.store.db import make_engine, migrate, session_scope
 

@@ -100,7 +100,7 @@ def measure_in_memory(count: int) -> None:
 
 def fill_database(folder: Path, count: int) -> Path:
     from tracker.domain.inventory import ImportResult
-    from tracker.jobs import import_inventory
+    from tracker.jobs.inventory import import_inventory
     from tracker.store import repo
     from tracker.store.db import make_engine, migrate, session_scope
 

@@ -164,7 +164,7 @@ def test_the_digest_goes_out_once_at_8_in_the_configured_time_zone(world, site: 
     config = load_config(str(cli.config))
     engine = make_engine(config.database)
     from tracker.config import clock
-    from tracker.jobs import digest_tick
+    from tracker.jobs.delivery import digest_tick
 
     assert digest_tick(config, engine, clock("2021-11-19T09:00:00Z")) == "digest: nothing due"  # starts the schedule
     assert digest_tick(config, engine, clock("2021-11-20T06:59:00Z")) == "digest: nothing due"  # 07:59 Berlin
@@ -181,7 +181,7 @@ def test_a_restart_after_8_still_sends_the_due_digest_once(world, site: FixtureS
     cli, _, mail, _ = world
     config = load_config(str(cli.config))
     from tracker.config import clock
-    from tracker.jobs import digest_tick
+    from tracker.jobs.delivery import digest_tick
 
     digest_tick(config, make_engine(config.database), clock("2021-11-19T07:30:00Z"))  # running on the 19th
     # the service was down over 08:00 Berlin on the 20th; it comes back at 08:20
@@ -272,7 +272,7 @@ def test_a_leap_day_digest_schedule_queues_no_new_period_tick_after_tick(world):
     from datetime import timedelta
 
     from tracker.config import clock
-    from tracker.jobs import digest_tick
+    from tracker.jobs.delivery import digest_tick
 
     start = clock("2021-11-19T09:00:00Z")
     said = [digest_tick(config, engine, start + timedelta(minutes=minute)) for minute in range(0, 180)]

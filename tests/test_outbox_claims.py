@@ -10,7 +10,7 @@ from tests.support.holding import HoldingReceiver
 from tests.support.queued import opened, outbox_config, queue
 from tests.support.receivers import WebhookReceiver
 from tests.support.waiting import wait_until
-from tracker.jobs import outbox_chores
+from tracker.jobs.delivery import outbox_chores
 from tracker.notify.channels import IDEMPOTENCY_HEADER
 from tracker.notify.outbox import Stop, WorkReport, work_outbox
 from tracker.store.db import session_scope

@@ -34,7 +34,7 @@ from tests.support.receivers import WebhookReceiver
 from tests.support.site import STORY, FixtureSite
 from tests.support.waiting import wait_until
 from tracker.config import load_config
-from tracker.jobs import digest_tick
+from tracker.jobs.delivery import digest_tick
 from tracker.notify.digest import previous_fire
 from tracker.store.db import make_engine
 

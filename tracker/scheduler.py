@@ -1,6 +1,6 @@
 """`tracker run`: APScheduler wiring only, no logic. Every tick (config `service.tick`, a minute by default) the
 sources that are due are polled together in one cycle, through the same engine as `tracker poll`
-(tracker/jobs.py `poll_tick`). Deliveries run apart from polling: each channel has its own sender thread, woken
+(tracker/jobs/poll.py `poll_tick`). Deliveries run apart from polling: each channel has its own sender thread, woken
 every tick and as soon as a cycle (or a digest, or a reopened snooze) has queued messages, so neither a poll
 waiting for another process's cycle nor a hung receiver holds up another channel. `tracker run --once` runs one
 tick of each in turn (`jobs.service_tick`) and exits.
@@ -40,7 +40,8 @@ from sqlalchemy import Engine
 
 from tracker.config import Config
 from tracker.domain.words import count
-from tracker.jobs import channel_tick, digest_tick, outbox_chores, poll_tick
+from tracker.jobs.delivery import channel_tick, digest_tick, outbox_chores
+from tracker.jobs.poll import poll_tick
 from tracker.notify.outbox import Stop
 from tracker.workers import Guard, Outage
 

@@ -64,7 +64,7 @@ def watch_add(
 ) -> None:
     """Add a watchlist (stored in the database, beside the config's)."""
     # lazy: the ORM and pydantic, which --help must not load
-    from tracker.jobs import Refused, add_watchlist
+    from tracker.jobs.alerts import Refused, add_watchlist
 
     config = get_config()
     spec = {
@@ -156,7 +156,7 @@ def snooze_add(
     """Keep a finding out of immediate alerts until a date; it shows in the digest as snoozed, and reopens when it
     expires or when the finding materially changes (its target is pulled, its advisory revised)."""
     # lazy: pydantic and the jobs (the ORM), which --help must not load
-    from tracker.jobs import Refused, plan_snooze, snooze
+    from tracker.jobs.alerts import Refused, plan_snooze, snooze
 
     now = get_now()
     try:
@@ -257,7 +257,7 @@ def digest(
 ) -> None:
     """The daily digest: the period's events, exposure counts, the worst assets, snoozes, source health."""
     # lazy: the jobs (the ORM, Jinja2, apprise), which --help must not load
-    from tracker.jobs import digest_now
+    from tracker.jobs.delivery import digest_now
 
     if preview == send:
         fail("give exactly one of --preview or --send", 2)

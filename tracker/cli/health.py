@@ -24,7 +24,7 @@ DEGRADED = 3
 def health(as_json: JsonOpt = False) -> None:
     """Is the tracker still hearing the vendor and telling people? Exit 0 healthy, 3 degraded (each problem named,
     with its reason and since when), 1 when it cannot check, 2 on a bad config."""
-    from tracker.jobs import health_verdict  # lazy: the ORM, which --help must not load
+    from tracker.jobs.health import health_verdict  # lazy: the ORM, which --help must not load
 
     config = get_config()
     verdict = health_verdict(config, open_engine(config), get_now())

@@ -33,7 +33,7 @@ def inventory_import(
     # lazy: the file readers (openpyxl for XLSX) and the ORM, which --help must not load
     from tracker.cli.views_inventory import import_view, row_progress
     from tracker.inventory.files import FORMAT_CHOICES, count_rows, read_inventory
-    from tracker.jobs import ImportMode, import_inventory
+    from tracker.jobs.inventory import ImportMode, import_inventory
 
     if fmt not in FORMAT_CHOICES:
         fail(f"--format: expected one of {', '.join(FORMAT_CHOICES)}, got {fmt!r}", 2)
@@ -65,7 +65,7 @@ def inventory_sync_vcenter(
     # lazy: pyVmomi and the ORM, which --help must not load
     from tracker.cli.views_inventory import import_view
     from tracker.inventory.vcenter import read_vcenter
-    from tracker.jobs import ImportMode, import_inventory
+    from tracker.jobs.inventory import ImportMode, import_inventory
 
     config = get_config(uses=(f"vcenters.{name}",))  # its password only: other vCenters may be unset
     vcenter = config.vcenters.get(name)
@@ -122,7 +122,7 @@ def exposure(
     # lazy: the domain and the ORM, which --help must not load
     from tracker.cli.views_inventory import exposure_view
     from tracker.domain.exposure import Status
-    from tracker.jobs import assess_exposure
+    from tracker.jobs.inventory import assess_exposure
 
     wanted = set()
     for name in status or []:

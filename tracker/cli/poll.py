@@ -76,7 +76,7 @@ def poll(
     from tracker.store.fastpath import outbox_idle
 
     if config.channels and not outbox_idle(config.database, now):  # the outbox claims each message itself
-        from tracker.jobs import outbox_tick
+        from tracker.jobs.delivery import outbox_tick
 
         check_channels(config)
         outbox_tick(config, engine(), now)

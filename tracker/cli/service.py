@@ -28,7 +28,7 @@ def run(
     engine = open_engine(config)
     if once:
         from tracker.cli.progress import cycle_progress
-        from tracker.jobs import service_tick
+        from tracker.jobs.poll import service_tick
 
         with cycle_progress(as_json=False) as progress:  # a terminal's only: cron's mail never shows it
             lines = service_tick(config, engine, get_now(), progress)

@@ -190,7 +190,8 @@ def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str]
     from tracker.config import clock, load_config
     from tracker.cycle import Request, run_cycle
     from tracker.inventory.files import read_inventory
-    from tracker.jobs import digest_now, import_inventory, outbox_tick
+    from tracker.jobs.delivery import digest_now, outbox_tick
+    from tracker.jobs.inventory import import_inventory
     from tracker.store.db import make_engine, migrate
 
     with console_channel(show) as console:
@@ -229,7 +230,7 @@ def _poll_line(report: object) -> str:
 
 
 def _show_exposure(config: object, engine: object, now: datetime, show: Callable[[str], None]) -> None:
-    from tracker.jobs import assess_exposure
+    from tracker.jobs.inventory import assess_exposure
 
     show(f"\n=== {now.date().isoformat()}: what it means for the hosts (tracker exposure)")
     for item in assess_exposure(config, engine, now):  # type: ignore[arg-type]

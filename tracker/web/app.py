@@ -33,7 +33,7 @@ _JSON_PREFIXES = ("/api/", "/feeds/", "/healthz", "/readyz", "/metrics")
 
 def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mode: str = "serve") -> FastAPI:
     """The app over one database; `mode` is "service" inside `tracker run`, "serve" for `tracker serve`."""
-    from tracker.jobs import poll_now
+    from tracker.jobs.poll import poll_now
     from tracker.web import api, feeds, ops, pages
 
     app = FastAPI(

@@ -188,7 +188,7 @@ class ExposureCache:
         threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
 
     def _warm(self) -> None:
-        from tracker.jobs import give_memory_back
+        from tracker.jobs.poll import give_memory_back
 
         try:
             self.current()
@@ -214,7 +214,7 @@ class ExposureCache:
                 version = data_version(session)
             self._checked = time.monotonic()
             if held is None or held.version != version or not (held.at <= now < held.at + MAX_AGE):
-                from tracker.jobs import assess_exposure
+                from tracker.jobs.inventory import assess_exposure
 
                 held = Assessed(version, now, assess_exposure(self.config, self.engine, now))
                 self._current = held

@@ -34,7 +34,7 @@ def readyz(ctx: Ctx) -> Response:
     """200 when the database answers and polling is not stalled; 503 with the reason otherwise."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tracker.jobs import health_verdict
+    from tracker.jobs.health import health_verdict
 
     try:
         verdict = health_verdict(ctx.config, ctx.engine, ctx.now)

@@ -1,5 +1,5 @@
 """The write side of the web face, shared by `/api/v1` and the pages' forms: the same use cases and checks as the
-CLI's `snooze add`, `watch add`, `deliveries retry` and `inventory import` (tracker/jobs.py), so a write means the
+CLI's `snooze add`, `watch add`, `deliveries retry` and `inventory import` (tracker/jobs/), so a write means the
 same wherever it comes from. Each refusal is a WriteRefused with its HTTP status and its problems, field by field.
 The caller has checked the write token (tracker/web/auth.py)."""
 
@@ -25,7 +25,7 @@ def _refused(status: int, field: str, message: str) -> WriteRefused:
 
 def add_snooze(ctx: WebContext, kind: str, target: str, until: str, reason: str) -> dict[str, Any]:
     """A snooze of an asset, a build or an advisory until a date in the future, with a reason."""
-    from tracker.jobs import Refused, plan_snooze, snooze
+    from tracker.jobs.alerts import Refused, plan_snooze, snooze
     from tracker.store import snoozes as stored
     from tracker.store.db import session_scope
 
@@ -59,8 +59,8 @@ def remove_snooze(ctx: WebContext, snooze_id: int) -> None:
 
 def add_watchlist(ctx: WebContext, spec: dict[str, Any]) -> dict[str, Any]:
     """A watchlist stored beside the config's, checked as `tracker watch add` checks it."""
-    from tracker.jobs import Refused
-    from tracker.jobs import add_watchlist as add
+    from tracker.jobs.alerts import Refused
+    from tracker.jobs.alerts import add_watchlist as add
     from tracker.notify.pipeline import to_watchlist
 
     try:
@@ -99,8 +99,8 @@ def import_inventory(
 ) -> dict[str, Any]:
     """The same import as `tracker inventory import --json`: all or nothing, every problem located."""
     from tracker.inventory.files import FORMAT_CHOICES, read_inventory
-    from tracker.jobs import ImportMode
-    from tracker.jobs import import_inventory as apply_import
+    from tracker.jobs.inventory import ImportMode
+    from tracker.jobs.inventory import import_inventory as apply_import
 
     if fmt not in FORMAT_CHOICES:
         raise _refused(422, "format", f"expected one of {', '.join(FORMAT_CHOICES)}, got {fmt!r}")
