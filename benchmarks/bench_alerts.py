@@ -56,7 +56,8 @@ def fill(folder: Path, assets: int, events: int, port: int):  # type: ignore[no-
     from tracker.domain.catalog import BuildStatus, Catalog, Entry
     from tracker.domain.events import Confidence, Event, EventKind, Evidence
     from tracker.domain.inventory import Asset, AssetKind, ImportResult
-    from tracker.domain.versions import Product, Release
+    from tracker.domain.version_grammar import parse_release
+    from tracker.domain.versions import Product
     from tracker.jobs.inventory import import_inventory
     from tracker.store import repo
     from tracker.store.db import make_engine, migrate, session_scope
@@ -69,7 +70,7 @@ def fill(folder: Path, assets: int, events: int, port: int):  # type: ignore[no-
     with (ROOT / "tests" / "data" / "vmware-builds.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             product = Product.ESXI if row["product"] == "ESXi" else Product.VCENTER
-            release = Release.parse(row["release_name"], product)
+            release = parse_release(row["release_name"], product)
             entry = Entry(product, int(row["build"]), release, release.name, NOW, release_date=row["release_date"])
             if entry.build in PULLED:
                 entry.status, entry.pull_confidence = BuildStatus.PULLED, Confidence.HIGH

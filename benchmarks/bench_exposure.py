@@ -30,13 +30,14 @@ PULLED = {18644231: 19193900, 18825058: 19193900, 18905247: 19193900}
 def catalog():  # type: ignore[no-untyped-def]
     from tracker.domain.catalog import BuildStatus, Catalog, Entry
     from tracker.domain.events import Confidence
-    from tracker.domain.versions import Product, Release
+    from tracker.domain.version_grammar import parse_release
+    from tracker.domain.versions import Product
 
     result = Catalog()
     with DATA.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             product = Product.ESXI if row["product"] == "ESXi" else Product.VCENTER
-            release = Release.parse(row["release_name"], product)
+            release = parse_release(row["release_name"], product)
             entry = Entry(product, int(row["build"]), release, release.name, NOW, release_date=row["release_date"])
             if entry.build in PULLED:
                 entry.status, entry.pull_confidence = BuildStatus.PULLED, Confidence.HIGH
@@ -77,10 +78,10 @@ def assets(count: int, builds: list[tuple[str, int]]):  # type: ignore[no-untype
 
 def advisory():  # type: ignore[no-untyped-def]
     from tracker.domain.fixes import Advisory, FixedIn, Severity
-    from tracker.domain.versions import Release
+    from tracker.domain.version_grammar import parse_release
 
     fixes = (("ESXi 7.0 Update 3c", 19193900), ("ESXi 7.0 Update 2e", 19290878), ("ESXi 7.0 Update 1e", 19324898))
-    return Advisory("VMSA-2022-0004", Severity.CRITICAL, tuple(FixedIn(Release.parse(n), b) for n, b in fixes))
+    return Advisory("VMSA-2022-0004", Severity.CRITICAL, tuple(FixedIn(parse_release(n), b) for n, b in fixes))
 
 
 def measure_in_memory(count: int) -> None:

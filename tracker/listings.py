@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.domain.catalog import Catalog
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release, VersionError
 
 if TYPE_CHECKING:  # rows are only read here
@@ -56,7 +57,7 @@ def event_item(row: "EventRow", evidence: Sequence["EventEvidenceRow"], replaced
 def build_order(row: "BuildRow") -> tuple[Any, ...]:
     """Newest last: product, then the release's own order, then the build number."""
     try:
-        return (row.product, Release.parse(row.release_name, Product(row.product)).sort_key, row.build)
+        return (row.product, parse_release(row.release_name, Product(row.product)).sort_key, row.build)
     except (VersionError, ValueError):
         return (row.product, (0,), row.build)
 

@@ -6,7 +6,8 @@ from functools import cache
 from importlib.resources import files
 
 from tracker.domain.upgrade_order import VcenterFirst
-from tracker.domain.versions import Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Product
 
 
 @cache
@@ -15,8 +16,8 @@ def vcenter_first() -> tuple[VcenterFirst, ...]:
     rows = csv.DictReader(io.StringIO("".join(line for line in text.splitlines(True) if not line.startswith("#"))))
     return tuple(
         VcenterFirst(
-            Release.parse(f"{row['host_product']} {row['host_release']}", Product.ESXI),
-            Release.parse(f"vCenter Server {row['vcenter_min']}", Product.VCENTER),
+            parse_release(f"{row['host_product']} {row['host_release']}", Product.ESXI),
+            parse_release(f"vCenter Server {row['vcenter_min']}", Product.VCENTER),
             row["citation"].strip(),
             row["url"].strip(),
         )

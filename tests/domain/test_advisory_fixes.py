@@ -18,7 +18,8 @@ from tracker.domain.fixes import FixedIn, Unresolved
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
 from tracker.domain.roles import SourceRole
-from tracker.domain.versions import Build, Product, Release, VersionError
+from tracker.domain.version_grammar import parse_build, parse_release
+from tracker.domain.versions import Build, Product, VersionError
 
 ESXI = Product.ESXI
 NOW = datetime(2022, 3, 1, 8, tzinfo=UTC)
@@ -33,14 +34,14 @@ KB = {  # build -> release name, as the KB lists them
 def catalog() -> Catalog:
     result = Catalog()
     for build, name in KB.items():
-        release = Release.parse(name, ESXI)
+        release = parse_release(name, ESXI)
         result.add_entry(Entry(ESXI, build, release, name, datetime(2022, 2, 1, tzinfo=UTC), release_date="2022-02-01"))
     return result
 
 
 def fix(text: str, line: str = "7.0") -> AdvisoryFix:
     try:
-        build: Build | None = Build.parse(text, ESXI)
+        build: Build | None = parse_build(text, ESXI)
     except VersionError:
         build = None
     return AdvisoryFix(ESXI, line, text, build)
@@ -54,12 +55,12 @@ def stored(*fixes: AdvisoryFix, withdrawn: bool = False) -> StoredAdvisory:
 @pytest.mark.parametrize(
     ("text", "line", "resolved"),
     [
-        ("ESXi70U3c-19193900", "7.0", FixedIn(Release.parse("ESXi 7.0 Update 3c"), 19193900)),
-        ("ESXi70U1e-19324898", "7.0", FixedIn(Release.parse("ESXi 7.0 Update 1e"), 19324898)),  # not in the KB
-        ("7.0 U3c", "7.0", FixedIn(Release.parse("ESXi 7.0 Update 3c"), None)),
-        ("ESXi670-202111001", "6.7", FixedIn(Release.parse("ESXi670-202111001", ESXI), 18828794)),  # via the KB
+        ("ESXi70U3c-19193900", "7.0", FixedIn(parse_release("ESXi 7.0 Update 3c"), 19193900)),
+        ("ESXi70U1e-19324898", "7.0", FixedIn(parse_release("ESXi 7.0 Update 1e"), 19324898)),  # not in the KB
+        ("7.0 U3c", "7.0", FixedIn(parse_release("ESXi 7.0 Update 3c"), None)),
+        ("ESXi670-202111001", "6.7", FixedIn(parse_release("ESXi670-202111001", ESXI), 18828794)),  # via the KB
         # a security bulletin belongs to the patch release of its month (KB 2083707's naming): 6.7 P06
-        ("ESXi670-202111101-SG", "6.7", FixedIn(Release.parse("ESXi670-202111001", ESXI), 18828794)),
+        ("ESXi670-202111101-SG", "6.7", FixedIn(parse_release("ESXi670-202111001", ESXI), 18828794)),
     ],
 )
 def test_a_fix_resolves_through_the_catalog_or_the_patch_level_its_text_states(text: str, line: str, resolved):
@@ -108,7 +109,7 @@ def test_the_advisory_event_says_which_fixed_versions_could_not_be_mapped():
 def test_a_bulletin_of_a_month_with_two_patch_releases_stays_unmapped_and_says_why():
     two = catalog()
     for build, name in ((15820472, "ESXi670-202004001"), (16075168, "ESXi670-202004002")):  # 6.7 EP 14 and P02
-        release = Release.parse(name, ESXI)
+        release = parse_release(name, ESXI)
         two.add_entry(Entry(ESXI, build, release, name, NOW, release_date="2020-04-28"))
     [unmapped] = unmapped_fixes([stored(fix("ESXi670-202004101-SG", "6.7"))], two)
     assert unmapped.reason == "2 patch releases of that month are in the catalog, and the bulletin does not say which"
@@ -125,7 +126,7 @@ def test_a_6x_host_below_the_bulletins_patch_release_is_vulnerable_and_targets_i
 
 def six_seven() -> Catalog:
     result = catalog()
-    release = Release.parse("ESXi670-202103001", ESXI)
+    release = parse_release("ESXi670-202103001", ESXI)
     result.add_entry(Entry(ESXI, 17700523, release, "ESXi670-202103001", NOW, release_date="2021-03-18"))
     return result
 

@@ -10,7 +10,8 @@ from tracker.domain.diff import growth_limit, observe, observe_unchanged, record
 from tracker.domain.events import Change, Confidence, Event, EventKind, EventUpdate
 from tracker.domain.observations import BuildRecord, Notice, NoticeKind, ParseResult
 from tracker.domain.roles import SourceRole
-from tracker.domain.versions import Build, Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Build, Product
 
 T0 = datetime(2021, 9, 20, 8, tzinfo=UTC)
 POLICY = Policy(pull_confirmations=2, max_drop_ratio=0.2, failing_after=3)
@@ -44,7 +45,7 @@ NAMES = {
 
 def record(build: int, recalled: bool = False) -> BuildRecord:
     name = NAMES[build]
-    return BuildRecord(Product.ESXI, build, Release.parse(name), name, recalled=recalled, excerpt=f"{name} | {build}")
+    return BuildRecord(Product.ESXI, build, parse_release(name), name, recalled=recalled, excerpt=f"{name} | {build}")
 
 
 def page(*builds: int, notices: tuple[Notice, ...] = (), recalled: tuple[int, ...] = ()) -> ParseResult:
@@ -57,7 +58,7 @@ def kb(*extra: int, without: tuple[int, ...] = (), **kwargs: object) -> ParseRes
 
 
 def removed(*builds: int) -> Notice:
-    subjects = tuple(Build(Product.ESXI, None, Release.parse(NAMES[b])) for b in builds)
+    subjects = tuple(Build(Product.ESXI, None, parse_release(NAMES[b])) for b in builds)
     return Notice(NoticeKind.PULLED, subjects, "VMware has removed " + ", ".join(NAMES[b] for b in builds))
 
 
@@ -254,7 +255,7 @@ def test_an_untrustworthy_page_infers_nothing_and_marks_the_source(bad: ParseRes
 def flood(count: int, start: int = 30_000_000) -> tuple[BuildRecord, ...]:
     """`count` rows no vendor page ever added at once: ESXi 8.0 Update 3 under made-up build numbers."""
     name = "ESXi 8.0 Update 3"
-    return tuple(BuildRecord(Product.ESXI, start + i, Release.parse(name), name) for i in range(count))
+    return tuple(BuildRecord(Product.ESXI, start + i, parse_release(name), name) for i in range(count))
 
 
 def test_a_page_that_suddenly_adds_thousands_of_rows_is_an_anomaly_and_keeps_the_last_good_baseline():

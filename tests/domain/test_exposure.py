@@ -9,7 +9,8 @@ from tracker.domain.events import Confidence
 from tracker.domain.exposure import Assessor, Lifecycle, Status
 from tracker.domain.fixes import Advisory, FixedIn, Severity
 from tracker.domain.inventory import Asset, AssetKind, Vib
-from tracker.domain.versions import Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Product
 
 U2C, U2D, U2E, U3, U3A, U3B, U3C = 18426014, 18538813, 19290878, 18644231, 18825058, 18905247, 19193900
 ESXI_70 = {
@@ -30,9 +31,9 @@ VMSA_2022_0004 = Advisory(
     "VMSA-2022-0004",
     Severity.CRITICAL,
     (
-        FixedIn(Release.parse("ESXi 7.0 Update 3c"), U3C),
-        FixedIn(Release.parse("ESXi 7.0 Update 2e"), U2E),
-        FixedIn(Release.parse("ESXi 7.0 Update 1e"), 19324898),
+        FixedIn(parse_release("ESXi 7.0 Update 3c"), U3C),
+        FixedIn(parse_release("ESXi 7.0 Update 2e"), U2E),
+        FixedIn(parse_release("ESXi 7.0 Update 1e"), 19324898),
     ),
 )
 
@@ -47,7 +48,7 @@ def catalog(on: str, pulled: tuple[int, ...] = (), replaced_by: int | None = Non
     for build, (name, released) in ESXI_70.items():
         if released > on:
             continue
-        release = Release.parse(name)
+        release = parse_release(name)
         entry = Entry(Product.ESXI, build, release, release.name, at(released), release_date=released)
         if build in pulled:
             entry.status, entry.pull_confidence, entry.replaced_by = BuildStatus.PULLED, Confidence.HIGH, replaced_by
@@ -109,7 +110,7 @@ def test_the_target_is_never_a_downgrade_nor_a_pulled_build():
         exposure = Assessor(known, at("2021-11-20")).assess(host(build))
         target = exposure.recommended
         assert target is None or (
-            target.status is BuildStatus.AVAILABLE and target.release > Release.parse(ESXI_70[build][0])
+            target.status is BuildStatus.AVAILABLE and target.release > parse_release(ESXI_70[build][0])
         )
 
 
@@ -135,7 +136,7 @@ def test_an_advisory_marks_affected_hosts_vulnerable_and_the_target_fixes_it():
 
 def test_a_target_that_does_not_fix_the_advisory_is_not_recommended():
     known = catalog("2022-03-01")
-    only_u3 = Advisory("VMSA-TEST-0001", Severity.IMPORTANT, (FixedIn(Release.parse("ESXi 7.0 Update 3c"), U3C),))
+    only_u3 = Advisory("VMSA-TEST-0001", Severity.IMPORTANT, (FixedIn(parse_release("ESXi 7.0 Update 3c"), U3C),))
     exposure = Assessor(known, at("2022-03-01"), advisories=[only_u3]).assess(host(U2C))
     assert exposure.recommended_build == U3C
     assert exposure.severity is Severity.IMPORTANT
@@ -148,7 +149,7 @@ def test_a_vcenter_reporting_its_mob_build_is_matched_through_the_second_build()
         Entry(
             Product.VCENTER,
             15952498,
-            Release.parse(name),
+            parse_release(name),
             name,
             at("2020-04-02"),
             release_date="2020-04-02",
@@ -158,7 +159,7 @@ def test_a_vcenter_reporting_its_mob_build_is_matched_through_the_second_build()
     vcenter = Asset("vc-01", AssetKind.VCENTER, 15952599, "VMware vCenter Server 7.0.0 build-15952599")
     exposure = Assessor(known, at("2021-01-01"), lifecycles=LIFECYCLES).assess(vcenter)
     assert exposure.statuses == (Status.OK,)
-    assert exposure.release == Release.parse(name)
+    assert exposure.release == parse_release(name)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +170,7 @@ def test_a_host_on_a_line_past_or_near_end_of_support_is_flagged(day: str, statu
     known = Catalog()
     name = "ESXi670-202111001"
     known.add_entry(
-        Entry(Product.ESXI, 18828794, Release.parse(name), name, at("2021-11-23"), release_date="2021-11-23")
+        Entry(Product.ESXI, 18828794, parse_release(name), name, at("2021-11-23"), release_date="2021-11-23")
     )
     exposure = Assessor(known, at(day), lifecycles=LIFECYCLES).assess(
         host(18828794, text="VMware ESXi 6.7.0 build-18828794")

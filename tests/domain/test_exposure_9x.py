@@ -6,7 +6,8 @@ from tracker.domain.catalog import BuildStatus, Catalog, Entry
 from tracker.domain.events import Confidence
 from tracker.domain.exposure import Assessor, Status
 from tracker.domain.inventory import Asset, AssetKind
-from tracker.domain.versions import Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Product
 
 ESX_90_GA, ESX_90_EP1 = 24755229, 24813472  # ESX 9.0.0.0 (2025-06-17) and 9.0.0.0100 (2025-07-15)
 
@@ -17,7 +18,7 @@ def esx_catalog(pulled: int | None = None) -> Catalog:
         (ESX_90_GA, "ESX 9.0.0.0", "2025-06-17"),
         (ESX_90_EP1, "ESX 9.0.0.0100", "2025-07-15"),
     ):
-        release = Release.parse(name, Product.ESXI)
+        release = parse_release(name, Product.ESXI)
         seen = datetime.fromisoformat(released).replace(tzinfo=UTC)
         entry = Entry(Product.ESXI, build, release, release.name, seen, release_date=released)
         if build == pulled:

@@ -5,7 +5,8 @@ import pytest
 from tests.fixtures.tools.make_tools_fixtures import ROWS
 from tracker.domain.fixes import Advisory, FixedIn, Severity
 from tracker.domain.tools import decode_tools_version, encode_tools_version, tools_release
-from tracker.domain.versions import Build, Product, Release, VersionError, product_from_text
+from tracker.domain.version_grammar import parse_build, parse_release
+from tracker.domain.versions import Build, Product, VersionError, product_from_text
 
 
 @pytest.mark.parametrize(("version", "_date", "build", "number"), ROWS)
@@ -13,8 +14,8 @@ def test_every_toolsversion_kb_304809_lists_unpacks_to_its_version(version: str,
     release = decode_tools_version(number)
     assert release.short == version and release.name == f"VMware Tools {version}"
     assert encode_tools_version(release) == number
-    assert Build.parse(str(number), Product.TOOLS) == Build(Product.TOOLS, None, release)
-    assert Build.parse(f"{version}.{build}", Product.TOOLS) == Build(Product.TOOLS, build, release)
+    assert parse_build(str(number), Product.TOOLS) == Build(Product.TOOLS, None, release)
+    assert parse_build(f"{version}.{build}", Product.TOOLS) == Build(Product.TOOLS, build, release)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +32,7 @@ def test_every_toolsversion_kb_304809_lists_unpacks_to_its_version(version: str,
     ],
 )
 def test_each_tools_spelling_reads_as_one_value(text: str, number: int | None, short: str):
-    build = Build.parse(text, Product.TOOLS)
+    build = parse_build(text, Product.TOOLS)
     assert build.number == number and build.release is not None and build.release.short == short
 
 
@@ -50,15 +51,15 @@ def test_a_toolsversion_that_is_no_version_is_refused_with_the_reason(number: in
     with pytest.raises(VersionError, match=says):
         decode_tools_version(number)
     with pytest.raises(VersionError):
-        Build.parse(str(number), Product.TOOLS)
+        parse_build(str(number), Product.TOOLS)
 
 
 def test_a_bare_tools_build_stays_a_build_the_catalog_must_place():
-    assert Build.parse("24276846", Product.TOOLS) == Build(Product.TOOLS, 24276846)
+    assert parse_build("24276846", Product.TOOLS) == Build(Product.TOOLS, 24276846)
 
 
 def test_tools_are_named_and_lined_by_their_own_numbering_not_vcf_9():
-    release = Release.parse("VMware Tools 12.5.1")
+    release = parse_release("VMware Tools 12.5.1")
     assert release.product is Product.TOOLS and release.line == "12" and release.short == "12.5.1"
     assert tools_release(12, 5, 0) < tools_release(12, 5, 1) < tools_release(13, 0, 0)
     assert product_from_text("VMware Tools for Windows") is Product.TOOLS

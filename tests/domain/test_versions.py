@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tracker.domain.version_grammar import parse_build, parse_release
 from tracker.domain.versions import Build, Product, Release, VersionError, product_from_text
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "vmware-builds.csv"
@@ -163,24 +164,24 @@ def test_the_data_holds_the_rows_product_md_promises() -> None:
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_every_release_name_in_the_data_parses_to_its_product_line_update_and_letter(row: Row) -> None:
-    _assert_reads_as(Release.parse(row.release_name, row.product), row.product, _expected_from_name(row))
+    _assert_reads_as(parse_release(row.release_name, row.product), row.product, _expected_from_name(row))
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_every_release_name_in_the_data_names_its_own_product(row: Row) -> None:
     assert product_from_text(row.release_name) is row.product
-    assert Release.parse(row.release_name) == Release.parse(row.release_name, row.product)
+    assert parse_release(row.release_name) == parse_release(row.release_name, row.product)
 
 
 @pytest.mark.parametrize("row", LABELLED, ids=_row_id)
 def test_every_version_label_in_the_data_parses_to_its_product_line_update_and_letter(row: Row) -> None:
-    _assert_reads_as(Release.parse(row.version_label, row.product), row.product, _expected_from_label(row))
+    _assert_reads_as(parse_release(row.version_label, row.product), row.product, _expected_from_label(row))
 
 
 @pytest.mark.parametrize("row", LABELLED, ids=_row_id)
 def test_a_version_label_never_contradicts_its_release_name(row: Row) -> None:
-    name = Release.parse(row.release_name, row.product)
-    label = Release.parse(row.version_label, row.product)
+    name = parse_release(row.release_name, row.product)
+    label = parse_release(row.version_label, row.product)
     assert (label.product, label.line, label.update) == (name.product, name.line, name.update)
     if label.letter is not None and name.letter is not None:
         assert label.letter == name.letter
@@ -188,7 +189,7 @@ def test_a_version_label_never_contradicts_its_release_name(row: Row) -> None:
 
 @pytest.mark.parametrize("row", PATCH_ID_ROWS, ids=_row_id)
 def test_a_67_patch_id_keeps_its_id_and_sits_on_the_update_released_before_it(row: Row) -> None:
-    release = Release.parse(row.release_name, row.product)
+    release = parse_release(row.release_name, row.product)
     patch_id = NAME_PATCH_ID.fullmatch(row.release_name)
     assert patch_id is not None
     assert release.patch == patch_id["patch"]
@@ -197,29 +198,29 @@ def test_a_67_patch_id_keeps_its_id_and_sits_on_the_update_released_before_it(ro
 
 
 def test_the_67_patch_ids_cover_all_four_update_levels() -> None:
-    updates = {Release.parse(row.release_name).update for row in PATCH_ID_ROWS}
+    updates = {parse_release(row.release_name).update for row in PATCH_ID_ROWS}
     assert updates == {0, 1, 2, 3}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_every_release_in_the_data_survives_its_own_canonical_name_and_short_form(row: Row) -> None:
-    release = Release.parse(row.release_name, row.product)
-    assert Release.parse(release.name) == release
-    assert Release.parse(release.short, row.product) == release
+    release = parse_release(row.release_name, row.product)
+    assert parse_release(release.name) == release
+    assert parse_release(release.short, row.product) == release
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_every_build_in_the_data_is_preserved_in_a_host_version_string(row: Row) -> None:
     expected = _expected_from_name(row)
     host = f"VMware {row.product.label} {expected.line}.{expected.update} build-{row.build}"
-    build = Build.parse(host)
+    build = parse_build(host)
     assert (build.product, build.number) == (row.product, row.build)
     assert (build.line, build.update, build.letter) == (expected.line, expected.update, None)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
 def test_every_build_in_the_data_parses_as_a_bare_number_once_the_product_is_known(row: Row) -> None:
-    assert Build.parse(str(row.build), row.product) == Build(row.product, row.build)
+    assert parse_build(str(row.build), row.product) == Build(row.product, row.build)
 
 
 # 6.x image profiles are date-coded (ESXi-6.7.0-20191204001-standard) and carry no build: 7.0 and 8.0 only.
@@ -239,7 +240,7 @@ def test_every_esxi_7_and_8_build_in_the_data_survives_an_image_profile_and_a_de
     expected = _expected_from_name(row)
     level = _image_level(expected)
     for text in (f"ESXi-{level}-{row.build}-standard", f"VMware-ESXi-{level}-{row.build}-depot.zip"):
-        build = Build.parse(text)
+        build = parse_build(text)
         assert (build.product, build.number) == (Product.ESXI, row.build)
         assert build.release is not None
         _assert_reads_as(build.release, Product.ESXI, expected)
@@ -276,9 +277,9 @@ RELEASE_SPELLINGS: list[tuple[str, Product | None, Product, Expected]] = [
 def test_every_release_spelling_product_md_lists_parses_to_one_release(
     text: str, given: Product | None, product: Product, expected: Expected
 ) -> None:
-    release = Release.parse(text, given)
+    release = parse_release(text, given)
     _assert_reads_as(release, product, expected)
-    assert Release.parse(release.name) == release
+    assert parse_release(release.name) == release
 
 
 BUILD_SPELLINGS: list[tuple[str, Product, int | None, Expected]] = [
@@ -315,28 +316,28 @@ BUILD_SPELLINGS: list[tuple[str, Product, int | None, Expected]] = [
 def test_every_build_spelling_product_md_lists_parses_to_its_product_number_and_release(
     text: str, product: Product, number: int | None, expected: Expected
 ) -> None:
-    build = Build.parse(text)
+    build = parse_build(text)
     assert (build.product, build.number) == (product, number)
     assert build.release is not None
     _assert_reads_as(build.release, product, expected)
-    assert Build.parse(text, product) == build
+    assert parse_build(text, product) == build
 
 
 def test_a_bare_build_number_needs_the_product_and_carries_no_release() -> None:
-    assert Build.parse("19193900", Product.ESXI) == Build(Product.ESXI, 19193900)
-    assert Build.parse("19193900", Product.ESXI).release is None
+    assert parse_build("19193900", Product.ESXI) == Build(Product.ESXI, 19193900)
+    assert parse_build("19193900", Product.ESXI).release is None
 
 
 def test_the_canonical_names_read_as_admins_write_them() -> None:
-    assert Release.parse("ESXi 7.0.3 U3c").name == "ESXi 7.0 U3c"
-    assert Release.parse("ESXi 8.0 Update 3").short == "8.0 U3"
-    assert Release.parse("8.0 GA", Product.VCENTER).name == "vCenter Server 8.0 GA"
-    assert Release.parse("ESXi 8.0f").short == "8.0f"
-    assert Release.parse("ESXi 6.7 EP 17").short == "6.7 EP 17"
-    assert Release.parse("ESX 9.1.0.0200").name == "ESX 9.1.0.0200"
-    assert Release.parse("ESXi 7.0 Update 3d (security-only)").short == "7.0 U3d (Security Only)"
-    assert Release.parse("7.0.3.00300").name == "vCenter Server 7.0.3.00300"
-    assert str(Build.parse("ESXi70U3c-19193900")) == "ESXi 7.0 U3c (19193900)"
+    assert parse_release("ESXi 7.0.3 U3c").name == "ESXi 7.0 U3c"
+    assert parse_release("ESXi 8.0 Update 3").short == "8.0 U3"
+    assert parse_release("8.0 GA", Product.VCENTER).name == "vCenter Server 8.0 GA"
+    assert parse_release("ESXi 8.0f").short == "8.0f"
+    assert parse_release("ESXi 6.7 EP 17").short == "6.7 EP 17"
+    assert parse_release("ESX 9.1.0.0200").name == "ESX 9.1.0.0200"
+    assert parse_release("ESXi 7.0 Update 3d (security-only)").short == "7.0 U3d (Security Only)"
+    assert parse_release("7.0.3.00300").name == "vCenter Server 7.0.3.00300"
+    assert str(parse_build("ESXi70U3c-19193900")) == "ESXi 7.0 U3c (19193900)"
 
 
 @pytest.mark.parametrize(
@@ -376,7 +377,7 @@ def test_a_text_that_names_no_single_release_raises_a_version_error_quoting_it(
     text: str, product: Product | None
 ) -> None:
     with pytest.raises(VersionError) as caught:
-        Release.parse(text, product)
+        parse_release(text, product)
     assert repr(text) in str(caught.value)
 
 
@@ -400,10 +401,10 @@ def test_a_text_that_carries_no_valid_build_raises_a_version_error_quoting_it(
     text: str, product: Product | None
 ) -> None:
     with pytest.raises(VersionError) as caught:
-        Build.parse(text, product)
+        parse_build(text, product)
     assert repr(text) in str(caught.value)
 
 
 def test_a_version_error_is_a_value_error() -> None:
     with pytest.raises(ValueError):
-        Release.parse("hello")
+        parse_release("hello")

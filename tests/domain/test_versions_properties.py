@@ -3,7 +3,8 @@
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tracker.domain.versions import Build, Product, Release
+from tracker.domain.version_grammar import parse_build, parse_release
+from tracker.domain.versions import Product, Release
 
 LINES = [(6, 5), (6, 7), (7, 0), (8, 0)]
 LETTERS = st.sampled_from(["", *"abcdefghijklmnopqrstuvwxyz"])
@@ -26,12 +27,12 @@ def releases(draw: st.DrawFn) -> Release:
 
 @given(releases())
 def test_a_release_parses_back_from_its_canonical_name(release: Release) -> None:
-    assert Release.parse(release.name) == release
+    assert parse_release(release.name) == release
 
 
 @given(releases())
 def test_a_release_parses_back_from_its_short_form_once_the_product_is_known(release: Release) -> None:
-    assert Release.parse(release.short, release.product) == release
+    assert parse_release(release.short, release.product) == release
 
 
 @given(releases(), releases())
@@ -59,7 +60,7 @@ def test_a_host_version_string_keeps_its_build_number_and_update(
     line: tuple[int, int], update: int, number: int
 ) -> None:
     major, minor = line
-    build = Build.parse(f"VMware ESXi {major}.{minor}.{update} build-{number}")
+    build = parse_build(f"VMware ESXi {major}.{minor}.{update} build-{number}")
     assert (build.product, build.number) == (Product.ESXI, number)
     assert (build.line, build.update) == (f"{major}.{minor}", update)
 
@@ -87,7 +88,7 @@ def test_an_image_profile_keeps_its_line_update_letter_and_build(
 ) -> None:
     line, update, letter, security, number = level
     assume(letter or not security)  # there is no letter-less security-only image: 7.0U3s is the patch 7.0 U3s
-    build = Build.parse(f"ESXi-{_image_level(line, update, letter, security)}-{number}-{suffix}")
+    build = parse_build(f"ESXi-{_image_level(line, update, letter, security)}-{number}-{suffix}")
     assert (build.product, build.number) == (Product.ESXI, number)
     assert (build.line, build.update, build.letter) == (line, update, letter)
     assert build.release is not None and build.release.security_only is security
@@ -98,7 +99,7 @@ def test_an_installer_or_depot_file_name_keeps_its_line_update_letter_and_build(
     level: tuple[str, int, str, bool, int], template: str
 ) -> None:
     line, update, letter, _security, number = level
-    build = Build.parse(template.format(_image_level(line, update, letter, False), number))
+    build = parse_build(template.format(_image_level(line, update, letter, False), number))
     assert (build.product, build.number) == (Product.ESXI, number)
     assert (build.line, build.update, build.letter) == (line, update, letter)
 
@@ -108,15 +109,15 @@ def test_a_6x_update_installer_keeps_its_update_and_build_but_not_a_letter(
     line: tuple[int, int], update: int, number: int
 ) -> None:
     major, minor = line
-    build = Build.parse(f"VMware-VMvisor-Installer-{major}.{minor}.0.update{update:02d}-{number}.x86_64.iso")
+    build = parse_build(f"VMware-VMvisor-Installer-{major}.{minor}.0.update{update:02d}-{number}.x86_64.iso")
     assert (build.number, build.line, build.update, build.letter) == (number, f"{major}.{minor}", update, None)
 
 
 @given(st.integers(min_value=1, max_value=30), st.sampled_from(["EP ", "EP", "P"]))
 def test_a_67_patch_label_parses_back_from_its_canonical_name(number: int, kind: str) -> None:
-    release = Release.parse(f"ESXi 6.7 {kind}{number:02d}")
+    release = parse_release(f"ESXi 6.7 {kind}{number:02d}")
     assert release.letter is None
-    assert Release.parse(release.name) == release
+    assert parse_release(release.name) == release
 
 
 @given(
@@ -126,6 +127,6 @@ def test_a_vcenter_appliance_version_parses_back_from_its_canonical_name(
     line: tuple[int, int], update: int, tail: int
 ) -> None:
     major, minor = line
-    release = Release.parse(f"{major}.{minor}.{update}.{tail:05d}")
+    release = parse_release(f"{major}.{minor}.{update}.{tail:05d}")
     assert (release.product, release.update, release.appliance) == (Product.VCENTER, update, tail)
-    assert Release.parse(release.name) == release
+    assert parse_release(release.name) == release

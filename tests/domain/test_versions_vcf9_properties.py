@@ -5,7 +5,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.domain.versions import Build, Product, Release, VersionError
+from tracker.domain.version_grammar import parse_build, parse_release
+from tracker.domain.versions import Product, Release, VersionError
 
 BUILD_NUMBERS = st.integers(min_value=1_000_000, max_value=99_999_999)
 # EEHH: a single 0 for a major/minor/maintenance release, else four digits (express patch, hot patch)
@@ -25,10 +26,10 @@ def _rank(version: tuple[int, int, int, str]) -> tuple[int, int, int, int]:
 
 @given(VCF, st.sampled_from([p for p in Product if p.vcf_numbered]))  # Tools keep major.minor.patch
 def test_a_9x_version_parses_back_from_its_printed_name(version: tuple[int, int, int, str], product: Product) -> None:
-    release = Release.parse(_text(version), product)
+    release = parse_release(_text(version), product)
     assert (release.major, release.minor, release.update) == version[:3]
-    assert Release.parse(release.name) == release
-    assert Release.parse(release.short, product) == release
+    assert parse_release(release.name) == release
+    assert parse_release(release.short, product) == release
     expected_short = _text(version) if version[3].strip("0") else _text((*version[:3], "0"))
     assert release.short == expected_short
 
@@ -37,7 +38,7 @@ def test_a_9x_version_parses_back_from_its_printed_name(version: tuple[int, int,
 def test_9x_versions_order_as_maintenance_then_express_patch_then_hot_patch(
     a: tuple[int, int, int, str], b: tuple[int, int, int, str]
 ) -> None:
-    first, second = Release.parse(_text(a), Product.ESXI), Release.parse(_text(b), Product.ESXI)
+    first, second = parse_release(_text(a), Product.ESXI), parse_release(_text(b), Product.ESXI)
     assert (first < second) == (_rank(a) < _rank(b))
     assert (first == second) == (_rank(a) == _rank(b))
 
@@ -46,7 +47,7 @@ def test_9x_versions_order_as_maintenance_then_express_patch_then_hot_patch(
 def test_every_9x_release_orders_after_every_8x_and_7x_release(
     version: tuple[int, int, int, str], number: int, older: str
 ) -> None:
-    assert Release.parse(_text(version), Product.ESXI) > Release.parse(older, Product.ESXI)
+    assert parse_release(_text(version), Product.ESXI) > parse_release(older, Product.ESXI)
 
 
 FILES = [
@@ -66,7 +67,7 @@ FILES = [
 def test_a_9x_image_profile_file_or_component_keeps_its_build_line_and_patch_level(
     version: tuple[int, int, int, str], number: int, template: str
 ) -> None:
-    build = Build.parse(template.format(v=_text(version), b=number), Product.ESXI)
+    build = parse_build(template.format(v=_text(version), b=number), Product.ESXI)
     assert build.number == number and build.release is not None
     assert (build.release.major, build.release.minor, build.release.update) == version[:3]
     assert build.release.patch == (version[3] if version[3].strip("0") else "")
@@ -77,8 +78,8 @@ def test_a_hyphenated_9x_component_version_reads_as_the_dotted_one(
     version: tuple[int, int, int, str], number: int
 ) -> None:
     major, minor, maint, eehh = version
-    hyphen = Build.parse(f"{major}.{minor}.{maint}-{eehh}.{number}", Product.ESXI)
-    assert hyphen == Build.parse(f"{_text(version)}.{number}", Product.ESXI)
+    hyphen = parse_build(f"{major}.{minor}.{maint}-{eehh}.{number}", Product.ESXI)
+    assert hyphen == parse_build(f"{_text(version)}.{number}", Product.ESXI)
 
 
 # --- no input ever yields line 0.0 -----------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def _parsed_releases(text: str) -> list[Release]:
     """What the grammar makes of the text, as release and as build, for each product; refusals drop out."""
     found: list[Release] = []
     for product in (None, *Product):
-        for parse in (Release.parse, lambda t, p: Build.parse(t, p).release):
+        for parse in (parse_release, lambda t, p: parse_build(t, p).release):
             try:
                 release = parse(text, product)
             except VersionError:

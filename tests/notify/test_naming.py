@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from tracker.config import SourceConfig
 from tracker.domain.catalog import Catalog, Entry
-from tracker.domain.versions import Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Product
 from tracker.notify.naming import source_name
 
 KB = "https://knowledge.broadcom.com/external/article/316595/build-numbers-and-versions-of-vmware-esxi.html"
@@ -31,7 +32,7 @@ def test_a_configured_name_wins_and_other_sources_keep_the_id_the_admin_chose():
 
 def test_followed_release_notes_are_named_by_their_build():
     catalog = Catalog()
-    release = Release.parse("ESXi 7.0 U3")
+    release = parse_release("ESXi 7.0 U3")
     catalog.add_entry(Entry(Product.ESXI, 18644231, release, "ESXi 7.0 U3", datetime(2021, 10, 6, tzinfo=UTC)))
     assert source_name("esxi-kb:notes:18644231", _configured(), catalog) == "ESXi 7.0 U3 release notes"
     assert source_name("esxi-kb:notes:99", _configured(), catalog) == "release notes of build 99"

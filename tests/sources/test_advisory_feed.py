@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord, ParseResult
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, Release
 from tracker.http import FetchStatusError
 from tracker.sources import REGISTRY
@@ -193,8 +194,8 @@ def test_it_reads_the_header_and_every_esxi_fix_of_vmsa_2022_0004():
             AdvisoryFix(ESXI, "7.0", "ESXi70U3c-19193900", esxi(3, "c", 19193900)),
             AdvisoryFix(ESXI, "7.0", "ESXi70U2e-19290878", esxi(2, "e", 19290878)),
             AdvisoryFix(ESXI, "7.0", "ESXi70U1e-19324898", esxi(1, "e", 19324898)),
-            AdvisoryFix(ESXI, "6.7", "ESXi670-202111101-SG", Build.parse("ESXi670-202111101-SG", ESXI)),
-            AdvisoryFix(ESXI, "6.5", "ESXi650-202202401-SG", Build.parse("ESXi650-202202401-SG", ESXI)),
+            AdvisoryFix(ESXI, "6.7", "ESXi670-202111101-SG", parse_build("ESXi670-202111101-SG", ESXI)),
+            AdvisoryFix(ESXI, "6.5", "ESXi650-202202401-SG", parse_build("ESXi650-202202401-SG", ESXI)),
         ),
         excerpt=advisory.title,
     )

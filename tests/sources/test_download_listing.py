@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release
 from tracker.sources.download_listing import parse
 
@@ -62,7 +63,7 @@ def test_a_vcenter_page_keeps_vcsa_builds_and_the_appliance_version_of_the_patch
     u3c, u3 = result.records
     assert (u3c.build, u3c.release, u3c.release_date) == (
         19234570,
-        Release.parse("7.0.3.00300", VCENTER),
+        parse_release("7.0.3.00300", VCENTER),
         date(2022, 1, 27),
     )
     assert u3c.excerpt == (

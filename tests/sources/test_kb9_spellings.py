@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release
 from tracker.sources import depot_index, download_listing, release_notes
 
@@ -33,10 +34,10 @@ def test_the_depot_reads_9x_image_profiles_named_esx_as_well_as_esxi():
         (24674464, Release(ESXI, 8, 0, 3, "e"), "ESXi-8.0U3e-24674464-standard"),
         (
             24813472,
-            Release.parse("ESX 9.0.0.0100", ESXI),
+            parse_release("ESX 9.0.0.0100", ESXI),
             "ESX-9.0.0.0100-24813472-no-tools, ESX-9.0.0.0100-24813472-standard",
         ),
-        (24957456, Release.parse("ESX 9.0.1.0", ESXI), "ESXi-9.0.1.0-24957456-standard"),
+        (24957456, parse_release("ESX 9.0.1.0", ESXI), "ESXi-9.0.1.0-24957456-standard"),
     ]
     assert [r.release_name for r in result.records][1:] == ["ESX 9.0.0.0100", "ESX 9.0.1.0"]
 
@@ -48,8 +49,8 @@ def test_a_download_page_offers_9x_files_named_esx():
     </table></body></html>"""
     result = download_listing.parse(page, url="https://support.broadcom.com/esx-9.html", product=ESXI)
     assert [(r.build, r.release, r.release_date) for r in result.records] == [
-        (24813472, Release.parse("ESX 9.0.0.0100", ESXI), date(2025, 7, 15)),
-        (24957456, Release.parse("ESX 9.0.1.0", ESXI), date(2025, 9, 29)),
+        (24813472, parse_release("ESX 9.0.0.0100", ESXI), date(2025, 7, 15)),
+        (24957456, parse_release("ESX 9.0.1.0", ESXI), date(2025, 9, 29)),
     ]
 
 
@@ -68,5 +69,5 @@ def test_9x_release_notes_headers_are_read(header: str, product: Product, build:
     result = release_notes.parse(page, url="https://techdocs.broadcom.com/notes.html", product=product)
     assert result.problem is None
     assert [(r.build, r.release, r.release_date) for r in result.records] == [
-        (build, Release.parse(release, product), date(2025, 9, 29))
+        (build, parse_release(release, product), date(2025, 9, 29))
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.observations import BuildRecord, ParseResult
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release
 from tracker.sources.kb_build_table import parse
 
@@ -73,7 +74,7 @@ def test_it_reads_the_reissue_row_exactly():
         (24814147, Release(ESXI, 8, 0, 0, "f"), date(2025, 7, 15)),  # ESXi 8.0f
         (19324898, Release(ESXI, 7, 0, 1, "e"), date(2022, 2, 15)),  # U1e, listed in the U1 group
         (18644231, Release(ESXI, 7, 0, 3, ""), date(2021, 10, 5)),  # 7.0 U3: pulled, still listed today
-        (18828794, Release.parse("ESXi670-202111001", ESXI), date(2021, 11, 23)),  # a 6.7 patch id
+        (18828794, parse_release("ESXi670-202111001", ESXI), date(2021, 11, 23)),  # a 6.7 patch id
         (8169922, Release(ESXI, 6, 7, 0, ""), date(2018, 4, 17)),  # 7-digit build
     ],
 )
@@ -414,13 +415,13 @@ def old_kb_rows(*rows: str) -> bytes:
             Release(ESXI, 6, 7, 3, "b", patch="201912001"),
         ),
         # the Version cell says no more than the patch id: the id stays
-        ("ESXi 6.7 EP 02 | ESXi670-201806001 | 2018/06/28 | 8941472", Release.parse("ESXi670-201806001", ESXI)),
+        ("ESXi 6.7 EP 02 | ESXi670-201806001 | 2018/06/28 | 8941472", parse_release("ESXi670-201806001", ESXI)),
     ],
 )
 def test_a_patch_id_row_keeps_the_update_and_letter_its_version_column_states(row: str, release: Release):
     (record,) = parse(old_kb_rows(row), url=OLD_ESXI, product=ESXI).records
     assert record.release == release
-    assert record.release < Release.parse("ESXi670-202111001", ESXI) or record.release.line != "6.7"
+    assert record.release < parse_release("ESXi670-202111001", ESXI) or record.release.line != "6.7"
     assert record.release_name == row.split(" | ")[1]
 
 
@@ -445,17 +446,17 @@ def test_the_old_kbs_us_dates_are_read_month_first(written: str, released: date 
 
 
 ESX_9X = {
-    25370933: (Release.parse("ESX 9.1.0.0", ESXI), date(2026, 5, 12)),
-    25148076: (Release.parse("ESX 9.0.2.0", ESXI), date(2026, 1, 20)),
-    24957456: (Release.parse("ESX 9.0.1.0", ESXI), date(2025, 9, 29)),
-    24813472: (Release.parse("ESX 9.0.0.0100", ESXI), date(2025, 7, 15)),
-    24755229: (Release.parse("ESX 9.0.0.0", ESXI), date(2025, 6, 17)),
+    25370933: (parse_release("ESX 9.1.0.0", ESXI), date(2026, 5, 12)),
+    25148076: (parse_release("ESX 9.0.2.0", ESXI), date(2026, 1, 20)),
+    24957456: (parse_release("ESX 9.0.1.0", ESXI), date(2025, 9, 29)),
+    24813472: (parse_release("ESX 9.0.0.0100", ESXI), date(2025, 7, 15)),
+    24755229: (parse_release("ESX 9.0.0.0", ESXI), date(2025, 6, 17)),
 }
 VCENTER_9X = {
-    25370922: (Release.parse("vCenter 9.1.0.0", VCENTER), date(2026, 5, 12)),
-    25148086: (Release.parse("vCenter 9.0.2.0", VCENTER), date(2026, 1, 20)),
-    24957454: (Release.parse("vCenter 9.0.1.0", VCENTER), date(2025, 9, 29)),
-    24755230: (Release.parse("vCenter 9.0.0.0", VCENTER), date(2025, 6, 17)),
+    25370922: (parse_release("vCenter 9.1.0.0", VCENTER), date(2026, 5, 12)),
+    25148086: (parse_release("vCenter 9.0.2.0", VCENTER), date(2026, 1, 20)),
+    24957454: (parse_release("vCenter 9.0.1.0", VCENTER), date(2025, 9, 29)),
+    24755230: (parse_release("vCenter 9.0.0.0", VCENTER), date(2025, 6, 17)),
 }
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tracker.domain.observations import BuildRecord, NoticeKind, ParseResult
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Build, Product, Release
 from tracker.sources.release_notes import parse
 
@@ -91,7 +92,7 @@ def test_a_6x_patch_page_without_header_yields_its_build_details():
     [record] = read("notes/docs-esxi670-202111001.html").records
     assert (record.build, record.release, record.release_date) == (
         18828794,
-        Release.parse("ESXi670-202111001", ESXI),
+        parse_release("ESXi670-202111001", ESXI),
         date(2021, 11, 23),
     )
     assert record.excerpt == "ESXi670-202111001.zip"

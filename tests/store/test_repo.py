@@ -10,7 +10,8 @@ from sqlalchemy import Engine, text
 from tracker.domain.catalog import Policy
 from tracker.domain.diff import observe
 from tracker.domain.observations import BuildRecord, ParseResult
-from tracker.domain.versions import Product, Release
+from tracker.domain.version_grammar import parse_release
+from tracker.domain.versions import Product
 from tracker.store import repo
 from tracker.store.db import make_engine, migrate, session_scope
 from tracker.store.models import SourceRow
@@ -27,7 +28,7 @@ U2A = (17867351, "ESXi 7.0 Update 2a")
 def _page(*rows: tuple[int, str]) -> ParseResult:
     return ParseResult(
         records=tuple(
-            BuildRecord(Product.ESXI, build, Release.parse(name), name, excerpt=f"{name} {build}")
+            BuildRecord(Product.ESXI, build, parse_release(name), name, excerpt=f"{name} {build}")
             for build, name in rows
         ),
         tables=("ESXi 7.0",),

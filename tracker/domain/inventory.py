@@ -9,6 +9,7 @@ re-import updates rather than duplicates.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, VersionError
 
 
@@ -53,7 +54,7 @@ class Asset:
     def reported(self) -> Build | None:
         """What the version text says (line and update even when the catalog does not know the build)."""
         try:
-            return Build.parse(self.version_text, self.kind.product) if self.version_text else None
+            return parse_build(self.version_text, self.kind.product) if self.version_text else None
         except VersionError:
             return None
 
@@ -90,7 +91,7 @@ class ImportResult:
 def build_from_text(text: str, kind: AssetKind) -> int:
     """The build number in a reported version (`VMware ESXi 7.0.3 build-18644231`, `7.0.3-0.35.19482537`, or a
     bare number); raises VersionError with a message for the user."""
-    parsed = Build.parse(text, kind.product)
+    parsed = parse_build(text, kind.product)
     if parsed.number is None:
         raise VersionError(
             f"{text!r} names a release but no build number (expected e.g. 'VMware ESXi 7.0.3 "

@@ -1,7 +1,8 @@
 """The grammar: every spelling the vendor and the hosts use for a release or a build (PRODUCT.md 2.1), read into
-the values of tracker/domain/versions.py. `parse_release` and `parse_build` (behind `Release.parse` and
-`Build.parse`) raise `VersionError` for anything else: a spelling that cannot be placed is refused, never read
-as a nearby value (a 9.x image profile once came out as "ESXi 0.0.100").
+the values of tracker/domain/versions.py. `parse_release` and `parse_build` are the one way to read a text
+into a Release or a Build; they raise `VersionError` for anything else: a spelling that cannot be placed is
+refused, never read as a nearby value (a 9.x image profile once came out as "ESXi 0.0.100").
+Imports go one way: versions.py (values) <- tools.py (Tools' spellings) <- this module.
 
 Where the spellings come from: KB 316595 / 326316 and the old KB 2143832 / 2143838 build tables (6.x patch ids,
 "Express Patch 3", vCenter 6.7 appliance versions), KB 395110 (ESX 9 versions, the 8.0 "U2b / P03" and
@@ -124,7 +125,9 @@ def _is_tools(cleaned: str, product: Product | None) -> bool:
     return product is Product.TOOLS or (product is None and product_from_text(cleaned) is Product.TOOLS)
 
 
-def parse_release(text: str, product: Product | None) -> Release:
+def parse_release(text: str, product: Product | None = None) -> Release:
+    """A release name or version label: `ESXi 7.0 Update 3c`, `7.0 U3c`, `ESXi670-202111001` ... `product` is
+    the product the text must name (or the one it is about when it names none)."""
     cleaned = _clean(text)
     if not cleaned:
         raise VersionError(f"{text!r} is empty, expected a release name such as 'ESXi 7.0 Update 3c'")
@@ -287,7 +290,9 @@ def _name_letter(match: re.Match[str], text: str) -> str | None:
     return ""
 
 
-def parse_build(text: str, product: Product | None) -> Build:
+def parse_build(text: str, product: Product | None = None) -> Build:
+    """Any spelling that carries a build or a release (host strings, VMSA fixed versions, image profiles, file
+    names, component versions, vCenter appliance versions, release names)."""
     cleaned = _clean(text)
     if not cleaned:
         raise VersionError(f"{text!r} is empty, expected a build or a release name")

@@ -2,8 +2,9 @@
 
 A build is identified by (product, build number). Its *release* says where it sits: line (7.0), update (U3),
 patch letter (c), security-only variant, 6.x patch id or express patch, vCenter appliance version. The same build
-is written in many ways (PRODUCT.md 2.1); `Release.parse` and `Build.parse` accept all of them and raise
-`VersionError` (a `ValueError`) for anything else (the grammar reading them is tracker/domain/version_grammar.py).
+is written in many ways (PRODUCT.md 2.1); `parse_release` and `parse_build` (tracker/domain/version_grammar.py)
+accept all of them and raise `VersionError` (a `ValueError`) for anything else. This module holds the values
+only and imports no grammar: the grammar builds these values, so parsing lives above them, never inside them.
 Releases order by one key tuple: line, update, patch letter, then the finer grain; never by date or build number
 across updates (7.0 U3c beats 7.0 U2e). Product and spelling details only break ties, so the order is total and
 agrees with ==.
@@ -138,14 +139,6 @@ class Release:
             _check_tools(self)
         elif self.product.vcf_numbered and self.major >= FIRST_VCF_MAJOR:
             _check_vcf(self)
-
-    # --- parsing -------------------------------------------------------------------------------------------
-    @classmethod
-    def parse(cls, text: str, product: Product | None = None) -> "Release":
-        """Parse a release name or version label: `ESXi 7.0 Update 3c`, `7.0 U3c`, `ESXi670-202111001` ..."""
-        from tracker.domain.version_grammar import parse_release  # not at the top: the grammar builds Releases
-
-        return parse_release(text, product)
 
     # --- derived -------------------------------------------------------------------------------------------
     @property
@@ -308,14 +301,6 @@ class Build:
     product: Product
     number: int | None
     release: Release | None = None
-
-    @classmethod
-    def parse(cls, text: str, product: Product | None = None) -> "Build":
-        """Parse any spelling that carries a build or a release (host strings, VMSA fixed versions, image
-        profiles, file names, component versions, vCenter appliance versions, release names)."""
-        from tracker.domain.version_grammar import parse_build  # not at the top: the grammar builds Builds
-
-        return parse_build(text, product)
 
     @property
     def line(self) -> str | None:

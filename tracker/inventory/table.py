@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from tracker.domain.inventory import Asset, AssetKind, ImportProblem, ImportResult
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, VersionError
 
 Progress = Callable[[int], None]
@@ -147,7 +148,7 @@ def header_failure(file: str, message: str, row: int = 1) -> ImportResult:
 
 # --- versions and duplicates -------------------------------------------------------------------------------------
 class VersionReader:
-    """Build.parse once per distinct text: an inventory repeats a handful of versions over thousands of rows."""
+    """parse_build once per distinct text: an inventory repeats a handful of versions over thousands of rows."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, AssetKind], Build | None] = {}
@@ -157,7 +158,7 @@ class VersionReader:
         key = (text, kind)
         if key not in self._cache:
             try:
-                self._cache[key] = Build.parse(text, kind.product)
+                self._cache[key] = parse_build(text, kind.product)
             except VersionError:
                 self._cache[key] = None
         return self._cache[key]

@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from lxml import etree
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, VersionError
 from tracker.sources import Fetch
 from tracker.sources.xmlsafe import XmlProblem, children_text, load_xml, local_name
@@ -272,7 +273,7 @@ def _result(profiles: list[_Profile], tables: tuple[str, ...]) -> ParseResult:
 
 def _profile_build(profile: _Profile) -> Build:
     try:
-        build = Build.parse(profile.name, Product.ESXI)
+        build = parse_build(profile.name, Product.ESXI)
     except VersionError as error:
         build, failure = None, error
     else:
@@ -281,7 +282,7 @@ def _profile_build(profile: _Profile) -> Build:
         return build
     for vib in profile.vibs:  # ESXi-6.7.0-20191204001-standard: VMware_bootbank_esx-base_6.7.0-3.95.15160138
         if base := _ESX_BASE.search(vib):
-            return Build.parse(base.group("version"), Product.ESXI)
+            return parse_build(base.group("version"), Product.ESXI)
     raise failure
 
 

@@ -21,6 +21,7 @@ from datetime import date
 from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
+from tracker.domain.version_grammar import parse_build, parse_release
 from tracker.domain.versions import Build, Product, Release, VersionError
 from tracker.domain.words import count
 from tracker.sources.html import (
@@ -158,8 +159,8 @@ def _detail(release: Release | None) -> tuple[bool, bool]:
 def _build(name: str, product: Product) -> Build:
     appliance = _APPLIANCE_FILE.search(name)
     if product is Product.VCENTER and appliance:
-        return Build(product, int(appliance.group("build")), Release.parse(appliance.group("version"), product))
-    build = Build.parse(name, product)
+        return Build(product, int(appliance.group("build")), parse_release(appliance.group("version"), product))
+    build = parse_build(name, product)
     if build.number is None or build.release is None:
         raise VersionError(f"{name!r} carries no build number")
     return build

@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, ParseResult, Skipped
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release, VersionError, product_from_text
 from tracker.sources.html import (
     clean_text,
@@ -172,12 +173,12 @@ def _release(name: str, version: str, product: Product) -> Release:
     if not names:
         raise VersionError("the row has no release name")
     if product_from_text(names[0]) not in (None, product):
-        Release.parse(names[0], product)  # raises: a row naming the other product is not ours to file
+        parse_release(names[0], product)  # raises: a row naming the other product is not ours to file
     read: list[tuple[str, Release]] = []
     error: VersionError | None = None
     for text in names:
         try:
-            read.append((text, Release.parse(text, product)))
+            read.append((text, parse_release(text, product)))
         except VersionError as failed:
             error = error or failed
     if not read:
@@ -212,7 +213,7 @@ def _with_appliance(release: Release, name: str, version: str, product: Product)
     if release.appliance is not None or not _APPLIANCE_VERSION.match(version) or name == version:
         return release
     try:
-        combined = Release.parse(f"{name} ({version})", product)
+        combined = parse_release(f"{name} ({version})", product)
     except VersionError:
         return release
     return combined if combined.line == release.line else release

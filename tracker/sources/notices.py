@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tracker.domain.observations import Notice, NoticeKind
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, Release, VersionError, product_from_text
 
 __all__ = ["find_notices"]
@@ -156,7 +157,7 @@ def _mention(match: re.Match[str], product: Product) -> _Mention | None:
     text = _VSPHERE.sub("", text)
     named = product_from_text(text) or product
     try:
-        build = Build.parse(text, named)
+        build = parse_build(text, named)
     except VersionError:
         return None
     if build.number is not None:

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from lxml.html import HtmlElement
 
 from tracker.domain.observations import BuildRecord, Notice, ParseResult, Skipped
+from tracker.domain.version_grammar import parse_build, parse_release
 from tracker.domain.versions import Build, Product, Release, VersionError
 from tracker.sources.html import (
     CountedTable,
@@ -118,7 +119,7 @@ def _header_release(header: _Header | None, product: Product) -> tuple[Release |
     if header is None:
         return None, ()
     try:
-        return Release.parse(header.name, product), ()
+        return parse_release(header.name, product), ()
     except VersionError as error:
         return None, (Skipped("release-notes header", header.text, str(error)),)
 
@@ -201,7 +202,7 @@ def _file_release(filename: str, product: Product, page_release: Release | None)
     the page's own release when the name says less or disagrees about the line."""
     stem = PurePosixPath(filename).stem if filename.lower().endswith((".zip", ".iso")) else filename
     try:
-        release = Build.parse(stem, product).release
+        release = parse_build(stem, product).release
     except VersionError:
         return page_release
     if release is None or (page_release is not None and release.line != page_release.line):

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from tracker.domain.advisories import StoredAdvisory, source_warnings
 from tracker.domain.observations import AdvisoryFix, AdvisoryRecord
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, VersionError
 from tracker.store.models import AdvisoryRow
 from tracker.store.repo import load_catalog, utc
@@ -79,7 +80,7 @@ def _fix(data: dict[str, Any]) -> AdvisoryFix:
     if data.get("pending"):
         return AdvisoryFix(product, data["line"], data["fixed_text"], None, pending=True)
     try:
-        fixed: Build | None = Build.parse(data["fixed_text"], product)
+        fixed: Build | None = parse_build(data["fixed_text"], product)
     except VersionError:
         fixed = None
     return AdvisoryFix(product, data["line"], data["fixed_text"], fixed)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from tracker.domain.catalog import BuildStatus, Catalog, Entry, Health, Sighting, SourceState
 from tracker.domain.events import Confidence, Event, EventKind, EventUpdate
 from tracker.domain.roles import SourceRole
+from tracker.domain.version_grammar import parse_release
 from tracker.domain.versions import Product, Release, VersionError
 from tracker.store.models import (
     BuildRow,
@@ -86,7 +87,7 @@ def source_state(row: SourceRow) -> SourceState:
 @lru_cache(maxsize=4096)
 def _release(product: Product, name: str) -> Release | None:
     try:
-        return Release.parse(name, product)
+        return parse_release(name, product)
     except VersionError:
         return None
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from lxml.html import HtmlElement
 
 from tracker.domain.observations import AdvisoryFix, Skipped
+from tracker.domain.version_grammar import parse_build
 from tracker.domain.versions import Build, Product, VersionError, product_from_text
 from tracker.domain.words import count
 from tracker.sources.advisory_feed.common import max_cvss
@@ -249,7 +250,7 @@ def _fixed_builds(text: str, product: Product) -> list[tuple[str, Build]] | None
         if not candidates:
             continue
         try:
-            return [(c, Build.parse(c, product)) for c in candidates]
+            return [(c, parse_build(c, product)) for c in candidates]
         except VersionError:
             continue
     return None
