@@ -241,7 +241,7 @@ def measure_flip(
 # --- the bare client ------------------------------------------------------------------------------------------
 _BARE = r"""
 import json, ssl, sys, time
-sys.modules.setdefault("httpx._main", None)  # as tracker/http.py does: no CLI imports
+sys.modules.setdefault("httpx._main", None)  # httpx without its command line, as tracker/http.py imports it
 import httpx
 pages, rounds = json.loads(sys.stdin.read())
 context = httpx.create_ssl_context()  # made once, as tracker/http.py caches it

@@ -1,6 +1,8 @@
 """The fetcher against a real local server: conditional GET, typed errors, the size cap, politeness, the fetch
 deadline and redirects (against tests/support/hostile_site.py: a server that trickles and redirects)."""
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -205,3 +207,17 @@ def test_a_redirect_loop_on_one_host_still_stops(hostile: HostileSite):
     with pytest.raises(FetchStatusError) as caught:
         fetcher().get(hostile.url("/a.html"))
     assert caught.value.status == 310
+
+
+def test_httpx_loads_without_its_command_line_and_the_process_is_left_as_it_was():
+    """httpx's own command line (click, rich, pygments: a fifth of a quiet poll) is not loaded with the tracker's
+    client, and nothing stays blocked: code that wants httpx's command line later still gets it."""
+    probe = (
+        "import sys, tracker.http\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'click', 'rich', 'pygments'}))\n"
+        "print('httpx._main' in sys.modules)\n"
+        "import httpx._main\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'click', 'rich', 'pygments'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.splitlines() == ["[]", "False", "['click', 'pygments', 'rich']"]

@@ -35,12 +35,33 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-# `import httpx` also imports httpx's own command line (click, rich, pygments: ~90 ms, a seventh of a poll of
-# unchanged pages) whenever those are installed, and apprise and typer install them. The tracker never runs that
-# command line: a None in sys.modules makes its import fail at once, and httpx falls back to a stub `main`. This
-# module is the only one that imports httpx, so it runs before httpx is first imported.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-import httpx  # noqa: E402
+_ABSENT = object()
+
+
+@contextmanager
+def _unimportable(name: str) -> Iterator[None]:
+    """Inside the block `import name` fails at once; afterwards sys.modules is as it was.
+
+    A None in sys.modules is the import system's documented way to say "not importable" (the language
+    reference, "The module cache"); it is set for this block only, so nothing else in the process changes."""
+    saved = sys.modules.get(name, _ABSENT)
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if saved is _ABSENT:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = saved  # type: ignore[assignment]
+
+
+# httpx/__init__.py runs `from ._main import main` (httpx's own command line) in a try/except ImportError, and
+# that imports click, rich and pygments whenever they are installed (typer and apprise install them): ~100 ms of a
+# 0.45 s `tracker poll` of unchanged pages, for a command line the tracker never runs. So httpx is imported here,
+# the only module that imports it, with `httpx._main` unimportable for that one import: httpx then keeps its stub
+# `main`. In a process that imported httpx before (a test's client), this import is a no-op and changes nothing.
+with _unimportable("httpx._main"):
+    import httpx
 
 
 class FetchError(Exception):
