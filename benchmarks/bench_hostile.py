@@ -12,7 +12,7 @@
   `tracker run --once`, wall time; a process still running after `--hang-limit` seconds is killed and shown so.
   Target: back within the deadline (`http.deadline`, set to `DEADLINE` here) plus a few seconds.
 
-A `--source` checkout whose tracker/config.py knows no `deadline` (today's main) is measured with the same
+A `--source` checkout whose config models know no `deadline` (today's main) is measured with the same
 config minus that key: there only the per-read `timeout` (20 s) applies.
 """
 
@@ -127,7 +127,9 @@ def main() -> None:
     parser.add_argument("--hang-limit", type=float, default=120.0, help="seconds before a run is killed")
     options = parser.parse_args()
     source: Path = options.source.resolve()
-    knows_deadline = "deadline" in (source / "tracker" / "config.py").read_text(encoding="utf-8")
+    models = source / "tracker" / "config" / "models.py"  # tracker/config.py before it became a package
+    models = models if models.exists() else source / "tracker" / "config.py"
+    knows_deadline = "deadline" in models.read_text(encoding="utf-8")
     site = HostileSite().start()
     rows: list[tuple[str, str, str, str, str]] = []
     try:

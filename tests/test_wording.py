@@ -124,7 +124,7 @@ def test_both_template_environments_count():
     from tracker.notify.render import _environment as messages
     from tracker.web.render import _environment as pages
 
-    for environment in (messages("txt"), messages("html"), pages()):
+    for environment in (messages("txt"), messages("html"), pages("UTC")):
         template = environment.from_string('{{ 1 | count("source") }}; {{ 0 | count("delivery") }}')
         assert template.render() == "1 source; 0 deliveries"
 

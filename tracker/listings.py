@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
+from tracker.domain.clock import human
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.version_grammar import parse_release
@@ -122,7 +123,7 @@ def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceL
     planned = schedules(config, stored, now)
     running = None
     if held:
-        since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
+        since = f", since {human(held.acquired_at, config.timezone)}" if held.acquired_at else ""
         running = f"held by {held.holder}{since}"
     return SourceListing(rows, planned, unsynced, running, warnings)
 

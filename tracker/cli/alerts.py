@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import JsonOpt, check_channels, fail, get_config, get_now, open_engine
+from tracker.cli.common import JsonOpt, check_channels, checked_filters, fail, get_config, get_now, open_engine
 from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
@@ -186,7 +186,7 @@ def snooze_list(as_json: JsonOpt = False) -> None:
     config = get_config()
     with session_scope(open_engine(config)) as session:
         rows = snoozes.every(session)
-    snoozes_view(rows, get_now(), as_json)
+    snoozes_view(rows, get_now(), as_json, config.timezone)
 
 
 @snooze_app.command("remove")
@@ -217,17 +217,16 @@ def deliveries_list(
         return
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views_notify import deliveries_view
+    from tracker.filters import DELIVERIES
     from tracker.store import OutboxStatus
     from tracker.store.db import session_scope
     from tracker.store.outbox import deliveries
 
-    statuses = [s.value for s in OutboxStatus]
-    if status is not None and status not in statuses:
-        fail(f"--status: expected {', '.join(statuses[:-1])} or {statuses[-1]}, got {status!r}", 2)
     config = get_config()
+    checked_filters(DELIVERIES, {"status": status}, config)
     with session_scope(open_engine(config)) as session:
         rows = deliveries(session, OutboxStatus(status) if status else None)
-    deliveries_view(rows, as_json)
+    deliveries_view(rows, as_json, config.timezone)
 
 
 @deliveries_app.command("retry")

@@ -2,9 +2,10 @@
 exits with one message (code 2 for a bad config or option, 1 when the database cannot be opened)."""
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.config import Config
+    from tracker.filters import Filter
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys) instead of a table.")]
 
@@ -73,6 +75,17 @@ def check_now() -> None:
     """Exit 2 at once on a bad --now (or TRACKER_NOW); the config module loads only when one is given."""
     if STATE.now or os.environ.get("TRACKER_NOW"):
         get_now()
+
+
+def checked_filters(listing: "Mapping[str, Filter]", given: dict[str, Any], config: "Config") -> dict[str, Any]:
+    """The command's filter options parsed through their one definition (tracker/filters.py), or exit 2 naming
+    every refused value as `--field: message` (the words the API and the pages use)."""
+    from tracker.filters import FilterRefused, check  # lazy: the domain's vocabularies, which --help does not need
+
+    try:
+        return check(listing, given, config.timezone)
+    except FilterRefused as refused:
+        fail("\n".join(f"--{p.field}: {p.message}" for p in refused.problems), 2)
 
 
 def get_now() -> datetime:

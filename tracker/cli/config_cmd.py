@@ -1,7 +1,7 @@
 """`tracker config schema | check`: the config's JSON Schema for editors, and a check of a config file that
 opens no database.
 
-Both come from the models `load_config` validates with (tracker/config.py): the schema is theirs
+Both come from the models `load_config` validates with (tracker/config/models.py): the schema is theirs
 (`model_json_schema()`), and `check` runs `load_config` itself and lists the problems its ConfigError names, each
 with the line of the YAML node its key points at. config/tracker.schema.json is this command's output, shipped;
 a test keeps the two equal.
@@ -28,7 +28,7 @@ config_app = typer.Typer(help="The config file: its JSON Schema for editors, and
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "Release Tracker configuration"
-# What parse_interval (tracker/config.py) reads: a number of seconds, or one with a unit s, m, h or d.
+# What parse_interval (tracker/config/models.py) reads: a number of seconds, or one with a unit s, m, h or d.
 DURATION = {"type": "string", "pattern": r"^\s*\d+\s*[smhd]?\s*$", "description": "A duration: 90s, 15m, 1h, 1d."}
 BAD_CONFIG = 2  # the CLI's exit code for a bad config or option (tracker/cli/__init__.py)
 

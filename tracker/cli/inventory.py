@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import JsonOpt, fail, get_config, get_now, open_engine
+from tracker.cli.common import JsonOpt, checked_filters, fail, get_config, get_now, open_engine
 from tracker.domain.words import count
 from tracker.escape import visible
 
@@ -122,15 +122,11 @@ def exposure(
     # lazy: the domain and the ORM, which --help must not load
     from tracker.cli.views_inventory import exposure_view
     from tracker.domain.exposure import Status
+    from tracker.filters import EXPOSURE
     from tracker.jobs.inventory import assess_exposure
 
-    wanted = set()
-    for name in status or []:
-        try:
-            wanted.add(Status(name))
-        except ValueError:
-            fail(f"--status: unknown status {name!r} (expected one of {', '.join(s.value for s in Status)})", 2)
     config = get_config()
+    wanted = {Status(s) for s in checked_filters(EXPOSURE, {"status": status or []}, config)["status"]}
     results = assess_exposure(config, open_engine(config), get_now())
     if wanted:
         results = [r for r in results if wanted & set(r.statuses)]

@@ -1,10 +1,21 @@
 """The poll cycle and what it recorded: init, poll, events, builds, sources."""
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli.common import JsonOpt, check_channels, fail, get_config, get_now, open_engine, safe_url
+from tracker.cli.common import (
+    JsonOpt,
+    check_channels,
+    checked_filters,
+    fail,
+    get_config,
+    get_now,
+    open_engine,
+    safe_url,
+)
+from tracker.domain.clock import human
 from tracker.domain.words import count
 
 if TYPE_CHECKING:
@@ -65,11 +76,14 @@ def poll(
 
     try:
         with cycle_progress(as_json) as progress:
-            report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, _waiting, wait))
+            waiting = partial(_waiting, zone=config.timezone)
+            report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, waiting, wait))
     except LeaseLost as error:
         fail(str(error), 1)
     if report.blocked_by is not None:
-        fail(f"another poll cycle is still running ({_held(report.blocked_by)}); nothing was polled", 1)
+        fail(
+            f"another poll cycle is still running ({_held(report.blocked_by, config.timezone)}); nothing was polled", 1
+        )
     from tracker.cli.views import poll_summary
 
     poll_summary(report, as_json)
@@ -95,12 +109,12 @@ class _Lazy:
         return self.engine
 
 
-def _waiting(held: "Held") -> None:
-    typer.echo(f"tracker: waiting for another poll cycle to finish ({_held(held)}) ...", err=True)
+def _waiting(held: "Held", zone: str) -> None:
+    typer.echo(f"tracker: waiting for another poll cycle to finish ({_held(held, zone)}) ...", err=True)
 
 
-def _held(held: "Held") -> str:
-    since = f", since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC" if held.acquired_at else ""
+def _held(held: "Held", zone: str) -> str:
+    since = f", since {human(held.acquired_at, zone)}" if held.acquired_at else ""
     return f"held by {held.holder}{since}"
 
 
@@ -117,26 +131,18 @@ def events(
     """List the events the tracker recorded (every event when --since is not given)."""
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views import events_view
-    from tracker.config import ConfigError, clock
     from tracker.domain.events import EventKind
+    from tracker.filters import EVENTS
     from tracker.store.db import session_scope
     from tracker.store.repo import list_builds, list_events
 
-    try:
-        since_at = clock(since) if since else None
-    except ConfigError:
-        fail(f"--since: expected an ISO-8601 time such as 2021-11-01 or 2021-11-19T08:00:00Z, got {since!r}", 2)
-    kinds = []
-    for name in kind or []:
-        try:
-            kinds.append(EventKind(name))
-        except ValueError:
-            fail(f"--kind: unknown kind {name!r} (expected one of {', '.join(k.value for k in EventKind)})", 2)
-    engine = open_engine(get_config())
+    config = get_config()
+    wanted = checked_filters(EVENTS, {"kind": kind or [], "since": since}, config)
+    engine = open_engine(config)
     with session_scope(engine) as session:
-        rows = list_events(session, since_at, kinds)
+        rows = list_events(session, wanted["since"], [EventKind(k) for k in wanted["kind"]])
         builds = {(b.product, b.build): b for b in list_builds(session)}
-    events_view(rows, builds, as_json)
+    events_view(rows, builds, as_json, config.timezone)
 
 
 @commands.command()
@@ -148,6 +154,10 @@ def builds(
 ) -> None:
     """List the build catalog, newest first, with each build's status and how many sources list it; with
     `--product vcf`, each VCF release with its components and the pulled builds it contains."""
+    from tracker.filters import BUILDS  # lazy: the vocabularies, which --help must not load
+
+    config = get_config()
+    checked_filters(BUILDS, {"product": product, "line": line, "status": status}, config)
     if product == "vcf":
         _vcf_builds(line, as_json)
         return
@@ -156,7 +166,7 @@ def builds(
     from tracker.store.db import session_scope
     from tracker.store.repo import list_builds, load_catalog
 
-    engine = open_engine(get_config())
+    engine = open_engine(config)
     with session_scope(engine) as session:
         rows = list_builds(session)
         catalog = load_catalog(session)
@@ -192,4 +202,4 @@ def sources(
 
     config = get_config()
     listing = gather_sources(config, open_engine(config), get_now())
-    sources_view(listing, show_all, as_json)
+    sources_view(listing, show_all, as_json, config.timezone)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
+from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.cycle.report import PollReport, outcome_tally
 from tracker.domain.catalog import Catalog
+from tracker.domain.clock import human
 from tracker.domain.events import Event
 from tracker.domain.words import count
 from tracker.listings import SourceListing, build_items, event_item, source_items
@@ -73,7 +74,10 @@ def event_json(
 
 
 def events_view(
-    rows: Sequence[tuple[EventRow, Sequence[EventEvidenceRow]]], builds: dict[tuple[str, int], BuildRow], as_json: bool
+    rows: Sequence[tuple[EventRow, Sequence[EventEvidenceRow]]],
+    builds: dict[tuple[str, int], BuildRow],
+    as_json: bool,
+    zone: str = "UTC",
 ) -> None:
     data = [event_json(row, evidence, builds) for row, evidence in rows]
     if as_json:
@@ -87,7 +91,7 @@ def events_view(
         sources = sorted({e["source"] for e in item["evidence"]})
         table.add_row(
             str(item["id"]),
-            short(item["observed_at"]),
+            human(item["observed_at"], zone),
             item["kind"],
             item["confidence"],
             esc(what),
@@ -121,7 +125,7 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
+def sources_view(listing: SourceListing, show_all: bool, as_json: bool, zone: str = "UTC") -> None:
     """The sources' health, schedule and warnings."""
     rows, planned = listing.rows, listing.planned
     data = source_items(listing, show_all)
@@ -135,9 +139,9 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool) -> None:
             item["kind"],
             _health_cell(item)
             + (f" [yellow]({count(len(item['warnings']), 'warning')})[/]" if item["warnings"] else ""),
-            short(item["last_success"]) or "never",
+            human(item["last_success"], zone) or "never",
             str(item["rows_seen"]),
-            _next_cell(item),
+            _next_cell(item, zone),
             esc(item["last_error"] or ""),
         )
     console = rich_console()
@@ -167,13 +171,13 @@ def _health_cell(item: dict[str, Any]) -> str:
     return health if item["active"] else health + " (retired)"
 
 
-def _next_cell(item: dict[str, Any]) -> str:
+def _next_cell(item: dict[str, Any], zone: str) -> str:
     if not item["active"]:
         return ""
     if item["tier"] is not None:
-        when = short(item["next_poll"]) or "with its KB table"
+        when = human(item["next_poll"], zone) or "with its KB table"
         return f"{when} ({item['tier']})"
-    return short(item["next_poll"]) or "now"
+    return human(item["next_poll"], zone) or "now"
 
 
 def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) -> str:

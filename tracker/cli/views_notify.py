@@ -4,8 +4,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from tracker.cli.output import echo_json, esc, rich_console, rich_table, short
+from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.alerts import Watchlist
+from tracker.domain.clock import human
 from tracker.domain.inventory import Asset
 from tracker.domain.words import count
 from tracker.listings import delivery_item, snooze_item, watchlist_item
@@ -67,18 +68,20 @@ def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json
     )
 
 
-def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool) -> None:
+def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool, zone: str = "UTC") -> None:
     data = [snooze_item(r, now) for r in rows]
     if as_json:
         echo_json(data)
         return
     table = rich_table(count(len(data), "snooze"), ["id", "what", "until", "state", "reason"])
     for d in data:
-        table.add_row(str(d["id"]), esc(f"{d['kind']} {d['target']}"), short(d["until"]), d["state"], esc(d["reason"]))
+        table.add_row(
+            str(d["id"]), esc(f"{d['kind']} {d['target']}"), human(d["until"], zone), d["state"], esc(d["reason"])
+        )
     rich_console().print(table)
 
 
-def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_json: bool) -> None:
+def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_json: bool, zone: str = "UTC") -> None:
     data = [delivery_item(row, attempts) for row, attempts in rows]
     if as_json:
         echo_json(data)
@@ -89,6 +92,6 @@ def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_
     for d in data:
         note = d["last_error"] or ""
         if d["next_attempt_at"] and d["attempts"]:
-            note += f" (next try {short(d['next_attempt_at'])})"
+            note += f" (next try {human(d['next_attempt_at'], zone)})"
         table.add_row(str(d["id"]), esc(d["channel"]), d["status"], str(d["attempts"]), esc(d["what"]), esc(note))
     rich_console().print(table)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
+from tracker.domain.clock import human
 from tracker.domain.events import EventKind
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
 from tracker.store import digests as stored
@@ -90,8 +91,9 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
             counts[status.value] = counts.get(status.value, 0) + 1
     exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
     worst = tuple(affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
+    expiring_soon = _expiring(session, end, config.timezone)
     return DigestMessage(
-        channel, start, end, config.timezone, tuple(messages), counts, worst, _expiring(session, end), _health(session)
+        channel, start, end, config.timezone, tuple(messages), counts, worst, expiring_soon, _health(session)
     )
 
 
@@ -119,9 +121,9 @@ def _brief(event: EventRow, found: list[Any]) -> AlertMessage:
     )
 
 
-def _expiring(session: Session, end: datetime) -> tuple[str, ...]:
+def _expiring(session: Session, end: datetime, zone: str) -> tuple[str, ...]:
     rows = expiring(session, end, end + timedelta(days=7))
-    return tuple(f"{r.target_kind} {r.target} until {utc(r.until).date().isoformat()}: {r.reason}" for r in rows)
+    return tuple(f"{r.target_kind} {r.target} until {human(r.until, zone)}: {r.reason}" for r in rows)
 
 
 def _health(session: Session) -> tuple[tuple[str, str, str], ...]:

@@ -210,7 +210,7 @@ def _attempt(sender: Sender, row: OutboxRow, url: str) -> "TargetOutcome | None"
     """One target's outcome within the deadline; None when the sender was told to stop before it came."""
     from tracker.notify.channels import Outgoing, body_kind, start, too_late  # lazy: apprise, only when sending
 
-    title, body, body_format = render(row, body_kind(url))
+    title, body, body_format = render(row, body_kind(url), sender.config.timezone)
     sending = start(url, Outgoing(title, body, body_format, idempotency_key(row)), sender.config.secrets)
     deadline = sender.config.delivery.deadline
     with sender.stop.waking(sending.done):
@@ -248,7 +248,9 @@ def idempotency_key(row: OutboxRow) -> str:
     return hashlib.sha256(f"{row.dedup_key}:{row.channel}".encode()).hexdigest()[:32]
 
 
-def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
+def render(row: OutboxRow, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
+    """The row's message for one kind of channel, its times in `zone` (the config's `timezone`; a digest carries
+    the zone it was made for)."""
     from tracker.notify.render import render_alert, render_digest
 
     if row.kind == MessageKind.DIGEST:
@@ -259,17 +261,17 @@ def render(row: OutboxRow, kind: str) -> tuple[str, str, str]:
     if row.kind == MessageKind.NOTICE:
         from tracker.notify.render import render_notice
 
-        noticed: tuple[str, str, str] = render_notice(row.payload, kind)
+        noticed: tuple[str, str, str] = render_notice(row.payload, kind, zone)
         return noticed
     if row.kind == MessageKind.REMINDER:
         from tracker.notify.pipeline import reminder_from_payload
         from tracker.notify.render import render_reminder
 
-        reminded: tuple[str, str, str] = render_reminder(reminder_from_payload(row.payload), kind)
+        reminded: tuple[str, str, str] = render_reminder(reminder_from_payload(row.payload), kind, zone)
         return reminded
     from tracker.notify.pipeline import alert_from_payload
 
-    alert: tuple[str, str, str] = render_alert(alert_from_payload(row.payload), kind)
+    alert: tuple[str, str, str] = render_alert(alert_from_payload(row.payload), kind, zone)
     return alert
 
 

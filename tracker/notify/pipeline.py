@@ -27,6 +27,7 @@ from tracker.domain.alerts import (
 )
 from tracker.domain.bom import releases_containing
 from tracker.domain.catalog import Catalog
+from tracker.domain.clock import human
 from tracker.domain.decide import Knowledge
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Assessor, Exposure
@@ -298,7 +299,7 @@ def queue_reminders(config: Config, session: Session, now: datetime) -> int:
         matched = [
             e for e in (context.assessor.assess(a) for a in _snoozed_assets(context, snooze)) if snooze.matches(e)
         ]
-        reason = _reopen_reason(snooze, matched, now)
+        reason = _reopen_reason(snooze, matched, now, config.timezone)
         if reason is None:
             continue
         end_snooze(session, snooze.id, f"reopened: {reason}", now)
@@ -314,9 +315,9 @@ def _snoozed_assets(context: AlertContext, snooze: Snooze) -> list[Asset]:
     return list(context.assets)
 
 
-def _reopen_reason(snooze: Snooze, matched: list[Exposure], now: datetime) -> str | None:
+def _reopen_reason(snooze: Snooze, matched: list[Exposure], now: datetime, zone: str) -> str | None:
     if snooze.until <= now:
-        return f"the snooze ran out on {snooze.until:%Y-%m-%d %H:%M} UTC"
+        return f"the snooze ran out on {human(snooze.until, zone)}"
     return next((why for e in matched if (why := snooze.changed(e)) is not None), None)
 
 

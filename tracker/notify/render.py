@@ -12,21 +12,21 @@ function per kind (tracker/escape.py), applied by Jinja2 to every `{{ value }}` 
 
 Link targets go through the `href` filter (http(s) only; others are shown as text). Titles are plain text for
 every kind, through escape.visible. Counted nouns go through the `count` filter (tracker/domain/words.py): `{{ n |
-count("source") }}` is "1 source" or "2 sources", never "source(s)". The environments are built on first use, not at
-import.
+count("source") }}` is "1 source" or "2 sources", never "source(s)". Times are formatted before they enter a
+template, by the one formatter of every face (tracker/domain/clock.py: `2021-11-19 09:00 CET`, in the configured
+zone). The environments are built on first use, not at import.
 """
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from tracker.domain.alerts import AlertMessage, DigestMessage, Reminder
+from tracker.domain.clock import human
 from tracker.domain.events import EventKind
 from tracker.domain.versions import Product
 from tracker.domain.words import count
@@ -41,8 +41,8 @@ _ESCAPES: dict[str, Callable[[object], str]] = {"md": slack, "html": visible, "t
 _BUILD_KINDS = frozenset({EventKind.NEW, EventKind.PULLED, EventKind.REISSUED, EventKind.RESTORED})
 
 
-def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
-    """The immediate alert for one event: (title, body, apprise body_format)."""
+def render_alert(message: AlertMessage, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
+    """The immediate alert for one event: (title, body, apprise body_format); its time in `zone` (the config's)."""
     suffix, body_format = _kind(kind)
     groups = cluster_lines(message)
     shown = () if groups else message.assets[:SHOWN_ASSETS]
@@ -59,7 +59,7 @@ def render_alert(message: AlertMessage, kind: str) -> tuple[str, str, str]:
         shown=shown,
         groups=groups,
         more=0 if groups else max(message.assets_total - len(shown), 0),
-        observed=_when(message.observed_at, "UTC"),
+        observed=human(message.observed_at, zone),
     )
     return alert_title(message), body, body_format
 
@@ -71,28 +71,27 @@ def render_digest(digest: DigestMessage, kind: str) -> tuple[str, str, str]:
     body = _render(
         f"digest.{suffix}.j2",
         d=digest,
-        period=f"{_when(digest.period_start, zone)} – {_when(digest.period_end, zone)} ({zone})",
+        period=f"{human(digest.period_start, zone)} – {human(digest.period_end, zone)} ({zone})",
         # health first: the tracker cut off from the vendor is the news that makes the rest of it doubtful
         troubled=[h for h in digest.source_health if h[1] != "ok"],
-        health_events=[(_when(e.observed_at, zone), headline(e)) for e in digest.events if e.kind.is_source_health],
-        events=[(_when(e.observed_at, zone), event_line(e)) for e in digest.events if not e.kind.is_source_health],
+        health_events=[(human(e.observed_at, zone), headline(e)) for e in digest.events if e.kind.is_source_health],
+        events=[(human(e.observed_at, zone), event_line(e)) for e in digest.events if not e.kind.is_source_health],
     )
     return digest_title(digest), body, body_format
 
 
-def render_reminder(reminder: Reminder, kind: str) -> tuple[str, str, str]:
+def render_reminder(reminder: Reminder, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
     """A snooze that reopened: (title, body, apprise body_format)."""
     suffix, body_format = _kind(kind)
-    body = _render(f"reminder.{suffix}.j2", r=reminder, until=_when(reminder.until, "UTC"))
+    body = _render(f"reminder.{suffix}.j2", r=reminder, until=human(reminder.until, zone))
     names = ", ".join(a.name for a in reminder.assets[:3]) + (" ..." if len(reminder.assets) > 3 else "")
     return visible(f"[Release Tracker] REOPENED: snooze of {names}"), body, body_format
 
 
-def render_notice(notice: dict[str, Any], kind: str) -> tuple[str, str, str]:
+def render_notice(notice: dict[str, Any], kind: str, zone: str = "UTC") -> tuple[str, str, str]:
     """The tracker's own health for the operators (jobs.queue_health_notices): (title, body, body_format)."""
     suffix, body_format = _kind(kind)
-    since = datetime.fromisoformat(notice["since"]) if notice.get("since") else None
-    body = _render(f"notice.{suffix}.j2", n=notice, since=_when(since, "UTC") if since else None)
+    body = _render(f"notice.{suffix}.j2", n=notice, since=human(notice.get("since"), zone) or None)
     return visible(f"[{APP}] HEALTH: {notice['subject']}: {notice['reason']}"), body, body_format
 
 
@@ -166,10 +165,6 @@ def _kind(kind: str) -> tuple[str, str]:
         return KINDS[kind]
     except KeyError:
         raise ValueError(f"unknown body kind {kind!r}; expected one of {', '.join(KINDS)}") from None
-
-
-def _when(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _render(name: str, **context: Any) -> str:

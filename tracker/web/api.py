@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from tracker.domain.events import EventKind
-from tracker.store import OutboxStatus
+from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads, writes
 from tracker.web.auth import Need, check
 from tracker.web.context import Ctx
@@ -60,7 +59,9 @@ def builds(
     limit: Limit = reads.MAX_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    return _json(reads.page_of(reads.builds(ctx, product, line, status), "build", cursor, limit).json())
+    wanted = reads.checked(ctx, BUILDS, product=product, line=line, status=status)
+    shown = reads.builds(ctx, wanted["product"], wanted["line"], wanted["status"])
+    return _json(reads.page_of(shown, "build", cursor, limit).json())
 
 
 @reading.get("/builds/{product}/{build}", summary="One build: its evidence per source, its events, what it replaces")
@@ -84,14 +85,13 @@ def events(
     limit: Limit = reads.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    for name in kind or []:
-        _choice("kind", name, [k.value for k in EventKind])
+    given = reads.checked(ctx, EVENTS, kind=kind or [], product=product, line=line, since=since, until=until)
     wanted = EventFilter(
-        kinds=tuple(kind or ()),
-        product=product,
-        line=line,
-        since=reads.parse_since(since),
-        until=reads.parse_since(until, "until"),
+        kinds=given["kind"],
+        product=given["product"],
+        line=given["line"],
+        since=given["since"],
+        until=given["until"],
         build=build,
         advisory=advisory,
     )
@@ -99,6 +99,7 @@ def events(
 
 
 def _exposure_filter(
+    request: Request,
     status: str = "",
     severity: str = "",
     cluster: str = "",
@@ -107,11 +108,8 @@ def _exposure_filter(
     kind: str = "",
     q: str = "",
 ) -> ExposureFilter:
-    wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
-    problems = wanted.problems()
-    if problems:
-        raise ValueError(problems[0])
-    return wanted
+    reads.checked(request.app.state.ctx, EXPOSURE, status=status, severity=severity, kind=kind)
+    return ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
 
 
 Wanted = Annotated[ExposureFilter, Depends(_exposure_filter)]
@@ -156,8 +154,8 @@ def sources(
 def deliveries(
     ctx: Ctx, status: str | None = None, limit: Limit = reads.DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Response:
-    _choice("status", status, [s.value for s in OutboxStatus])
-    return _json(reads.page_of(reads.deliveries(ctx, status), "id", cursor, limit).json())
+    wanted = reads.checked(ctx, DELIVERIES, status=status)
+    return _json(reads.page_of(reads.deliveries(ctx, wanted["status"]), "id", cursor, limit).json())
 
 
 @reading.get("/watchlists", summary="The watchlists, the config's and those added (as `tracker watch list --json`)")

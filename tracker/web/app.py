@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.filters import FilterRefused
 from tracker.web.context import PollQueue, WebContext
 from tracker.web.exposure import BadCursor, ExposureCache
 from tracker.web.render import mount_static
@@ -66,6 +67,7 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mo
     app.middleware("http")(_security_headers)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(FilterRefused, _refused_filter)  # type: ignore[arg-type]
     app.add_exception_handler(BadCursor, _bad_value)  # type: ignore[arg-type]
     app.add_exception_handler(ValueError, _bad_value)  # type: ignore[arg-type]
     return app
@@ -102,6 +104,15 @@ async def _invalid(request: Request, error: RequestValidationError) -> Response:
 def _problem(e: Any) -> dict[str, Any]:
     where = [str(part) for part in e.get("loc", ()) if part not in ("query", "body", "path")]
     return {"field": ".".join(where), "message": e.get("msg", "invalid")}
+
+
+async def _refused_filter(request: Request, error: FilterRefused) -> Response:
+    """A bad filter value (tracker/filters.py): every problem, in the words the CLI uses too."""
+    if wants_json(request):
+        return JSONResponse({"detail": error.detail()}, 422)
+    from tracker.web.render import error_page
+
+    return error_page(request, 422, "; ".join(str(p) for p in error.problems), None)
 
 
 async def _bad_value(request: Request, error: ValueError) -> Response:

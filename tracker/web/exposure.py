@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tracker.config import Config
-from tracker.domain.exposure import Exposure, Status
+from tracker.domain.exposure import Exposure
 from tracker.domain.fixes import Severity
+from tracker.filters import EXPOSURE, FilterRefused, check
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
@@ -61,13 +62,12 @@ class ExposureFilter:
     q: str = ""  # part of the asset's name
 
     def problems(self) -> list[str]:
-        """What is wrong with the values, field by field (shown as a 422 by the API)."""
-        found = []
-        if self.status and self.status not in {s.value for s in Status}:
-            found.append(f"status: expected one of {', '.join(s.value for s in Status)}, got {self.status!r}")
-        if self.severity and self.severity not in {s.value for s in Severity}:
-            found.append(f"severity: expected one of {', '.join(s.value for s in Severity)}, got {self.severity!r}")
-        return found
+        """What is wrong with the values, field by field, in the words of their one definition (tracker/filters.py)."""
+        try:
+            check(EXPOSURE, {"status": self.status, "severity": self.severity, "kind": self.kind})
+        except FilterRefused as refused:
+            return [str(p) for p in refused.problems]
+        return []
 
     def selects(self, e: Exposure) -> bool:
         asset = e.asset

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads
 from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, matches
 from tracker.web.context import Ctx, WebContext
@@ -108,6 +109,7 @@ def overview(request: Request, ctx: Ctx) -> HTMLResponse:
 @router.get("/builds")
 def builds(request: Request, ctx: Ctx, product: str = "", line: str = "", status: str = "") -> HTMLResponse:
     _reader(ctx, request)
+    reads.checked(ctx, BUILDS, product=product, line=line, status=status)
     every = reads.builds(ctx, product or None, line or None, None)
     reissues = {(row["product"], row["replaced_by"]) for row in every if row["replaced_by"]}
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -142,12 +144,9 @@ def events(
     limit: int = PAGE_ROWS,
 ) -> HTMLResponse:
     _reader(ctx, request)
+    given = reads.checked(ctx, EVENTS, kind=kind, product=product, line=line, since=since, until=until)
     wanted = reads.EventFilter(
-        kinds=[k for k in kind if k],
-        product=product or None,
-        line=line or None,
-        since=reads.parse_since(since),
-        until=reads.parse_since(until, "until"),
+        kinds=given["kind"], product=given["product"], line=given["line"], since=given["since"], until=given["until"]
     )
     shown = reads.events(ctx, wanted, cursor or None, reads.limit_of(limit))
     filters = {"kind": [k for k in kind if k], "product": product, "line": line, "since": since, "until": until}
@@ -170,9 +169,10 @@ def exposure(
     limit: int = PAGE_ROWS,
 ) -> HTMLResponse:
     _reader(ctx, request)
+    reads.checked(ctx, EXPOSURE, status=status, severity=severity, kind=kind)
     wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
-    if wanted.problems() or sort not in SORTS:
-        raise ValueError(wanted.problems()[0] if wanted.problems() else f"sort: expected one of {', '.join(SORTS)}")
+    if sort not in SORTS:
+        raise ValueError(f"sort: expected one of {', '.join(SORTS)}")
     shown = reads.exposure(ctx, wanted, sort, cursor or None, reads.limit_of(limit))
     return page(
         request, "exposure.html", p=shown, wanted=wanted, sort=sort, sorts=SORTS, paged=bool(cursor), **_vocabulary()
@@ -205,8 +205,7 @@ def _deliveries_page(request: Request, ctx: WebContext, status: str, filled: Fil
     from tracker.store import OutboxStatus
 
     statuses = [s.value for s in OutboxStatus]
-    if status and status not in statuses:
-        raise ValueError(f"status: expected one of {', '.join(statuses)}, got {status!r}")
+    reads.checked(ctx, DELIVERIES, status=status)
     rows = reads.deliveries(ctx, status or None)
     shown = {"rows": rows, "status": status, "statuses": statuses, "problems": filled.problems}
     return page(request, "deliveries.html", filled.status, **shown)

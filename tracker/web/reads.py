@@ -3,10 +3,11 @@
 one function here, and render or return what it gives."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from tracker.filters import Filter, check
 from tracker.listings import (
     asset_item,
     build_item,
@@ -274,16 +275,10 @@ def _first(values: Any) -> str | None:
     return min(present) if present else None
 
 
-def parse_since(text: str | None, field: str = "since") -> datetime | None:
-    """An ISO-8601 time or date from a query (`2021-11-19`, `2021-11-19T08:00:00Z`); ValueError naming the field."""
-    if not text:
-        return None
-    from tracker.config import ConfigError, clock
-
-    try:
-        return clock(text)
-    except ConfigError:
-        raise ValueError(f"{field}: expected an ISO-8601 time such as 2021-11-19 or 2021-11-19T08:00:00Z") from None
+def checked(ctx: WebContext, listing: Mapping[str, Filter], **given: Any) -> dict[str, Any]:
+    """A listing's query parameters through their one definition (tracker/filters.py), dates in the configured
+    zone; FilterRefused (a 422, JSON or a page, listing every problem) for a bad value."""
+    return check(listing, given, ctx.config.timezone)
 
 
 def limit_of(value: int | None) -> int:

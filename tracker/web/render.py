@@ -1,10 +1,11 @@
 """How the pages are rendered: the Jinja2 environment (autoescape over escape.visible in `finalize`, as in
 notify/render.py, so no template can forget it; link targets through the `href` filter, http(s) only; counted
-nouns through the `count` filter, `{{ n | count("build") }}`: "1 build", "2 builds"), what every page shows (the
+nouns through the `count` filter, `{{ n | count("build") }}`: "1 build", "2 builds"; times through the `when`
+filter, in the configured zone with its name: `2022-02-16 09:00 CET`), what every page shows (the
 nav bar, the time, the CSRF value), the error page, and the static files."""
 
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -15,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from tracker.domain.clock import human
 from tracker.domain.words import count
 from tracker.escape import Verbatim, href, visible
 from tracker.web.auth import TOKEN_COOKIE, csrf_token, matches, may_write
@@ -47,19 +49,15 @@ def _finalize(value: object) -> object:
     return value if isinstance(value, Verbatim | Markup) else visible(value)
 
 
-def when(value: object) -> str:
-    """`2022-02-16T08:00:00Z` as `2022-02-16 08:00 UTC`."""
-    text = str(value or "")
-    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 and text[10] == "T" else text
-
-
 def path_part(value: object) -> str:
     """One segment of a path (an asset's name) with every reserved character encoded."""
     return quote(str(value), safe="")
 
 
 @cache
-def _environment() -> Environment:
+def _environment(zone: str) -> Environment:
+    """The pages' environment for one configured `timezone`: `{{ t | when }}` is `2022-02-16 09:00 CET` there
+    (tracker/domain/clock.py, the formatter of every face)."""
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -68,7 +66,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         finalize=_finalize,
     )
-    environment.filters.update(href=href, when=when, path=path_part, count=count)
+    environment.filters.update(href=href, when=partial(human, zone=zone), path=path_part, count=count)
     return environment
 
 
@@ -87,7 +85,7 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
     """`name` rendered with what every page shows (the nav bar, the time, the CSRF value), as a response."""
     web: WebContext = request.app.state.ctx
     cookies = Response()
-    template = _environment().get_template(name)
+    template = _environment(web.config.timezone).get_template(name)
     shown = template.render(
         request_path=request.url.path,
         nav=NAV,
