@@ -87,7 +87,7 @@ def advisory():  # type: ignore[no-untyped-def]
 def measure_in_memory(count: int) -> None:
     """Child process: print seconds and peak RSS of the pure assessment."""
     from tracker.domain.exposure import Assessor
-    from tracker.lifecycle import lifecycles
+    from tracker.reference import lifecycles
 
     known = catalog()
     population = assets(count, [(e.product.value, e.build) for e in known.entries.values()])

@@ -11,7 +11,7 @@ from tracker.domain.events import EventKind
 from tracker.domain.inventory import AssetKind
 from tracker.domain.versions import Product
 from tracker.notify.render import affected
-from tracker.products import ProductTableError, product_info, product_table, read_table
+from tracker.reference import ProductTableError, product_info, product_table, read_table
 
 HEADER = "id,label,labels_by_line,assets,noun,sources\n"
 ESXI = "esxi,ESXi,9=ESX,esxi,hosts,kb_build_table\n"

@@ -16,7 +16,7 @@ from tracker.config.messages import ConfigError, did_you_mean, unset_text
 from tracker.domain.events import EventKind
 from tracker.domain.fixes import Severity
 from tracker.domain.versions import Product
-from tracker.products import product_info
+from tracker.reference import product_info
 from tracker.sources import REGISTRY
 
 

@@ -30,7 +30,7 @@ class VersionError(ValueError):
 class Product(StrEnum):
     """The products the tracker knows: the closed vocabulary config, storage and events use. What each product
     is (its names per line, the assets that run it, their noun, the source kinds that cover it) is data:
-    tracker/data/products.csv, read by tracker/products.py, which checks that its rows and these members agree.
+    tracker/data/products.csv, read by tracker/reference.py, which checks that its rows and these members agree.
     Adding a product is one member here and one row there."""
 
     ESXI = "esxi"

@@ -39,7 +39,7 @@ def import_inventory(
 def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Exposure]:
     """Every asset against the catalog, worst first."""
     from tracker.domain.advisories import for_exposure
-    from tracker.lifecycle import lifecycles
+    from tracker.reference import lifecycles
     from tracker.store.advisories import load_advisories
     from tracker.upgrade_order import vcenter_first
 

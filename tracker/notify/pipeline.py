@@ -76,7 +76,7 @@ class AlertContext:
     """What queueing needs, loaded once per batch of events: catalog, assets, exposure, snoozes, watchlists."""
 
     def __init__(self, config: Config, session: Session, now: datetime, known: Knowledge | None = None) -> None:
-        from tracker.lifecycle import lifecycles
+        from tracker.reference import lifecycles
         from tracker.upgrade_order import vcenter_first
 
         self.now = now

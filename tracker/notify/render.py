@@ -31,7 +31,7 @@ from tracker.domain.events import EventKind
 from tracker.domain.versions import Product
 from tracker.domain.words import count
 from tracker.escape import Verbatim, href, slack, visible
-from tracker.products import product_info
+from tracker.reference import product_info
 
 TEMPLATES = Path(__file__).parent / "templates"
 APP = "Release Tracker"

@@ -102,8 +102,7 @@ def _moment(text: str) -> datetime:
 @router.get("/calendar.ics")
 def calendar_ics(ctx: Ctx) -> Response:
     """Lifecycle dates of every line, and snooze expiries: all-day events with stable UIDs."""
-    from tracker.lifecycle import lifecycles
-    from tracker.products import product_info
+    from tracker.reference import lifecycles, product_info
     from tracker.web import reads
 
     events: list[tuple[str, date, str, str]] = []

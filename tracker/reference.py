@@ -1,20 +1,26 @@
-"""The product table, shipped with the project (tracker/data/products.csv), read once.
+"""The reference data shipped with the project, read once: the product table (tracker/data/products.csv) and the
+vendor's lifecycle dates (tracker/data/lifecycle.csv). Both are files a release changes, not code.
 
-`Product` (tracker/domain/versions.py) is the closed vocabulary: its values are what config, storage and events
-say, and mypy checks every use. Everything else about a product is a row here: its name, the names the vendor gave
-it from some line on (`9=ESX`: ESXi is "ESX" from 9.0, KB 395110), the asset kinds that run it (`esxi`, `vcenter`,
-`vm`), the noun messages use for those assets ("hosts", "VMs"), and the source kinds that cover it (config refuses
-a source of another kind for it). Adding a product (NSX, vSAN Witness) is one `Product` member and one row; the
-table and the enum are checked against each other on first read, so neither can gain a product alone.
+Products: `Product` (tracker/domain/versions.py) is the closed vocabulary: its values are what config, storage and
+events say, and mypy checks every use. Everything else about a product is a row of the table: its name, the names
+the vendor gave it from some line on (`9=ESX`: ESXi is "ESX" from 9.0, KB 395110), the asset kinds that run it
+(`esxi`, `vcenter`, `vm`), the noun messages use for those assets ("hosts", "VMs"), and the source kinds that cover
+it (config refuses a source of another kind for it). Adding a product (NSX, vSAN Witness) is one `Product` member
+and one row; the table and the enum are checked against each other on first read, so neither can gain a product
+alone.
+
+Lifecycle: each line's end of general support and of technical guidance (the assessment's `Lifecycle` values).
 """
 
 import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib.resources import files
 
+from tracker.domain.exposure import Lifecycle
 from tracker.domain.inventory import AssetKind
 from tracker.domain.versions import Product
 from tracker.domain.words import noun
@@ -102,3 +108,22 @@ def _check(info: ProductInfo, where: str) -> None:
     unknown = [kind for kind in info.sources if kind not in REGISTRY]
     if unknown:
         raise ProductTableError(f"{where}: unknown source {noun(len(unknown), 'kind')} {', '.join(unknown)}")
+
+
+LIFECYCLE_CSV = "data/lifecycle.csv"
+_LIFECYCLE_PRODUCTS = {"esxi": Product.ESXI, "vcenter server": Product.VCENTER, "vcenter": Product.VCENTER}
+
+
+@cache
+def lifecycles() -> tuple[Lifecycle, ...]:
+    """Every line's lifecycle dates, as the vendor publishes them."""
+    text = files("tracker").joinpath(LIFECYCLE_CSV).read_text(encoding="utf-8")
+    return tuple(
+        Lifecycle(
+            _LIFECYCLE_PRODUCTS[row["product"].strip().casefold()],
+            row["line"].strip(),
+            date.fromisoformat(row["end_of_general_support"]),
+            date.fromisoformat(row["end_of_technical_guidance"]),
+        )
+        for row in csv.DictReader(io.StringIO(text))
+    )
