@@ -1,9 +1,9 @@
 """`tracker run`: APScheduler wiring only, no logic. Every tick (config `service.tick`, a minute by default) the
 sources that are due are polled together in one cycle, through the same engine as `tracker poll`
-(tracker/jobs/poll.py `poll_tick`). Deliveries run apart from polling: each channel has its own sender thread, woken
-every tick and as soon as a cycle (or a digest, or a reopened snooze) has queued messages, so neither a poll
-waiting for another process's cycle nor a hung receiver holds up another channel. `tracker run --once` runs one
-tick of each in turn (`jobs.service_tick`) and exits.
+(tracker/jobs/poll.py `poll`, with the tick's `AfterPoll`). Deliveries run apart from polling: each channel has its
+own sender thread, woken every tick and as soon as a cycle (or a digest, or a reopened snooze) has queued messages,
+so neither a poll waiting for another process's cycle nor a hung receiver holds up another channel. `tracker run
+--once` runs one tick of each in turn (tracker/cli/service.py) and exits.
 
 Digest state lives in the database (tracker/notify/digest.py), not in the scheduler's memory: a restart neither
 re-sends nor skips a due digest. Run one scheduler per database (STACK.md: APScheduler job stores must not be
@@ -39,9 +39,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.cycle import Request
 from tracker.domain.words import count
+from tracker.jobs import poll as use_case
 from tracker.jobs.delivery import channel_tick, digest_tick, outbox_chores
-from tracker.jobs.poll import poll_tick
 from tracker.notify.outbox import Stop
 from tracker.workers import Guard, Outage
 
@@ -50,6 +51,12 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 STOP_GRACE = 5.0  # seconds the jobs in flight get to finish after SIGTERM before they are abandoned
+TICK = use_case.AfterPoll(wait=use_case.POLL_WAIT, give_memory_back=True)  # the senders deliver, woken after it
+
+
+def poll_tick(config: Config, engine: Engine, now: datetime) -> str:
+    """A tick's poll job: the sources that are due, in one cycle; its log line."""
+    return use_case.poll_line(use_case.poll(config, lambda: engine, Request(now, due_only=True), TICK))
 
 
 def run_service(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log) -> None:

@@ -69,31 +69,23 @@ def poll(
     except ConfigError as error:
         fail(str(error), 2)
     now = get_now()
-    engine = _Lazy(config)
-    from tracker.cli.progress import cycle_progress
-    from tracker.cycle import Hooks, Request, run_cycle
-    from tracker.store import LeaseLost
+    from tracker.cli.progress import cycle_progress  # lazy: the progress line, only for a poll
+    from tracker.cycle import Request  # lazy: the cycle (httpx, the sources), which --help must not load
+    from tracker.jobs import poll as use_case  # lazy: as above
 
-    try:
-        with cycle_progress(as_json) as progress:
-            waiting = partial(_waiting, zone=config.timezone)
-            report = run_cycle(config, engine, Request(now, only=source), Hooks(progress, waiting, wait))
-    except LeaseLost as error:
-        fail(str(error), 1)
-    if report.blocked_by is not None:
-        fail(
-            f"another poll cycle is still running ({_held(report.blocked_by, config.timezone)}); nothing was polled", 1
-        )
-    from tracker.cli.views import poll_summary
+    after = use_case.AfterPoll(wait=wait, outbox=use_case.Outbox.IF_DUE)
+    with cycle_progress(as_json) as progress:
+        hear = use_case.Listeners(progress, partial(_waiting, zone=config.timezone), lambda: check_channels(config))
+        result = use_case.poll(config, _Lazy(config), Request(now, only=source), after, hear)
+    if result.lease_lost is not None:
+        fail(result.lease_lost, 1)
+    if result.blocked_by is not None:
+        held = _held(result.blocked_by, config.timezone)
+        fail(f"another poll cycle is still running ({held}); nothing was polled", 1)
+    from tracker.cli.views import poll_summary  # lazy: rich, only for a cycle with something to show
 
-    poll_summary(report, as_json)
-    from tracker.store.fastpath import outbox_idle
-
-    if config.channels and not outbox_idle(config.database, now):  # the outbox claims each message itself
-        from tracker.jobs.delivery import outbox_tick
-
-        check_channels(config)
-        outbox_tick(config, engine(), now)
+    assert result.report is not None  # the lease was not lost
+    poll_summary(result.report, as_json)
 
 
 class _Lazy:

@@ -2,11 +2,16 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli.common import STATE, fail, get_config, get_now, open_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from tracker.config import Config
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
 
@@ -27,19 +32,32 @@ def run(
     config = get_config(channels=True, uses=("sources", "web"))
     engine = open_engine(config)
     if once:
-        from tracker.cli.progress import cycle_progress
-        from tracker.jobs.poll import service_tick
-
-        with cycle_progress(as_json=False) as progress:  # a terminal's only: cron's mail never shows it
-            lines = service_tick(config, engine, get_now(), progress)
-        for line in lines:
-            typer.echo(line, err=True)
+        _once(config, engine)
         return
     # lazy: the jobs (the ORM, apprise) and APScheduler, which --help must not load
     from tracker.scheduler import run_service
 
     clock = _service_clock()
     run_service(config, engine, clock, lambda line: typer.echo(line, err=True))
+
+
+def _once(config: "Config", engine: "Engine") -> None:
+    """`tracker run --once`: the due sources in one cycle, then the outbox (reopened snoozes and health notices
+    queued first), then the digests; a line for each on stderr, as the service logs them."""
+    # lazy: the progress line, the cycle (httpx, the sources) and the jobs (the ORM, apprise), which --help must not
+    # load
+    from tracker.cli.progress import cycle_progress
+    from tracker.cycle import Request
+    from tracker.jobs import poll as use_case
+    from tracker.jobs.delivery import digest_tick
+
+    now = get_now()
+    after = use_case.AfterPoll(wait=use_case.POLL_WAIT, outbox=use_case.Outbox.YES)  # the process ends after it
+    with cycle_progress(as_json=False) as progress:  # a terminal's only: cron's mail never shows it
+        result = use_case.poll(config, lambda: engine, Request(now, due_only=True), after, use_case.Listeners(progress))
+    for line in (use_case.poll_line(result), result.outbox, digest_tick(config, engine, now)):
+        if line:
+            typer.echo(line, err=True)
 
 
 def _service_clock() -> Callable[[], datetime]:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.config import Config
+    from tracker.jobs.poll import PollResult
 
 STORY = Path(__file__).parent / "story"
 INVENTORY = Path(__file__).parent / "inventory.csv"
@@ -188,9 +189,10 @@ def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str]
     """Replay every stage into a database in `folder`, the alerts reaching a console channel that `show`s them;
     the config and the database, as of the story's end."""
     from tracker.config import clock, load_config
-    from tracker.cycle import Request, run_cycle
+    from tracker.cycle import Request
     from tracker.inventory.files import read_inventory
-    from tracker.jobs.delivery import digest_now, outbox_tick
+    from tracker.jobs import poll as use_case
+    from tracker.jobs.delivery import digest_now
     from tracker.jobs.inventory import import_inventory
     from tracker.store.db import make_engine, migrate
 
@@ -204,6 +206,7 @@ def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str]
         import_inventory(engine, hosts, "demo inventory", clock(STAGES[0][1]))
         show(f"Release Tracker demo: {len(hosts.assets)} hosts imported; replaying the ESXi 7.0 U3 story.")
         digest_shown = False
+        after = use_case.AfterPoll(outbox=use_case.Outbox.YES)
         for name, now, what in STAGES:
             if not digest_shown and clock(now) > clock(DIGEST):  # each thing at its time, with the data as of then
                 show(f"\n=== {DIGEST[:10]} 08:00 Europe/Berlin: the daily digest")
@@ -211,22 +214,22 @@ def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str]
                 digest_shown = True
             stage(name)
             show(f"\n=== {now[:10]}: {what}")
-            report = run_cycle(config, lambda: engine, Request(clock(now)))
-            outbox_tick(config, engine, clock(now))  # the alerts reach the console channel
-            show(_poll_line(report))
+            result = use_case.poll(config, lambda: engine, Request(clock(now)), after)  # alerts reach the console
+            show(_poll_line(result))
         _show_exposure(config, engine, clock(FINAL), show)
     return config, engine
 
 
-def _poll_line(report: object) -> str:
-    events = getattr(report, "events", [])
+def _poll_line(result: "PollResult") -> str:
+    report = result.report
+    if report is None:
+        return f"  not polled: {result.lease_lost}"
     kinds: dict[str, int] = {}
-    for event in events:
+    for event in report.events:
         kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
     nouns = ("advisory", "discrepancy")  # the other kinds are adjectives: "2 pulled"
     summary = ", ".join(count(n, k) if k in nouns else f"{n} {k}" for k, n in sorted(kinds.items())) or "no events"
-    pages, alerts = len(getattr(report, "outcomes", [])), getattr(report, "queued", 0)
-    return f"  polled {count(pages, 'page')}: {summary}; {count(alerts, 'alert')}"
+    return f"  polled {count(len(report.outcomes), 'page')}: {summary}; {count(report.queued, 'alert')}"
 
 
 def _show_exposure(config: object, engine: object, now: datetime, show: Callable[[str], None]) -> None:

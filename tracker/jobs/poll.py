@@ -1,55 +1,131 @@
-"""The poll use case as the service, the CLI and the web run it (the cycle itself: tracker/cycle/)."""
+"""The poll use case: one function, `poll`, behind every entry point (`tracker poll`, each tick of `tracker run`,
+`tracker run --once`, `POST /api/v1/poll`, the demo). A caller says what it wants around the cycle in one frozen
+`AfterPoll` value and gets one frozen `PollResult` back, which it only turns into an exit code, a log line or an HTTP
+answer. The cycle itself is tracker/cycle/.
 
+The rules, once for all callers:
+- another process's cycle holds the poll lease: wait up to `AfterPoll.wait` seconds for it, then do nothing and say
+  who holds it (`PollResult.blocked_by`);
+- the lease ran out during the cycle and another process took it: the cycle stopped before writing anything more
+  (`PollResult.lease_lost`, the reason);
+- the outbox (`AfterPoll.outbox`) is worked after the cycle whatever the cycle did: deliveries need no poll lease,
+  and a cycle another process ran may have queued what is due;
+- memory is given back (`AfterPoll.give_memory_back`, a process that idles afterwards) only after a cycle that did
+  work or an outbox pass: a cycle of unchanged pages allocates little.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from tracker.config import Config
-from tracker.cycle.report import PollReport, outcome_tally
+from tracker.cycle import Hooks, PollReport, Request, run_cycle
+from tracker.cycle.report import outcome_tally
 from tracker.domain.decide import FetchOutcome
 from tracker.domain.words import count
-from tracker.jobs.delivery import digest_tick, outbox_tick
+from tracker.store import LeaseLost
+from tracker.store.fastpath import outbox_idle
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from tracker.cycle.fetch import Watch
+    from tracker.store.leases import Held
+
+POLL_WAIT = 60.0  # seconds the service's (and the web's) cycle waits for another process's; then it tries next tick
 
 
-def poll_tick(config: Config, engine: Engine, now: datetime, progress: "Watch | None" = None) -> str:
-    """The service's poll: one cycle over the sources that are due (tracker/cycle), as `tracker poll` runs it;
-    `progress` hears how far its fetches are (`tracker run --once` on a terminal)."""
-    from tracker.cycle import Hooks, Request, run_cycle
-    from tracker.store.leases import LeaseLost
+class Outbox(StrEnum):
+    """Whether the outbox is worked once the cycle is over."""
 
+    NO = "no"  # each tick of the service: every channel's sender delivers, woken after the cycle
+    IF_DUE = "if due"  # `tracker poll`: only when a channel is configured and a message is due, so that a quiet
+    # cycle loads neither the ORM nor apprise
+    YES = "yes"  # `--once`, the web, the demo: reopened snoozes and health notices queued, then one pass
+
+
+@dataclass(frozen=True)
+class AfterPoll:
+    """What a caller wants around its cycle."""
+
+    wait: float = 0.0  # seconds to wait for another process's cycle before giving up (`blocked_by`)
+    outbox: Outbox = Outbox.NO
+    give_memory_back: bool = False  # the process idles afterwards (the service, the web)
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """What a caller hears while its poll runs (none of it changes what the poll does)."""
+
+    progress: "Watch | None" = None  # how far the cycle's fetches are (a terminal's progress line)
+    on_wait: "Callable[[Held], None] | None" = None  # the cycle starts waiting for another process's
+    before_sending: Callable[[], None] | None = None  # the outbox is about to load apprise (`tracker poll` checks
+    # the channels' URLs here: only when there is something to send, as apprise costs a quiet cycle 0.2 s)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll did: the cycle's report (None when the lease was lost), and the outbox pass's line."""
+
+    request: Request
+    report: PollReport | None
+    lease_lost: str | None = None  # why the cycle stopped before writing anything more
+    outbox: str | None = None  # `outbox: 2 sent, ...` when the outbox was worked
+
+    @property
+    def blocked_by(self) -> "Held | None":
+        """Another process's cycle held the lease for longer than the wait: this one did nothing."""
+        return self.report.blocked_by if self.report is not None else None
+
+    @property
+    def worked(self) -> bool:
+        """The cycle parsed pages and loaded the catalog (one where every page answered 304 did neither)."""
+        outcomes = self.report.outcomes if self.report is not None else []
+        return any(o.outcome != FetchOutcome.NOT_MODIFIED for o in outcomes)
+
+
+def poll(
+    config: Config,
+    open_db: "Callable[[], Engine]",
+    request: Request,
+    after: AfterPoll,
+    listen: Listeners = Listeners(),
+) -> PollResult:
+    """One poll cycle as `request` asks, then what `after` asks. `open_db` gives the database, migrated; it is called
+    only when something needs SQLAlchemy (a cycle of unchanged pages on SQLite does not)."""
     try:
-        report = run_cycle(config, lambda: engine, Request(now, due_only=True), Hooks(progress, wait=POLL_WAIT))
+        report = run_cycle(config, open_db, request, Hooks(listen.progress, listen.on_wait, after.wait))
+        lost = None
     except LeaseLost as error:
-        return f"poll: {error}"
-    if any(o.outcome != FetchOutcome.NOT_MODIFIED for o in report.outcomes):
-        give_memory_back()  # a cycle that parsed pages and loaded the catalog; a quiet one allocates little
-    return cycle_line(report)
+        report, lost = None, str(error)
+    outbox = _outbox(config, open_db, request.now, after.outbox, listen.before_sending)
+    result = PollResult(request, report, lost, outbox)
+    if after.give_memory_back and (result.worked or outbox is not None):
+        give_memory_back()
+    return result
 
 
-def poll_now(config: Config, engine: Engine, now: datetime) -> str:
-    """A cycle asked for by hand (the web's `POST /api/v1/poll`): every source, as `tracker poll` runs it, then the
-    outbox, so its alerts go out at once."""
-    from tracker.cycle import Hooks, Request, run_cycle
-    from tracker.store.leases import LeaseLost
+def _outbox(
+    config: Config, open_db: "Callable[[], Engine]", now: datetime, when: Outbox, before: Callable[[], None] | None
+) -> str | None:
+    """The outbox pass's line, or None when it was not worked."""
+    if when == Outbox.NO:
+        return None
+    if when == Outbox.IF_DUE and (not config.channels or outbox_idle(config.database, now)):
+        return None  # the outbox claims each message itself: nothing is lost by leaving it to the next pass
+    if before is not None:
+        before()
+    from tracker.jobs.delivery import outbox_tick  # lazy: the ORM and apprise, which a quiet `tracker poll` never loads
 
-    try:
-        report = run_cycle(config, lambda: engine, Request(now), Hooks(wait=POLL_WAIT))
-    except LeaseLost as error:
-        return f"poll: {error}"
-    line = cycle_line(report)
-    if config.channels:
-        line += "; " + outbox_tick(config, engine, now)
-    give_memory_back()
-    return line
+    return outbox_tick(config, open_db(), now)
 
 
 def give_memory_back() -> None:
     """Return the pages, trees and catalog of the cycle just recorded to the system, not only to the allocator:
     a service idles between cycles for most of its life (glibc only; elsewhere the collection alone)."""
+    # lazy: ctypes, only in a process that idles after its work
     import ctypes
     import ctypes.util
     import gc
@@ -61,11 +137,12 @@ def give_memory_back() -> None:
         trim(0)
 
 
-POLL_WAIT = 60.0  # seconds the service's cycle waits for another process's; then it tries again next tick
-
-
-def cycle_line(report: PollReport) -> str:
-    """One log line per cycle: what each source did, and what failed, with the reason."""
+def poll_line(result: PollResult) -> str:
+    """The log line of one cycle (the service's ticks, `--once`, the web's poll): what each source did, and what
+    failed, with the reason. The outbox's line is the result's own (`result.outbox`)."""
+    report = result.report
+    if report is None:
+        return f"poll: {result.lease_lost}"
     if report.blocked_by is not None:
         return f"poll: skipped, another poll cycle still runs ({report.blocked_by.holder})"
     if not report.outcomes:
@@ -78,9 +155,3 @@ def cycle_line(report: PollReport) -> str:
         f"poll: {count(len(report.outcomes), 'page')}: {outcome_tally(counts)}{problems}; "
         f"{count(len(report.events), 'event')}, {count(report.queued, 'alert')} queued"
     )
-
-
-def service_tick(config: Config, engine: Engine, now: datetime, progress: "Watch | None" = None) -> list[str]:
-    """`tracker run --once`: the due sources in one cycle, then the outbox, then the digests."""
-    polled = poll_tick(config, engine, now, progress)
-    return [polled, outbox_tick(config, engine, now), digest_tick(config, engine, now)]

@@ -257,5 +257,26 @@ def poll(ctx: Ctx) -> Response:
     return _json({"queued": False, "detail": "a cycle asked for here is running already"}, 202)
 
 
+@reading.get("/poll", summary="Whether a poll cycle asked for here runs now, and what the last one did")
+def last_poll(ctx: Ctx) -> Response:
+    last = ctx.polls.last
+    if last is None:
+        return _json({"running": ctx.polls.running, "last": None})
+    from tracker.jobs.poll import poll_line  # lazy: the cycle, loaded once a poll was asked for
+
+    report = last.report
+    done = {
+        "asked_at": last.request.now.isoformat(),
+        "summary": poll_line(last),
+        "sources": len(report.outcomes) if report else 0,
+        "events": len(report.events) if report else 0,
+        "alerts_queued": report.queued if report else 0,
+        "blocked_by": last.blocked_by.holder if last.blocked_by else None,
+        "lease_lost": last.lease_lost,
+        "outbox": last.outbox,
+    }
+    return _json({"running": ctx.polls.running, "last": done})
+
+
 router.include_router(reading)
 router.include_router(writing)

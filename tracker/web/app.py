@@ -6,7 +6,7 @@ origin's own scripts and styles (no inline script), and is never framed."""
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,9 @@ from tracker.filters import FilterRefused
 from tracker.web.context import PollQueue, WebContext
 from tracker.web.exposure import BadCursor, ExposureCache
 from tracker.web.render import mount_static
+
+if TYPE_CHECKING:
+    from tracker.jobs.poll import PollResult
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -34,7 +37,6 @@ _JSON_PREFIXES = ("/api/", "/feeds/", "/healthz", "/readyz", "/metrics")
 
 def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mode: str = "serve") -> FastAPI:
     """The app over one database; `mode` is "service" inside `tracker run`, "serve" for `tracker serve`."""
-    from tracker.jobs.poll import poll_now
     from tracker.web import api, feeds, ops, pages
 
     app = FastAPI(
@@ -47,10 +49,17 @@ def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mo
     )
     exposure = ExposureCache(config, engine, clock)
 
-    def poll() -> str:
-        line = poll_now(config, engine, clock())
+    def poll() -> "PollResult":
+        """`POST /api/v1/poll`: every source, as `tracker poll` polls them, then the outbox, so that its alerts go
+        out at once."""
+        # lazy: the cycle (httpx, the sources), only once a poll is asked for
+        from tracker.cycle import Request
+        from tracker.jobs import poll as use_case
+
+        after = use_case.AfterPoll(wait=use_case.POLL_WAIT, outbox=use_case.Outbox.YES, give_memory_back=True)
+        result = use_case.poll(config, lambda: engine, Request(clock()), after)
         exposure.changed()
-        return line
+        return result
 
     app.state.ctx = WebContext(
         config=config,

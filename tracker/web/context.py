@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -14,16 +14,20 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.web.exposure import ExposureCache
 
+if TYPE_CHECKING:
+    from tracker.jobs.poll import PollResult
+
 
 class PollQueue:
     """`POST /api/v1/poll`: one whole cycle at a time on a background thread, as `tracker poll` runs it (every
-    source, then the outbox). A request while one runs is not queued twice."""
+    source, then the outbox). A request while one runs is not queued twice; `GET /api/v1/poll` says how the last
+    one ended."""
 
-    def __init__(self, work: Callable[[], str]) -> None:
+    def __init__(self, work: "Callable[[], PollResult]") -> None:
         self._work = work
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.last: str | None = None  # the last cycle's one-line summary
+        self.last: PollResult | None = None  # what the last cycle asked for here did
 
     def queue(self) -> bool:
         """True when a cycle was started now; False when one is running already."""
