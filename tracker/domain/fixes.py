@@ -80,12 +80,6 @@ class Advisory:
             return None
         return next((p for p in self.pending if p.product is release.product and covers(p.line, release.line)), None)
 
-    def fix_for(self, product: Product, line: str) -> FixedIn | None:
-        """The fix on this line; a line the advisory names several fixes for (7.0 U3c, U2e, U1e) uses the one
-        on the asset's update, see `fixes_for`."""
-        fixes = self.fixes_for(product, line)
-        return fixes[0] if fixes else None
-
     def fixes_for(self, product: Product, line: str) -> list[FixedIn]:
         return sorted(
             (f for f in self.fixed if f.release.product is product and f.release.line == line),

@@ -55,11 +55,6 @@ def decode_tools_version(number: int) -> Release:
     return tools_release(number >> 10 & _FIELD, number >> 5 & _FIELD, number & _FIELD)
 
 
-def encode_tools_version(release: Release) -> int:
-    """The toolsVersion number of a release (12.5.0 -> 12448), as the guest reports it."""
-    return (release.major << 10) + (release.minor << 5) + release.update
-
-
 def parse_tools_build(text: str) -> Build:
     """`VMware Tools 12.5.0`, `12.5.0`, `12.5.0.24276846`, `12.5.0 build 24276846`, a toolsVersion number
     (`12448`, up to 5 digits) or a bare build (`24276846`, 7-8 digits); raises VersionError."""

@@ -77,10 +77,6 @@ class Snoozes:
         """Whether a standing snooze keeps this finding out of immediate alerts."""
         return any(s.matches(exposure) and s.still_holds(exposure) for s in self.active)
 
-    def reopened(self, exposures: list[Exposure]) -> list[tuple[Snooze, Exposure]]:
-        """Snoozes whose finding changed since they were set: they no longer hold."""
-        return [(s, e) for s in self.active for e in exposures if s.matches(e) and not s.still_holds(e)]
-
 
 def _snooze(row: SnoozeRow) -> Snooze:
     return Snooze(row.id or 0, row.target_kind, row.target, utc(row.until), row.reason, row.fingerprint)

@@ -44,10 +44,6 @@ class Snapshot:
     def notes(self) -> tuple[NotesFacts, ...]:
         return notes_facts(self.builds)
 
-    @property
-    def follows_notes(self) -> bool:
-        return any(s.parent_id is not None for s in self.sources.values())
-
     def children(self, parent_id: str) -> list[StoredSource]:
         """The active release-notes pages followed from a KB source, in id order."""
         return sorted((s for s in self.sources.values() if s.parent_id == parent_id and s.active), key=lambda s: s.id)
