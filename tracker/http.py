@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies  # httpx imports it anyway
 
 _ABSENT = object()
 
@@ -170,9 +171,7 @@ def _transport(proxy: str | None = None) -> httpx.HTTPTransport:
 def _proxy_mounts() -> dict[str, httpx.BaseTransport | None]:
     """What httpx would mount for the environment's proxies, on deadline transports: a client given its own
     transport no longer reads them itself."""
-    from urllib.request import getproxies  # the same variables httpx reads, upper or lower case
-
-    found = getproxies()
+    found = getproxies()  # the same variables httpx reads, upper or lower case
     mounts: dict[str, httpx.BaseTransport | None] = {}
     for scheme in ("http", "https"):
         proxy = found.get(scheme) or found.get("all")
