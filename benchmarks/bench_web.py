@@ -132,6 +132,8 @@ def idle_rss(config: Path, web: bool) -> float:
         )
     try:
         time.sleep(12)  # the first tick, the exposure warm-up, then idle
+        if process.poll() is not None:
+            raise SystemExit(f"tracker run ended with {process.returncode}:\n{log.read_text()[-3000:]}")
         return rss_mib(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)

@@ -5,10 +5,12 @@ and renders its pages from them, so a key never differs between the two.
 Times are ISO-8601 in UTC with a `Z`. Channel targets appear in apprise's privacy form only (the outbox stores
 them so)."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
@@ -230,6 +232,43 @@ def exposure_item(item: Exposure) -> dict[str, Any]:
 @lru_cache(maxsize=1024)
 def _release_name(release: Release | None) -> str | None:
     return release.name if release else None  # computed per release, not per asset: 100,000 rows list fast
+
+
+class ExposureRows:
+    """`exposure_item` as compact JSON text, fast enough for 100,000 rows: what depends only on the build's findings
+    (release, statuses, reasons, target, hold...) is encoded once per distinct value and shared by every row that
+    carries it; only the asset's own fields are encoded per row. The text is exactly
+    `json.dumps(exposure_item(e), separators=(",", ":"))` (a test compares them); nothing is kept per row."""
+
+    _HEAD = ("asset", "kind", "build", "release", "vcenter", "cluster")
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[object, ...], str] = {}
+        self._releases: dict[Release | None, str] = {}
+
+    def encode(self, e: Exposure) -> str:
+        asset, text = e.asset, encode_basestring_ascii
+        release = self._releases.get(e.release)
+        if release is None:
+            release = self._releases[e.release] = json.dumps(_release_name(e.release))
+        build = "null" if asset.build is None else str(asset.build)
+        return (
+            f'{{"asset":{text(asset.name)},"kind":"{asset.kind.value}","build":{build},"release":{release},'
+            f'"vcenter":{text(asset.vcenter)},"cluster":{text(asset.cluster)},{self._tail(e)}'
+        )
+
+    def _tail(self, e: Exposure) -> str:
+        target = e.recommended
+        key: tuple[object, ...] = (e.statuses, e.severity, e.hold, e.caveats, e.advisories, e.reasons)
+        if target is not None:
+            key += (target.build, target.release_name, target.notes_url)
+        found = self._tails.get(key)
+        if found is None:
+            item = exposure_item(e)
+            found = self._tails[key] = json.dumps(
+                {k: v for k, v in item.items() if k not in self._HEAD}, separators=(",", ":")
+            )[1:]
+        return found
 
 
 # --- watchlists, snoozes, deliveries -----------------------------------------------------------------------------

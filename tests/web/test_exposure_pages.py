@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker.domain.exposure import Exposure, Status
+from tracker.domain.exposure_filter import ExposureFilter
 from tracker.domain.fixes import Severity
 from tracker.domain.inventory import Asset, AssetKind
-from tracker.web.exposure import SORTS, Assessed, BadCursor, ExposureFilter
+from tracker.web.exposure import SORTS, Assessed, BadCursor
 
 SEVERITIES = [Severity.CRITICAL, Severity.IMPORTANT, Severity.NONE]
 
@@ -59,9 +60,13 @@ def test_a_cursor_it_did_not_hand_out_is_refused():
         source.select(ExposureFilter(), "cluster").page(cursor, 2)
 
 
-def test_unknown_filter_values_are_named_field_by_field():
-    assert ExposureFilter(status="broken", severity="huge").problems() == [
-        "status: expected one of pulled, vulnerable, end_of_support, end_of_support_soon, behind, unknown_build, ok,"
-        " got 'broken'",
-        "severity: expected one of critical, important, moderate, low, none, got 'huge'",
-    ]
+def test_severity_selects_exactly_that_severity_and_min_severity_that_or_worse():
+    rows = [exposure(n) for n in range(9)]  # critical, important, none, in turn
+    source = assessed(rows)
+    exactly = source.select(ExposureFilter(severity="important"), "asset").rows
+    at_least = source.select(ExposureFilter(min_severity="important"), "asset").rows
+    assert {r.severity for r in exactly} == {Severity.IMPORTANT} and len(exactly) == 3
+    assert {r.severity for r in at_least} == {Severity.CRITICAL, Severity.IMPORTANT} and len(at_least) == 6
+    assert source.counts() == {"critical": 3, "important": 3, "moderate": 0, "low": 0, "none": 3}
+    assert ExposureFilter(severity="low").label() == "severity low"
+    assert ExposureFilter(min_severity="low", cluster="c*").label() == "cluster c*, severity at least low"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.domain.exposure import Exposure
+from tracker.domain.exposure_filter import severity_counts
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.words import count
-from tracker.listings import asset_item, exposure_item, import_item
+from tracker.listings import ExposureRows, asset_item, exposure_item, import_item
 
 
 class _RowProgress:
@@ -102,7 +104,10 @@ _SEVERITY_STYLE = {"critical": "bold red", "important": "red", "moderate": "yell
 
 def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
     if as_json:
-        echo_json([exposure_item(r) for r in results])
+        if len(results) <= 1000:
+            echo_json([exposure_item(r) for r in results])
+        else:
+            _stream_rows(results)
         return
     columns = ["asset", "cluster", "runs", "status", "severity", "target", "why"]
     table = rich_table(f"{count(len(results), 'asset')}, worst first", columns)
@@ -122,4 +127,23 @@ def exposure_view(results: Sequence[Exposure], as_json: bool) -> None:
             esc(target),
             esc(why),
         )
-    rich_console().print(table)
+    console = rich_console()
+    console.print(table)
+    console.print(severity_summary(results))
+
+
+def _stream_rows(results: Sequence[Exposure]) -> None:
+    """A long listing as a JSON array written a row at a time (one per line, compact): no list of dicts and no
+    whole text in memory (100,000 rows peaked near 500 MiB that way)."""
+    encode = ExposureRows().encode
+    write = sys.stdout.write
+    write("[")
+    for n, row in enumerate(results):
+        write(("\n" if n == 0 else ",\n") + encode(row))
+    write("\n]\n")
+
+
+def severity_summary(results: Sequence[Exposure]) -> str:
+    """The assets listed by severity, exactly (the overview's cards: the same `severity_counts`)."""
+    found = severity_counts(list(results))
+    return "by severity: " + ", ".join(f"{n} {severity.value}" for severity, n in found.items())

@@ -19,6 +19,7 @@ from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
 from tracker.domain.clock import human
 from tracker.domain.events import EventKind
+from tracker.domain.exposure_filter import status_counts
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
 from tracker.store import digests as stored
 from tracker.store.models import EventRow
@@ -85,10 +86,7 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
         if found or EventKind(event.kind).is_source_health:
             messages.append(_brief(event, found))
     exposures = [context.assessor.assess(a) for a in context.assets if any(w.selects_asset(a) for w in mine)]
-    counts: dict[str, int] = {}
-    for exposure in exposures:
-        for status in exposure.statuses:
-            counts[status.value] = counts.get(status.value, 0) + 1
+    counts = {status.value: n for status, n in status_counts(exposures).items() if n}  # as /exposure?status=...
     exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
     worst = tuple(affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
     expiring_soon = _expiring(session, end, config.timezone)

@@ -20,34 +20,58 @@ _COLUMNS = ("name", "kind", "build", "version_text", "vcenter", "datacenter", "c
 
 
 def load_assets(session: Session) -> list[Asset]:
-    # The JSON columns are read as text (a SQL CAST: PostgreSQL's driver would decode JSON itself) and decoded only
-    # when not empty: most hosts have no tags or VIBs, and 100,000 json.loads calls would cost more than the rest.
+    """Every asset, by name, as the domain's frozen values: a Core select whose rows are unpacked as tuples (no ORM
+    object, no row attribute lookup), so 100,000 hosts load in a fraction of the time the exposure listing allows."""
+    # The JSON columns are read as text (a SQL CAST: PostgreSQL's driver would decode JSON itself) and decoded once
+    # per distinct text: most hosts have no tags or VIBs, and hosts of one build share their VIBs.
     query = select(
         *(ASSETS.c[c] for c in _COLUMNS),
         sql_cast(ASSETS.c.tags, String).label("tags"),
         sql_cast(ASSETS.c.vibs, String).label("vibs"),
     ).order_by(ASSETS.c.name_key)
-    return [_asset(row) for row in session.execute(query)]
+    tags: dict[str | None, tuple[str, ...]] = {}
+    vibs: dict[str | None, tuple[Vib, ...]] = {}
+    found = []
+    for (
+        name,
+        kind,
+        build,
+        version_text,
+        vcenter,
+        datacenter,
+        cluster,
+        owner,
+        origin,
+        tag_text,
+        vib_text,
+    ) in session.execute(query).all():
+        if tag_text not in tags:
+            tags[tag_text] = tuple(_json_list(tag_text))
+        if vib_text not in vibs:
+            vibs[vib_text] = tuple(Vib(v["name"], v.get("version", "")) for v in _json_list(vib_text))
+        found.append(
+            Asset(
+                name,
+                _KINDS[kind],
+                build,
+                version_text,
+                vcenter,
+                datacenter,
+                cluster,
+                tags[tag_text],
+                owner,
+                vibs[vib_text],
+                origin,
+            )
+        )
+    return found
+
+
+_KINDS = {k.value: k for k in AssetKind}
 
 
 def _json_list(text: str | None) -> list[Any]:
     return json.loads(text) if text and text != "[]" else []
-
-
-def _asset(row: Any) -> Asset:
-    return Asset(
-        name=row.name,
-        kind=AssetKind(row.kind),
-        build=row.build,
-        version_text=row.version_text,
-        vcenter=row.vcenter,
-        datacenter=row.datacenter,
-        cluster=row.cluster,
-        tags=tuple(_json_list(row.tags)),
-        owner=row.owner,
-        vibs=tuple(Vib(v["name"], v.get("version", "")) for v in _json_list(row.vibs)),
-        origin=row.origin,
-    )
 
 
 def _values(asset: Asset, now: datetime) -> dict[str, Any]:

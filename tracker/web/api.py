@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from tracker.domain.exposure_filter import ExposureFilter
 from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads, writes
 from tracker.web.auth import Need, check
 from tracker.web.context import Ctx
-from tracker.web.exposure import SORTS, ExposureFilter
+from tracker.web.exposure import SORTS
 from tracker.web.reads import EventFilter
 
 
@@ -107,9 +108,11 @@ def _exposure_filter(
     tag: str = "",
     kind: str = "",
     q: str = "",
+    min_severity: str = "",
 ) -> ExposureFilter:
-    reads.checked(request.app.state.ctx, EXPOSURE, status=status, severity=severity, kind=kind)
-    return ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
+    given = {"status": status, "severity": severity, "min_severity": min_severity, "kind": kind}
+    reads.checked(request.app.state.ctx, EXPOSURE, **given)
+    return ExposureFilter(status, severity, cluster, vcenter, tag, kind, q, min_severity)
 
 
 Wanted = Annotated[ExposureFilter, Depends(_exposure_filter)]

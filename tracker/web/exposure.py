@@ -18,16 +18,16 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
 from tracker.config import Config
 from tracker.domain.exposure import Exposure
-from tracker.domain.fixes import Severity
-from tracker.filters import EXPOSURE, FilterRefused, check
+from tracker.domain.exposure_filter import ExposureFilter, severity_counts
+from tracker.listings import ExposureRows
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
@@ -46,44 +46,6 @@ SORTS = tuple(_SORTS)  # severity (worst first) is the default
 
 class BadCursor(ValueError):
     """A cursor this listing did not hand out (or from another sort)."""
-
-
-@dataclass(frozen=True)
-class ExposureFilter:
-    """The CLI's `tracker exposure` filters and the page's: each empty one selects everything. Globs match
-    case-insensitively (`prod-*`)."""
-
-    status: str = ""  # pulled, vulnerable, end_of_support ... (tracker.domain.exposure.Status)
-    severity: str = ""  # at least this bad: none, low, moderate, important, critical
-    cluster: str = ""
-    vcenter: str = ""
-    tag: str = ""
-    kind: str = ""  # esxi, vcenter, vm
-    q: str = ""  # part of the asset's name
-
-    def problems(self) -> list[str]:
-        """What is wrong with the values, field by field, in the words of their one definition (tracker/filters.py)."""
-        try:
-            check(EXPOSURE, {"status": self.status, "severity": self.severity, "kind": self.kind})
-        except FilterRefused as refused:
-            return [str(p) for p in refused.problems]
-        return []
-
-    def selects(self, e: Exposure) -> bool:
-        asset = e.asset
-        return (
-            (not self.status or any(s.value == self.status for s in e.statuses))
-            and (not self.severity or e.severity.rank >= Severity(self.severity).rank)
-            and _glob(self.cluster, asset.cluster)
-            and _glob(self.vcenter, asset.vcenter)
-            and (not self.tag or any(_glob(self.tag, t) for t in asset.tags))
-            and (not self.kind or asset.kind.value == self.kind)
-            and (not self.q or self.q.casefold() in asset.name.casefold())
-        )
-
-
-def _glob(pattern: str, value: str) -> bool:
-    return not pattern or fnmatchcase(value.casefold(), pattern.casefold())
 
 
 @dataclass
@@ -132,18 +94,15 @@ class Assessed:
     rows: list[Exposure]
     _selections: dict[tuple[ExposureFilter, str], Selection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _json: dict[int, str] = field(default_factory=dict)  # id(row) -> its JSON, made once per assessment
+    _counts: dict[str, int] | None = None
+    _encoder: ExposureRows = field(default_factory=ExposureRows)
 
     def rows_json(self, rows: list[Exposure]) -> str:
-        """The rows as a JSON array of the listings' dicts: each row encoded once per assessment, so listing the
-        estate page by page again costs a join (the rows stay alive as long as this assessment: ids are stable)."""
-        from tracker.listings import exposure_item
-
-        encoded = self._json
-        for row in rows:
-            if id(row) not in encoded:
-                encoded[id(row)] = json.dumps(exposure_item(row), separators=(",", ":"))
-        return "[" + ",".join(encoded[id(row)] for row in rows) + "]"
+        """The rows as a JSON array of the listings' dicts (`exposure_item`), encoded when asked: what rows share
+        (their build's findings) is encoded once per assessment, so nothing is kept per row."""
+        with self._lock:
+            encode = self._encoder.encode
+            return "[" + ",".join([encode(row) for row in rows]) + "]"
 
     @cached_property
     def by_name(self) -> dict[str, list[Exposure]]:
@@ -158,7 +117,7 @@ class Assessed:
             found = self._selections.get((wanted, sort))
             if found is None:
                 key = _SORTS[sort]
-                rows = sorted((e for e in self.rows if wanted.selects(e)), key=key)
+                rows = sorted(wanted.select(self.rows), key=key)
                 found = Selection(rows, [key(e) for e in rows], sort)
                 if len(self._selections) >= 16:
                     self._selections.pop(next(iter(self._selections)))
@@ -166,56 +125,105 @@ class Assessed:
             return found
 
     def counts(self) -> dict[str, int]:
-        """Assets by severity."""
-        found = {s.value: 0 for s in Severity}
-        for row in self.rows:
-            found[row.severity.value] += 1
-        return found
+        """Assets by severity, exactly (the overview's cards, `/metrics`): `severity_counts`, once per assessment."""
+        with self._lock:
+            if self._counts is None:
+                self._counts = {s.value: n for s, n in severity_counts(self.rows).items()}
+            return self._counts
+
+
+def severity_cards(assessed: Assessed) -> list[dict[str, Any]]:
+    """The overview's cards: the assets of each severity, exactly, and the link to the page listing those very rows
+    (the count is `ExposureFilter(severity=...).count`, the page's total the same filter's rows)."""
+    cards = []
+    for severity, count in assessed.counts().items():
+        query = urlencode(ExposureFilter(severity=severity).query())
+        cards.append({"severity": severity, "label": severity, "count": count, "href": f"/exposure?{query}"})
+    return cards
 
 
 class ExposureCache:
-    """The current assessment; made again when the data changed or it grew old. One assessment at a time."""
+    """The current assessment, served stale while the next is made (stale-while-revalidate): when the data changed
+    or the assessment grew old, the pages keep showing the one held, saying when it was made, and a new one is made
+    on a thread of its own. Only the first read (nothing held yet) and the read after a write through this process
+    (its writer expects to see it) wait for an assessment. One assessment at a time."""
 
     def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.config, self.engine, self.clock = config, engine, clock
         self._current: Assessed | None = None
         self._checked = 0.0  # time.monotonic() of the last look at the data version
-        self._lock = threading.Lock()
+        self._wait = False  # a write through this process: the next read waits for a fresh assessment
+        self._lock = threading.Lock()  # guards the fields above
+        self._assessing = threading.Lock()  # held while an assessment is made
+        self.refreshing = False  # a newer assessment is being made on a background thread
 
     def warm(self) -> None:
-        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds).
-        The rows are encoded by the first listing: encoding them here too cost 9 MiB idle for 5,000 hosts."""
-        threading.Thread(target=self._warm, name="exposure warm-up", daemon=True).start()
-
-    def _warm(self) -> None:
-        from tracker.jobs.poll import give_memory_back
-
-        try:
-            self.current()
-            give_memory_back()  # the rows read to assess them: a server idles for most of its life
-        except Exception:
-            log.warning("the exposure warm-up failed", exc_info=True)
+        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        self.refreshing = True
+        threading.Thread(target=self._refresh, name="exposure warm-up", daemon=True).start()
 
     def changed(self) -> None:
-        """This process changed what an assessment reads (a write through the web): look again at the next read."""
+        """This process changed what an assessment reads (a write through the web): the next read waits for it."""
         with self._lock:
-            self._checked = 0.0
+            self._checked, self._wait = 0.0, True
 
     def current(self) -> Assessed:
+        """The assessment to show: the one held unless nothing is held or this process just wrote; a stale one
+        starts the next in the background."""
+        with self._lock:
+            held, wait = self._current, self._wait
+            look = held is None or wait or time.monotonic() - self._checked >= RECHECK
+            if look:
+                self._checked = time.monotonic()
+        if held is not None and not look:
+            return held
+        version = self._version()
+        if held is not None and not wait and held.version == version and self._young(held):
+            return held
+        if held is None or wait:
+            return self._assess(version)
+        with self._lock:
+            start, self.refreshing = not self.refreshing, True
+        if start:
+            threading.Thread(target=self._refresh, name="exposure refresh", daemon=True).start()
+        return held
+
+    def _young(self, held: Assessed) -> bool:
+        return held.at <= self.clock() < held.at + MAX_AGE
+
+    def _version(self) -> tuple[object, ...]:
+        # lazy: the ORM's reads load with the first page, not with the app
         from tracker.store.db import session_scope
         from tracker.store.reads import data_version
 
-        now = self.clock()
-        with self._lock:
-            held = self._current
-            if held is not None and time.monotonic() - self._checked < RECHECK and held.at <= now < held.at + MAX_AGE:
-                return held  # the pages of one listing, fetched one after another, need not look again
-            with session_scope(self.engine) as session:
-                version = data_version(session)
-            self._checked = time.monotonic()
-            if held is None or held.version != version or not (held.at <= now < held.at + MAX_AGE):
-                from tracker.jobs.inventory import assess_exposure
+        with session_scope(self.engine) as session:
+            return data_version(session)
 
-                held = Assessed(version, now, assess_exposure(self.config, self.engine, now))
-                self._current = held
-            return held
+    def _assess(self, version: tuple[object, ...]) -> Assessed:
+        """A new assessment of the data at `version` (or later), unless one at that version was made meanwhile."""
+        # lazy: the use case loads the domain's engine and the ORM, which the app's import need not load
+        from tracker.jobs.inventory import assess_exposure
+
+        with self._assessing:
+            with self._lock:
+                held, self._wait = self._current, False
+            if held is not None and held.version == version and self._young(held):
+                return held
+            now = self.clock()
+            made = Assessed(version, now, assess_exposure(self.config, self.engine, now))
+            with self._lock:
+                self._current = made
+            return made
+
+    def _refresh(self) -> None:
+        """The background assessment (the warm-up, or a stale one's successor), then memory back to the system."""
+        # lazy: give_memory_back lives with the poll use case, which the app does not otherwise load
+        from tracker.jobs.poll import give_memory_back
+
+        try:
+            self._assess(self._version())
+            give_memory_back()  # the rows read to assess them: a server idles for most of its life
+        except Exception:
+            log.warning("the exposure assessment failed; the last one is still shown", exc_info=True)
+        finally:
+            self.refreshing = False

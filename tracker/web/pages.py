@@ -18,11 +18,12 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from tracker.domain.exposure_filter import ExposureFilter
 from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads
 from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, matches
 from tracker.web.context import Ctx, WebContext
-from tracker.web.exposure import SORTS, ExposureFilter
+from tracker.web.exposure import SORTS
 from tracker.web.render import page
 
 HERE = Path(__file__).parent
@@ -164,18 +165,27 @@ def exposure(
     tag: str = "",
     kind: str = "",
     q: str = "",
+    min_severity: str = "",
     sort: str = "severity",
     cursor: str = "",
     limit: int = PAGE_ROWS,
 ) -> HTMLResponse:
     _reader(ctx, request)
-    reads.checked(ctx, EXPOSURE, status=status, severity=severity, kind=kind)
-    wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q)
+    reads.checked(ctx, EXPOSURE, status=status, severity=severity, min_severity=min_severity, kind=kind)
+    wanted = ExposureFilter(status, severity, cluster, vcenter, tag, kind, q, min_severity)
     if sort not in SORTS:
         raise ValueError(f"sort: expected one of {', '.join(SORTS)}")
     shown = reads.exposure(ctx, wanted, sort, cursor or None, reads.limit_of(limit))
     return page(
-        request, "exposure.html", p=shown, wanted=wanted, sort=sort, sorts=SORTS, paged=bool(cursor), **_vocabulary()
+        request,
+        "exposure.html",
+        p=shown,
+        wanted=wanted,
+        sort=sort,
+        sorts=SORTS,
+        paged=bool(cursor),
+        assessment=reads.assessment(ctx),
+        **_vocabulary(),
     )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.exposure_filter import ExposureFilter
+from tracker.domain.words import count
 from tracker.filters import Filter, check
 from tracker.listings import (
     asset_item,
@@ -24,7 +26,7 @@ from tracker.listings import (
 )
 from tracker.store.reads import EventFilter
 from tracker.web.context import WebContext
-from tracker.web.exposure import ExposureFilter
+from tracker.web.exposure import severity_cards
 
 MAX_LIMIT = 1000  # rows per page of any listing
 DEFAULT_LIMIT = 100
@@ -153,6 +155,15 @@ def exposure_json(ctx: WebContext, wanted: ExposureFilter, sort: str, cursor: st
     return '{"items":' + assessed.rows_json(rows) + "," + tail[1:]
 
 
+def assessment(ctx: WebContext) -> dict[str, Any]:
+    """When the assessment the exposure pages show was made, and whether a newer one is being made (stale while
+    revalidating: the pages never wait for it)."""
+    at = ctx.exposure.current().at
+    minutes = max(0, int((ctx.now - at).total_seconds() // 60))
+    age = f"{count(minutes, 'minute')} ago" if minutes else "less than a minute ago"
+    return {"assessed_at": iso(at), "age": age, "updating": ctx.exposure.refreshing}
+
+
 def assets(ctx: WebContext, wanted: ExposureFilter, cursor: str | None, limit: int) -> Page:
     """The inventory by name, as `tracker inventory list --json`, with the exposure page's filters."""
     selection = ctx.exposure.current().select(wanted, "asset")
@@ -242,6 +253,7 @@ def overview(ctx: WebContext) -> dict[str, Any]:
         "now": iso(ctx.now),
         "pulled_in_estate": sorted(pulled.values(), key=lambda p: (-len(p["assets"]), p["build"])),
         "assets_by_severity": assessed.counts(),
+        "severity_cards": severity_cards(assessed),
         "assets": len(assessed.rows),
         "on_hold": held,
         "sources_in_trouble": trouble,
@@ -250,6 +262,7 @@ def overview(ctx: WebContext) -> dict[str, Any]:
         "next_poll": _first(s["next_poll"] for s in source_list if s["configured"]),
         "failed_deliveries": failed,
         "assessed_at": iso(assessed.at),
+        "assessment_updating": ctx.exposure.refreshing,
     }
 
 
