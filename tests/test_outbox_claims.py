@@ -62,7 +62,7 @@ def test_a_send_that_outlived_its_claim_records_nothing_over_the_sender_that_too
         assert work_outbox(config, engine, NOW).sent == 1
         # The stalled sender wakes up with its outcome: nothing of it is written.
         late = Attempt("target", "json://127.0.0.1/ops", ok=False, error="connection reset")
-        assert record(engine, stalled, late, NOW) is False
+        assert record(engine, stalled, late, NOW) is None  # nothing recorded: no message comes back
         assert finish(engine, stalled, Delivery(transient=("connection reset",), last=late), NOW) == Result.LOST
     with session_scope(engine) as session:
         [(row, attempts)] = deliveries(session)

@@ -18,15 +18,24 @@ from tracker.domain.clock import human
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.version_grammar import parse_release
-from tracker.domain.versions import Product, Release, VersionError
+from tracker.domain.versions import Release, VersionError
+from tracker.store import OutboxStatus
 
-if TYPE_CHECKING:  # rows are only read here
+if TYPE_CHECKING:  # records are only read here
     from sqlalchemy import Engine
 
     from tracker.config import Config
     from tracker.cycle.plan import Schedule
     from tracker.domain.alerts import Watchlist
-    from tracker.store.models import BuildRow, DeliveryRow, EventEvidenceRow, EventRow, OutboxRow, SnoozeRow, SourceRow
+    from tracker.store.records import (
+        BuildRecord,
+        DeliveryAttempt,
+        EventRecord,
+        EvidenceRecord,
+        OutboxMessage,
+        SnoozeRecord,
+        SourceStatus,
+    )
 
 
 def iso(value: datetime | None) -> str | None:
@@ -36,15 +45,15 @@ def iso(value: datetime | None) -> str | None:
 
 
 # --- events ----------------------------------------------------------------------------------------------------
-def event_item(row: "EventRow", evidence: Sequence["EventEvidenceRow"], replaced_by: int | None) -> dict[str, Any]:
+def event_item(row: "EventRecord", evidence: Sequence["EvidenceRecord"], replaced_by: int | None) -> dict[str, Any]:
     return {
         "id": row.id,
-        "kind": row.kind,
-        "product": row.product,
+        "kind": row.kind.value,
+        "product": row.product.value if row.product else None,
         "build": row.build,
         "release": row.release,
         "observed_at": iso(row.observed_at),
-        "confidence": row.confidence,
+        "confidence": row.confidence.value,
         "evidence": [
             {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
             for e in evidence
@@ -57,12 +66,12 @@ def event_item(row: "EventRow", evidence: Sequence["EventEvidenceRow"], replaced
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
-def build_order(row: "BuildRow") -> tuple[Any, ...]:
+def build_order(row: "BuildRecord") -> tuple[Any, ...]:
     """Newest last: product, then the release's own order, then the build number."""
     try:
-        return (row.product, parse_release(row.release_name, Product(row.product)).sort_key, row.build)
+        return (row.product.value, parse_release(row.release_name, row.product).sort_key, row.build)
     except (VersionError, ValueError):
-        return (row.product, (0,), row.build)
+        return (row.product.value, (0,), row.build)
 
 
 def listed_by(catalog: Catalog) -> dict[tuple[str, int], list[str]]:
@@ -74,25 +83,25 @@ def listed_by(catalog: Catalog) -> dict[tuple[str, int], list[str]]:
     return listing
 
 
-def build_items(rows: Sequence["BuildRow"], catalog: Catalog) -> list[dict[str, Any]]:
+def build_items(rows: Sequence["BuildRecord"], catalog: Catalog) -> list[dict[str, Any]]:
     """The builds newest first, each with the sources listing it."""
     listing = listed_by(catalog)
     return [build_item(r, listing) for r in sorted(rows, key=build_order, reverse=True)]
 
 
-def build_item(r: "BuildRow", listing: dict[tuple[str, int], list[str]]) -> dict[str, Any]:
+def build_item(r: "BuildRecord", listing: dict[tuple[str, int], list[str]]) -> dict[str, Any]:
     return {
-        "product": r.product,
+        "product": r.product.value,
         "build": r.build,
         "release": r.release_name,
         "line": r.line,
         "release_date": r.release_date,
-        "status": r.status,
-        "confidence": r.pull_confidence,
+        "status": r.status.value,
+        "confidence": r.pull_confidence.value if r.pull_confidence else None,
         "replaced_by": r.replaced_by,
         "alt_builds": list(r.alt_builds),
         "notes_url": r.notes_url,
-        "listed_by": sorted(listing.get((r.product, r.build), [])),
+        "listed_by": sorted(listing.get((r.product.value, r.build), [])),
         "first_seen": iso(r.first_seen),
     }
 
@@ -103,7 +112,7 @@ class SourceListing:
     """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
     product), the process polling right now (if one is) and each source's warnings (`advisory_unmapped` ...)."""
 
-    rows: Sequence["SourceRow"]
+    rows: Sequence["SourceStatus"]
     planned: dict[str, "Schedule"]
     unsynced: Sequence[tuple[str, str, str]] = ()
     running: str | None = None
@@ -116,10 +125,10 @@ def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceL
     from tracker.store import POLL_LEASE, leases
     from tracker.store.advisories import advisory_warnings
     from tracker.store.db import session_scope
-    from tracker.store.sources import snapshot, source_rows
+    from tracker.store.sources import snapshot, source_statuses
 
     with session_scope(engine) as session:
-        rows, stored, warnings = source_rows(session), snapshot(session), advisory_warnings(session)
+        rows, stored, warnings = source_statuses(session), snapshot(session), advisory_warnings(session)
     held = leases.current(engine, POLL_LEASE)
     unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
     planned = schedules(config, stored, now)
@@ -141,15 +150,15 @@ def source_items(listing: SourceListing, show_all: bool) -> list[dict[str, Any]]
     return data
 
 
-def _source_item(r: "SourceRow", schedule: "Schedule | None") -> dict[str, Any]:
+def _source_item(r: "SourceStatus", schedule: "Schedule | None") -> dict[str, Any]:
     return {
         "id": r.id,
         "kind": r.kind,
-        "product": r.product,
+        "product": r.product.value,
         "url": r.url,
         "configured": r.configured,
         "active": r.active,
-        "health": r.health if r.last_fetch_at is not None else "unknown",  # never polled: not `ok`
+        "health": r.health.value if r.polled else "unknown",  # never polled: not `ok`
         "failures": r.failures,
         "last_success": iso(r.last_success_at),
         "last_error": r.last_error,
@@ -289,26 +298,23 @@ def watchlist_item(w: "Watchlist", configured: bool) -> dict[str, Any]:
     }
 
 
-def snooze_item(r: "SnoozeRow", now: datetime) -> dict[str, Any]:
-    until = r.until if r.until.tzinfo else r.until.replace(tzinfo=UTC)
+def snooze_item(r: "SnoozeRecord", now: datetime) -> dict[str, Any]:
     return {
         "id": r.id,
-        "kind": r.target_kind,
+        "kind": r.target_kind.value,
         "target": r.target,
         "until": iso(r.until),
         "reason": r.reason,
-        "state": r.ended_reason or ("expired" if until <= now else "standing"),
+        "state": r.ended_reason or ("expired" if r.until <= now else "standing"),
     }
 
 
-def delivery_item(row: "OutboxRow", attempts: Sequence["DeliveryRow"]) -> dict[str, Any]:
-    from tracker.store import OutboxStatus
-
+def delivery_item(row: "OutboxMessage", attempts: Sequence["DeliveryAttempt"]) -> dict[str, Any]:
     return {
         "id": row.id,
-        "kind": row.kind,
+        "kind": row.kind.value,
         "channel": row.channel,
-        "status": row.status,
+        "status": row.status.value,
         "attempts": row.attempts,
         "event_id": row.event_id,
         "created_at": iso(row.created_at),

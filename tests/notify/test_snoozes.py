@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.exposure import Exposure, Status
 from tracker.domain.fixes import Severity
 from tracker.domain.inventory import Asset, AssetKind
@@ -17,13 +18,15 @@ def exposure(statuses: tuple[Status, ...], advisories: tuple[str, ...] = (), tar
 
 def test_an_asset_snooze_holds_while_the_finding_is_the_same_and_reopens_when_it_changes():
     before = exposure((Status.BEHIND,))
-    snoozes = Snoozes([Snooze(1, "asset", "ESX-01", UNTIL, "window", fingerprint(before))])
+    snoozes = Snoozes([Snooze(1, SnoozeKind.ASSET, "ESX-01", UNTIL, "window", fingerprint(before))])
     assert snoozes.covers(before)  # names compare without case
     assert not snoozes.covers(exposure((Status.PULLED,)))  # its build was pulled: reopened
 
 
 def test_an_advisory_snooze_covers_that_advisory_only_and_reopens_on_a_revision():
-    snoozes = Snoozes([Snooze(1, "advisory", "VMSA-2021-0028", UNTIL, "compensating control", "VMSA-2021-0028.1")])
+    snoozes = Snoozes(
+        [Snooze(1, SnoozeKind.ADVISORY, "VMSA-2021-0028", UNTIL, "compensating control", "VMSA-2021-0028.1")]
+    )
     assert snoozes.covers(exposure((Status.VULNERABLE,), ("VMSA-2021-0028.1",)))
     assert not snoozes.covers(exposure((Status.VULNERABLE,), ("VMSA-2021-0028.2",)))  # revised
     assert not snoozes.covers(exposure((Status.VULNERABLE,), ("VMSA-2021-0028.1", "VMSA-2022-0004")))
@@ -31,5 +34,5 @@ def test_an_advisory_snooze_covers_that_advisory_only_and_reopens_on_a_revision(
 
 
 def test_a_build_snooze_covers_hosts_on_that_build():
-    snoozes = Snoozes([Snooze(1, "build", "18538813", UNTIL, "known", "")])
+    snoozes = Snoozes([Snooze(1, SnoozeKind.BUILD, "18538813", UNTIL, "known", "")])
     assert snoozes.covers(exposure((Status.BEHIND,)))

@@ -15,8 +15,9 @@ from sqlalchemy import Engine
 from tests.notify.samples import pulled
 from tracker.config import Config, load_config
 from tracker.notify.pipeline import alert_payload
+from tracker.store import MessageKind
 from tracker.store.db import make_engine, migrate, session_scope
-from tracker.store.outbox import Message, MessageKind, enqueue
+from tracker.store.outbox import Message, enqueue
 
 
 def outbox_config(folder: Path, channels: dict[str, str], delivery: str = "", service: str = "{tick: 1s}") -> Path:

@@ -133,7 +133,7 @@ def events(
     engine = open_engine(config)
     with session_scope(engine) as session:
         rows = list_events(session, wanted["since"], [EventKind(k) for k in wanted["kind"]])
-        builds = {(b.product, b.build): b for b in list_builds(session)}
+        builds = {(b.product.value, b.build): b for b in list_builds(session)}
     events_view(rows, builds, as_json, config.timezone)
 
 

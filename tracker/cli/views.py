@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.cycle.report import PollReport, outcome_tally
-from tracker.domain.catalog import Catalog
+from tracker.domain.catalog import BuildStatus, Catalog, Health
 from tracker.domain.clock import human
 from tracker.domain.events import Event
 from tracker.domain.words import count
@@ -16,7 +16,7 @@ from tracker.listings import SourceListing, build_items, event_item, source_item
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
-    from tracker.store.models import BuildRow, EventEvidenceRow, EventRow, SourceRow
+    from tracker.store.records import BuildRecord, EventRecord, EvidenceRecord, SourceStatus
 
 
 # --- poll ------------------------------------------------------------------------------------------------------
@@ -67,15 +67,15 @@ def _event_brief(event: Event) -> dict[str, Any]:
 
 # --- events ----------------------------------------------------------------------------------------------------
 def event_json(
-    row: EventRow, evidence: Sequence[EventEvidenceRow], builds: dict[tuple[str, int], BuildRow]
+    row: EventRecord, evidence: Sequence[EvidenceRecord], builds: dict[tuple[str, int], BuildRecord]
 ) -> dict[str, Any]:
     entry = builds.get((row.product or "", row.build or 0))
     return event_item(row, evidence, entry.replaced_by if entry else None)
 
 
 def events_view(
-    rows: Sequence[tuple[EventRow, Sequence[EventEvidenceRow]]],
-    builds: dict[tuple[str, int], BuildRow],
+    rows: Sequence[tuple[EventRecord, Sequence[EvidenceRecord]]],
+    builds: dict[tuple[str, int], BuildRecord],
     as_json: bool,
     zone: str = "UTC",
 ) -> None:
@@ -101,7 +101,7 @@ def events_view(
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
-def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> None:
+def builds_view(rows: Sequence[BuildRecord], catalog: Catalog, as_json: bool) -> None:
     data = build_items(rows, catalog)
     if as_json:
         echo_json(data)
@@ -109,7 +109,7 @@ def builds_view(rows: Sequence[BuildRow], catalog: Catalog, as_json: bool) -> No
     table = rich_table(count(len(data), "build"), ["product", "release", "build", "released", "status", "listed by"])
     for item in data:
         status = item["status"]
-        if status == "pulled":
+        if status == BuildStatus.PULLED:
             status = f"[red]pulled[/] ({item['confidence']})" + (
                 f" -> {item['replaced_by']}" if item["replaced_by"] else ""
             )
@@ -151,7 +151,7 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool, zone: st
             console.print(f"[yellow]warning[/] {esc(item['id'])}: {esc(warning)}")
     followed = [r for r in rows if not r.configured and r.active]
     if followed and not show_all:
-        bad = sum(1 for r in followed if r.health != "ok")
+        bad = sum(1 for r in followed if r.health is not Health.OK)
         tiers = _tier_counts(followed, planned)
         console.print(
             f"plus {count(len(followed), 'release-notes page')} followed from KB rows ({bad} not ok; fetched {tiers});"
@@ -180,7 +180,7 @@ def _next_cell(item: dict[str, Any], zone: str) -> str:
     return human(item["next_poll"], zone) or "now"
 
 
-def _tier_counts(followed: Sequence[SourceRow], planned: dict[str, Schedule]) -> str:
+def _tier_counts(followed: Sequence[SourceStatus], planned: dict[str, Schedule]) -> str:
     counts: dict[str, int] = {}
     for row in followed:
         schedule = planned.get(row.id)

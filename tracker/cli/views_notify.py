@@ -10,7 +10,7 @@ from tracker.domain.clock import human
 from tracker.domain.inventory import Asset
 from tracker.domain.words import count
 from tracker.listings import delivery_item, snooze_item, watchlist_item
-from tracker.store.models import DeliveryRow, OutboxRow, SnoozeRow
+from tracker.store.records import DeliveryAttempt, OutboxMessage, SnoozeRecord
 
 
 def notify_test_view(channel: str, outcomes: Sequence[Any], as_json: bool) -> None:
@@ -68,7 +68,7 @@ def watchlist_detail_view(watchlist: Watchlist, assets: Sequence[Asset], as_json
     )
 
 
-def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool, zone: str = "UTC") -> None:
+def snoozes_view(rows: Sequence[SnoozeRecord], now: datetime, as_json: bool, zone: str = "UTC") -> None:
     data = [snooze_item(r, now) for r in rows]
     if as_json:
         echo_json(data)
@@ -81,7 +81,9 @@ def snoozes_view(rows: Sequence[SnoozeRow], now: datetime, as_json: bool, zone: 
     rich_console().print(table)
 
 
-def deliveries_view(rows: Sequence[tuple[OutboxRow, Sequence[DeliveryRow]]], as_json: bool, zone: str = "UTC") -> None:
+def deliveries_view(
+    rows: Sequence[tuple[OutboxMessage, Sequence[DeliveryAttempt]]], as_json: bool, zone: str = "UTC"
+) -> None:
     data = [delivery_item(row, attempts) for row, attempts in rows]
     if as_json:
         echo_json(data)

@@ -10,6 +10,7 @@ watchlist's own assets.
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from fnmatch import fnmatchcase
 
 from tracker.domain.events import EventKind
@@ -34,6 +35,15 @@ EVENT_SEVERITY = {
     EventKind.SOURCE_FAILING: Severity.MODERATE,
     EventKind.SOURCE_RECOVERED: Severity.LOW,
 }
+
+
+class SnoozeKind(StrEnum):
+    """What a snooze keeps out of immediate alerts: one asset (by name), every asset on a build (by number), or a
+    finding that is only one advisory (by id, any revision)."""
+
+    ASSET = "asset"
+    BUILD = "build"
+    ADVISORY = "advisory"
 
 
 @dataclass(frozen=True)

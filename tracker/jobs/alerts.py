@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.words import noun
 from tracker.jobs.inventory import assess_exposure
 from tracker.store.db import session_scope
@@ -47,7 +48,7 @@ def plan_snooze(targets: dict[str, str | None], until: str, reason: str, now: da
     if problems or until_at is None:
         raise Refused(problems)
     kind, value = given[0]
-    return NewSnooze(kind, str(value), until_at, reason.strip())
+    return NewSnooze(SnoozeKind(kind), str(value), until_at, reason.strip())
 
 
 def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], now: datetime) -> "WatchlistConfig":
@@ -87,10 +88,10 @@ def snooze(config: Config, engine: Engine, wanted: "NewSnooze", now: datetime) -
     matching = [
         e
         for (name, build), e in exposures.items()
-        if (kind == "asset" and name == target.casefold()) or (kind == "build" and build == target)
+        if (kind is SnoozeKind.ASSET and name == target.casefold()) or (kind is SnoozeKind.BUILD and build == target)
     ]
-    print_ = fingerprint(matching[0]) if matching and kind == "asset" else ""
-    if kind == "advisory":
+    print_ = fingerprint(matching[0]) if matching and kind is SnoozeKind.ASSET else ""
+    if kind is SnoozeKind.ADVISORY:
         print_ = _advisory_label(engine, target)
     with session_scope(engine) as session:
         return snoozes.add(session, replace(wanted, fingerprint=print_), now)

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.domain.catalog import Health
 from tracker.domain.health import Facts, FailedDelivery, SourceFacts, Verdict, assess
-from tracker.store import OutboxStatus, repo
+from tracker.store import MessageKind, OutboxStatus, repo
 from tracker.store.advisories import advisory_warnings
 from tracker.store.db import session_scope
-from tracker.store.outbox import Message, MessageKind, deliveries, enqueue
+from tracker.store.outbox import Message, deliveries, enqueue
 from tracker.store.sources import active_sources
 
 if TYPE_CHECKING:
-    from tracker.store.models import DeliveryRow, OutboxRow, SourceRow
+    from tracker.store.records import DeliveryAttempt, OutboxMessage, SourceStatus
 
 
 def health_verdict(config: Config, engine: Engine, now: datetime, each_tick: bool = False) -> Verdict:
@@ -51,13 +52,13 @@ def health_verdict(config: Config, engine: Engine, now: datetime, each_tick: boo
     return assess(facts, now)
 
 
-def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime) -> list[SourceFacts]:
+def _source_facts(config: Config, stored: "dict[str, SourceStatus]", now: datetime) -> list[SourceFacts]:
     facts = []
     for source in config.sources:
         interval = timedelta(seconds=source.interval)
         row = stored.get(source.id)
         if row is None:  # configured since the last command that synced the sources: not polled yet
-            facts.append(SourceFacts(source.id, "ok", interval, now))
+            facts.append(SourceFacts(source.id, Health.OK, interval, now))
             continue
         created = repo.utc(row.created_at)
         when = repo.opt_utc
@@ -66,7 +67,7 @@ def _source_facts(config: Config, stored: "dict[str, SourceRow]", now: datetime)
     return facts
 
 
-def _failure(row: "OutboxRow", attempts: "list[DeliveryRow]") -> FailedDelivery:
+def _failure(row: "OutboxMessage", attempts: "list[DeliveryAttempt]") -> FailedDelivery:
     """A message as health reads it: when it was last tried (or queued), and why it did not go out."""
     at = max([a.attempted_at for a in attempts] or [row.created_at])
     return FailedDelivery(row.channel, f"{row.kind} {row.dedup_key}", row.last_error, repo.utc(at))

@@ -18,13 +18,12 @@ from sqlmodel import Session
 from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
 from tracker.domain.clock import human
-from tracker.domain.events import EventKind
 from tracker.domain.exposure_filter import status_counts
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
+from tracker.store import MessageKind
 from tracker.store import digests as stored
-from tracker.store.models import EventRow
-from tracker.store.outbox import Message, MessageKind, enqueue
-from tracker.store.repo import utc
+from tracker.store.outbox import Message, enqueue
+from tracker.store.records import EventRecord
 from tracker.store.snoozes import expiring
 from tracker.store.sources import active_sources
 
@@ -82,8 +81,8 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
     events = stored.events_between(session, start, end)
     messages: list[AlertMessage] = []
     for event in events:
-        found = concerns(mine, EventKind(event.kind), event.product, context.line_of(event), context.affected(event))
-        if found or EventKind(event.kind).is_source_health:
+        found = concerns(mine, event.kind, event.product, context.line_of(event), context.affected(event))
+        if found or event.kind.is_source_health:
             messages.append(_brief(event, found))
     exposures = [context.assessor.assess(a) for a in context.assets if any(w.selects_asset(a) for w in mine)]
     counts = {status.value: n for status, n in status_counts(exposures).items() if n}  # as /exposure?status=...
@@ -95,16 +94,16 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
     )
 
 
-def _brief(event: EventRow, found: list[Any]) -> AlertMessage:
+def _brief(event: EventRecord, found: list[Any]) -> AlertMessage:
     total = sum(len(c.exposures) for c in found)
     return AlertMessage(
-        event.id or 0,
-        EventKind(event.kind),
-        event.product,
+        event.id,
+        event.kind,
+        event.product.value if event.product else None,
         event.build,
         event.release,
-        utc(event.observed_at),
-        event.confidence,
+        event.observed_at,
+        event.confidence.value,
         event.detail,
         None,
         "",
@@ -125,7 +124,7 @@ def _expiring(session: Session, end: datetime, zone: str) -> tuple[str, ...]:
 
 
 def _health(session: Session) -> tuple[tuple[str, str, str], ...]:
-    return tuple((r.id, r.health, r.last_error or "") for r in active_sources(session))
+    return tuple((r.id, r.health.value, r.last_error or "") for r in active_sources(session))
 
 
 def preview(config: Config, session: Session, now: datetime) -> list[DigestMessage]:

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from tracker.config import Config
-from tracker.store import outbox
-from tracker.store.models import OutboxRow
-from tracker.store.outbox import Attempt, ClaimTerms, Cursor, Delivery, MessageKind, Result
+from tracker.store import MessageKind, outbox
+from tracker.store.outbox import Attempt, ClaimTerms, Cursor, Delivery, Result
+from tracker.store.records import OutboxMessage
 
 if TYPE_CHECKING:
     from tracker.notify.channels import TargetOutcome
@@ -151,11 +151,11 @@ def work_channel(sender: Sender, channel: str, now: datetime) -> WorkReport:
         report.add(result)
         if stalled or result == Result.ABANDONED:
             break
-        cursor = replace(cursor, after=row.id or 0)
+        cursor = replace(cursor, after=row.id)
     return report
 
 
-def _deliver(sender: Sender, row: OutboxRow, now: datetime) -> tuple[Result, bool]:
+def _deliver(sender: Sender, row: OutboxMessage, now: datetime) -> tuple[Result, bool]:
     """Send the row to each of its channel's targets not yet done; the row's result, and whether a send was late."""
     channel = sender.config.channels.get(row.channel)
     if channel is None:
@@ -181,9 +181,10 @@ def _deliver(sender: Sender, row: OutboxRow, now: datetime) -> tuple[Result, boo
                 (permanent if outcome.permanent else transient).append(f"{outcome.target}: {outcome.error}")
             last = Attempt(target_key(url), outcome.target, outcome.ok, outcome.permanent, outcome.error)
             if index < len(todo) - 1:
-                if not outbox.record(sender.engine, row, last, now):  # committed now: a crash cannot re-send it
+                recorded = outbox.record(sender.engine, row, last, now)  # committed now: a crash cannot re-send it
+                if recorded is None:
                     return Result.LOST, late
-                last = None
+                row, last = recorded, None
         delivery = Delivery(tuple(transient), tuple(permanent), last)
         return _written(sender, lambda: outbox.finish(sender.engine, row, delivery, now)), late
 
@@ -206,7 +207,7 @@ def _written(sender: Sender, write: Callable[[], Result]) -> Result:
             delay = min(delay * 2, 5.0)
 
 
-def _attempt(sender: Sender, row: OutboxRow, url: str) -> "TargetOutcome | None":
+def _attempt(sender: Sender, row: OutboxMessage, url: str) -> "TargetOutcome | None":
     """One target's outcome within the deadline; None when the sender was told to stop before it came."""
     from tracker.notify.channels import Outgoing, body_kind, start, too_late  # lazy: apprise, only when sending
 
@@ -221,7 +222,7 @@ def _attempt(sender: Sender, row: OutboxRow, url: str) -> "TargetOutcome | None"
 
 
 @contextmanager
-def _renewing(sender: Sender, row: OutboxRow) -> Iterator[None]:
+def _renewing(sender: Sender, row: OutboxMessage) -> Iterator[None]:
     """Renew the row's claim every third of the claim timeout while the block runs."""
     done = threading.Event()
     every = sender.terms.timeout.total_seconds() / 3
@@ -242,28 +243,28 @@ def _renewing(sender: Sender, row: OutboxRow) -> Iterator[None]:
         done.set()
 
 
-def idempotency_key(row: OutboxRow) -> str:
+def idempotency_key(row: OutboxMessage) -> str:
     """The same for every send of one message to one channel, different for every other: a receiver may drop a
     re-send by it."""
     return hashlib.sha256(f"{row.dedup_key}:{row.channel}".encode()).hexdigest()[:32]
 
 
-def render(row: OutboxRow, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
+def render(row: OutboxMessage, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
     """The row's message for one kind of channel, its times in `zone` (the config's `timezone`; a digest carries
     the zone it was made for)."""
     from tracker.notify.render import render_alert, render_digest
 
-    if row.kind == MessageKind.DIGEST:
+    if row.kind is MessageKind.DIGEST:
         from tracker.notify.digest import digest_from_payload
 
         rendered: tuple[str, str, str] = render_digest(digest_from_payload(row.payload), kind)
         return rendered
-    if row.kind == MessageKind.NOTICE:
+    if row.kind is MessageKind.NOTICE:
         from tracker.notify.render import render_notice
 
         noticed: tuple[str, str, str] = render_notice(row.payload, kind, zone)
         return noticed
-    if row.kind == MessageKind.REMINDER:
+    if row.kind is MessageKind.REMINDER:
         from tracker.notify.pipeline import reminder_from_payload
         from tracker.notify.render import render_reminder
 

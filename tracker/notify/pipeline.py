@@ -19,6 +19,7 @@ from tracker.domain.alerts import (
     ClusterCount,
     Concern,
     Reminder,
+    SnoozeKind,
     Target,
     Watchlist,
     by_cluster,
@@ -36,11 +37,11 @@ from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
 from tracker.notify.naming import source_names
 from tracker.notify.snoozes import Snooze, Snoozes, standing
-from tracker.store import repo
+from tracker.store import MessageKind, repo
 from tracker.store import watchlists as stored_watchlists
 from tracker.store.assets import load_assets
-from tracker.store.models import EventEvidenceRow, EventRow
-from tracker.store.outbox import Message, MessageKind, enqueue
+from tracker.store.outbox import Message, enqueue
+from tracker.store.records import EventRecord, EvidenceRecord
 from tracker.store.snoozes import end as end_snooze
 from tracker.store.vcf_releases import load_vcf_releases
 
@@ -106,7 +107,7 @@ class AlertContext:
             if asset.build is not None:
                 self._by_build.setdefault((asset.kind.product.value, asset.build), []).append(asset)
 
-    def affected(self, event: EventRow) -> list[Exposure]:
+    def affected(self, event: EventRecord) -> list[Exposure]:
         """Exposures of the assets an event touches (pulls, restores: hosts on the build; reissues: hosts on the
         builds it replaces; new builds: older hosts of the line), snoozed findings left out."""
         if event.kind == EventKind.ADVISORY and event.advisory:
@@ -122,8 +123,8 @@ class AlertContext:
         exposures = [self.assessor.assess(a) for a in assets]
         return [e for e in exposures if not self.snoozes.covers(e)]
 
-    def _older_in_line(self, event: EventRow) -> list[Asset]:
-        entry = self.catalog.find(Product(event.product or "esxi"), event.build or 0)
+    def _older_in_line(self, event: EventRecord) -> list[Asset]:
+        entry = self.catalog.find(event.product or Product.ESXI, event.build or 0)
         if entry is None or entry.release is None:
             return []
         older = []
@@ -133,28 +134,28 @@ class AlertContext:
                 older.append(asset)
         return older
 
-    def line_of(self, event: EventRow) -> str | None:
+    def line_of(self, event: EventRecord) -> str | None:
         if event.product is None or event.build is None:
             return None
-        entry = self.catalog.find(Product(event.product), event.build)
+        entry = self.catalog.find(event.product, event.build)
         return entry.line if entry else None
 
-    def vcf_releases_containing(self, event: EventRow) -> tuple[str, ...]:
+    def vcf_releases_containing(self, event: EventRecord) -> tuple[str, ...]:
         """A pull's VCF releases whose BOM names the build ("VCF 9.0.0.0"): who runs those runs it too."""
-        if event.kind != EventKind.PULLED or event.product is None or event.build is None:
+        if event.kind is not EventKind.PULLED or event.product is None or event.build is None:
             return ()
-        return tuple(r.name for r in releases_containing(self.vcf_releases, Product(event.product), event.build))
+        return tuple(r.name for r in releases_containing(self.vcf_releases, event.product, event.build))
 
-    def target_for_build(self, event: EventRow) -> Exposure | None:
+    def target_for_build(self, event: EventRecord) -> Exposure | None:
         """The advice for someone about to roll out the event's build (no asset of theirs runs it)."""
         if event.product is None or event.build is None:
             return None
-        kind = AssetKind.ESXI if event.product == Product.ESXI.value else AssetKind.VCENTER
+        kind = AssetKind.ESXI if event.product is Product.ESXI else AssetKind.VCENTER
         return self.assessor.assess(Asset(f"(build {event.build})", kind, event.build))
 
 
 def queue_alerts(
-    config: Config, session: Session, events: Sequence[EventRow], now: datetime, known: Knowledge | None = None
+    config: Config, session: Session, events: Sequence[EventRecord], now: datetime, known: Knowledge | None = None
 ) -> int:
     """Queue one outbox row per (event, channel) for the events' concerned watchlists. Returns rows queued.
     `known`: the catalog and advisories a poll cycle holds (not loaded again)."""
@@ -162,14 +163,13 @@ def queue_alerts(
     if not events or not (routed or stored_watchlists.any_stored(session)):
         return 0
     context = AlertContext(config, session, now, known)
-    evidence = repo.evidence_of(session, [e.id for e in events if e.id is not None])
+    evidence = repo.evidence_of(session, [e.id for e in events])
     queued = 0
     for event in events:
-        kind = EventKind(event.kind)
         affected = sorted(context.affected(event), key=_worst_first)
-        found = concerns(context.watchlists, kind, event.product, context.line_of(event), affected)
+        found = concerns(context.watchlists, event.kind, event.product, context.line_of(event), affected)
         for channel, group in _by_channel(found).items():
-            alert = _message(context, event, channel, group, evidence.get(event.id or 0, []))
+            alert = _message(context, event, channel, group, evidence.get(event.id, []))
             queued += enqueue(
                 session, Message(f"event:{event.id}", channel, MessageKind.ALERT, alert_payload(alert), event.id), now
             )
@@ -189,7 +189,7 @@ def _by_channel(found: Iterable[Concern]) -> dict[str, list[Concern]]:
 
 
 def _message(
-    context: AlertContext, event: EventRow, channel: str, group: list[Concern], evidence: list[EventEvidenceRow]
+    context: AlertContext, event: EventRecord, channel: str, group: list[Concern], evidence: list[EvidenceRecord]
 ) -> AlertMessage:
     if len(group) == 1:
         ordered = list(group[0].exposures)  # already worst first (queue_alerts sorts once)
@@ -200,15 +200,15 @@ def _message(
                 merged.setdefault(exposure.asset.name, exposure)
         ordered = sorted(merged.values(), key=_worst_first)
     advice = ordered[0] if ordered else context.target_for_build(event)
-    entry = context.catalog.find(Product(event.product), event.build) if event.product and event.build else None
+    entry = context.catalog.find(event.product, event.build) if event.product and event.build else None
     return AlertMessage(
-        event_id=event.id or 0,
-        kind=EventKind(event.kind),
-        product=event.product,
+        event_id=event.id,
+        kind=event.kind,
+        product=event.product.value if event.product else None,
         build=event.build,
         release=event.release,
-        observed_at=repo.utc(event.observed_at),
-        confidence=event.confidence,
+        observed_at=event.observed_at,
+        confidence=event.confidence.value,
         detail=event.detail,
         evidence_url=evidence[0].url if evidence else None,
         evidence_excerpt=evidence[0].excerpt if evidence else "",
@@ -308,9 +308,9 @@ def queue_reminders(config: Config, session: Session, now: datetime) -> int:
 
 
 def _snoozed_assets(context: AlertContext, snooze: Snooze) -> list[Asset]:
-    if snooze.kind == "asset":
+    if snooze.kind is SnoozeKind.ASSET:
         return [a for a in context.assets if a.name.casefold() == snooze.target.casefold()]
-    if snooze.kind == "build":
+    if snooze.kind is SnoozeKind.BUILD:
         return [a for a in context.assets if str(a.build) == snooze.target]
     return list(context.assets)
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.exposure import Exposure, Status
 from tracker.store import snoozes as stored
-from tracker.store.models import SnoozeRow
-from tracker.store.repo import utc
+from tracker.store.records import SnoozeRecord
 
 
 def fingerprint(exposure: Exposure) -> str:
@@ -23,16 +23,16 @@ def fingerprint(exposure: Exposure) -> str:
 @dataclass(frozen=True)
 class Snooze:
     id: int
-    kind: str
+    kind: SnoozeKind
     target: str
     until: datetime
     reason: str
     fingerprint: str
 
     def matches(self, exposure: Exposure) -> bool:
-        if self.kind == "asset":
+        if self.kind is SnoozeKind.ASSET:
             return exposure.asset.name.casefold() == self.target.casefold()
-        if self.kind == "build":
+        if self.kind is SnoozeKind.BUILD:
             return str(exposure.asset.build) == self.target
         # An advisory snooze covers a finding that is only that advisory (any revision of it).
         ids = {advisory_base(a) for a in exposure.advisories}
@@ -42,12 +42,12 @@ class Snooze:
         """How the finding changed since it was snoozed, in words; None while the snooze holds."""
         if self.still_holds(exposure):
             return None
-        if self.kind == "advisory":
+        if self.kind is SnoozeKind.ADVISORY:
             return f"{self.target} was revised (snoozed at {self.fingerprint})"
         return f"its finding changed: {_words(self.fingerprint)} -> {_words(fingerprint(exposure))}"
 
     def still_holds(self, exposure: Exposure) -> bool:
-        if self.kind == "advisory":  # the revision it was snoozed at: a revised advisory reopens it
+        if self.kind is SnoozeKind.ADVISORY:  # the revision it was snoozed at: a revised advisory reopens it
             return not self.fingerprint or self.fingerprint in exposure.advisories
         return not self.fingerprint or self.fingerprint == fingerprint(exposure)
 
@@ -71,15 +71,15 @@ class Snoozes:
 
     @classmethod
     def load(cls, session: Session, now: datetime) -> "Snoozes":
-        return cls([_snooze(r) for r in stored.standing(session) if utc(r.until) > now])
+        return cls([_snooze(r) for r in stored.standing(session) if r.until > now])
 
     def covers(self, exposure: Exposure) -> bool:
         """Whether a standing snooze keeps this finding out of immediate alerts."""
         return any(s.matches(exposure) and s.still_holds(exposure) for s in self.active)
 
 
-def _snooze(row: SnoozeRow) -> Snooze:
-    return Snooze(row.id or 0, row.target_kind, row.target, utc(row.until), row.reason, row.fingerprint)
+def _snooze(record: SnoozeRecord) -> Snooze:
+    return Snooze(record.id, record.target_kind, record.target, record.until, record.reason, record.fingerprint)
 
 
 def standing(session: Session) -> list[Snooze]:

@@ -20,6 +20,15 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class MessageKind(StrEnum):
+    """What an outbox row carries (its payload's shape; tracker/notify/outbox.py renders each)."""
+
+    ALERT = "alert"
+    DIGEST = "digest"
+    REMINDER = "reminder"  # a snooze reopened
+    NOTICE = "notice"  # the tracker's own health, for the operators
+
+
 class LeaseLost(RuntimeError):
     """The lease expired while its holder worked (it ran longer than the time to live) and another process may hold
     it now: the holder must stop before it writes anything more."""

@@ -13,7 +13,8 @@ from tracker.domain.events import Change
 from tracker.domain.roles import SourceRole
 from tracker.store import repo
 from tracker.store.advisories import save_advisories
-from tracker.store.models import EventRow, FetchRow, SourceRow
+from tracker.store.models import FetchRow, SourceRow
+from tracker.store.records import EventRecord
 from tracker.store.vcf_releases import save_vcf_releases
 
 
@@ -52,8 +53,8 @@ class CycleRecord:
     changes: list[Change] = field(default_factory=list)
 
 
-def record_cycle(session: Session, cycle: CycleRecord) -> list[EventRow]:
-    """Write the cycle; the new events' rows, in order."""
+def record_cycle(session: Session, cycle: CycleRecord) -> list[EventRecord]:
+    """Write the cycle; the new events' records, in order."""
     for parent_id, links in cycle.links.items():
         _sync_links(session, parent_id, links, cycle.now)
     session.flush()  # the new pages' rows exist before their state and fetches are written

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from tracker.store.models import DigestStateRow, EventRow
-from tracker.store.repo import utc
+from tracker.store.records import EventRecord
+from tracker.store.repo import event_record, utc
 
 
 def last_period_end(session: Session, channel: str) -> datetime | None:
@@ -19,11 +20,11 @@ def period_queued(session: Session, channel: str, end: datetime) -> None:
     session.merge(DigestStateRow(channel=channel, last_period_end=end))
 
 
-def events_between(session: Session, start: datetime, end: datetime) -> list[EventRow]:
+def events_between(session: Session, start: datetime, end: datetime) -> list[EventRecord]:
     """The events observed in (start, end], in order."""
     query = (
         select(EventRow)
         .where(col(EventRow.observed_at) > start, col(EventRow.observed_at) <= end)
         .order_by(col(EventRow.observed_at), col(EventRow.id))
     )
-    return list(session.exec(query))
+    return [event_record(row) for row in session.exec(query)]

@@ -23,7 +23,7 @@ duplicate per crash stays the rule: the dead sender may have delivered it before
 import functools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -32,10 +32,11 @@ from sqlalchemy import ColumnElement, Engine, func, or_, update
 from sqlmodel import Session, col, select
 
 from tracker.domain.alerts import next_attempt
-from tracker.store import OUTBOX_CLAIM, OutboxStatus, holders
+from tracker.store import OUTBOX_CLAIM, MessageKind, OutboxStatus, holders
 from tracker.store.db import session_scope
 from tracker.store.models import DeliveryRow, OutboxRow
-from tracker.store.repo import utc
+from tracker.store.records import DeliveryAttempt, OutboxMessage
+from tracker.store.repo import opt_utc, utc
 
 
 class Result(StrEnum):
@@ -46,15 +47,6 @@ class Result(StrEnum):
     FAILED = "failed"
     LOST = "lost"  # the claim went stale and another worker took the row: nothing of this send was written
     ABANDONED = "abandoned"  # the worker was told to stop mid-send: the row was released, due again at once
-
-
-class MessageKind(StrEnum):
-    """What an outbox row carries (its payload's shape; tracker/notify/outbox.py renders each)."""
-
-    ALERT = "alert"
-    DIGEST = "digest"
-    REMINDER = "reminder"  # a snooze reopened
-    NOTICE = "notice"  # the tracker's own health, for the operators
 
 
 @dataclass(frozen=True)
@@ -187,7 +179,7 @@ class Cursor:
     after: int = 0
 
 
-def claim_next(engine: Engine, cursor: Cursor, terms: ClaimTerms) -> OutboxRow | None:
+def claim_next(engine: Engine, cursor: Cursor, terms: ClaimTerms) -> OutboxMessage | None:
     """Take the channel's oldest row after the cursor that nobody else holds (one conditional UPDATE); None when
     there is none. Of two workers after the same row, one gets it and the other moves on to the next."""
     if cursor.after == 0:  # a new pass over the channel: claims of dead processes of this host are free now
@@ -214,7 +206,7 @@ def _next_claimable(engine: Engine, cursor: Cursor, after: int, terms: ClaimTerm
         return session.exec(query).first()
 
 
-def _take(engine: Engine, row_id: int, now: datetime, terms: ClaimTerms) -> OutboxRow | None:
+def _take(engine: Engine, row_id: int, now: datetime, terms: ClaimTerms) -> OutboxMessage | None:
     token = _token()
     with session_scope(engine) as session:
         moment = _moment(session, terms)
@@ -224,9 +216,31 @@ def _take(engine: Engine, row_id: int, now: datetime, terms: ClaimTerms) -> Outb
             .values(status=OutboxStatus.SENDING, claimed_at=moment, claim_token=token)
         )
         row = session.exec(select(OutboxRow).where(OutboxRow.claim_token == token)).first()
-        if row is not None:
-            session.expunge(row)
-        return row
+        return message_record(row) if row is not None else None
+
+
+def message_record(row: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id or 0,
+        kind=MessageKind(row.kind),
+        dedup_key=row.dedup_key,
+        channel=row.channel,
+        payload=row.payload,
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        created_at=utc(row.created_at),
+        next_attempt_at=utc(row.next_attempt_at),
+        event_id=row.event_id,
+        claimed_at=opt_utc(row.claimed_at),
+        claim_token=row.claim_token,
+        done_targets=tuple(row.done_targets),
+        last_error=row.last_error,
+        sent_at=opt_utc(row.sent_at),
+    )
+
+
+def _attempt_record(row: DeliveryRow) -> DeliveryAttempt:
+    return DeliveryAttempt(row.outbox_id, row.target, utc(row.attempted_at), row.ok, row.permanent, row.error)
 
 
 def renew(engine: Engine, token: str, terms: ClaimTerms) -> bool:
@@ -240,14 +254,14 @@ def renew(engine: Engine, token: str, terms: ClaimTerms) -> bool:
         return int(renewed.rowcount) == 1  # type: ignore[attr-defined]
 
 
-def release(engine: Engine, row: OutboxRow) -> bool:
+def release(engine: Engine, row: OutboxMessage) -> bool:
     """Give a claimed row back, due again at once, its attempt not counted (a worker stopping mid-send): False
     when the claim was no longer this worker's."""
     with session_scope(engine) as session:
         return _held(session, row, status=OutboxStatus.PENDING, claim_token=None, claimed_at=None)
 
 
-def _held(session: Session, row: OutboxRow, **values: Any) -> bool:
+def _held(session: Session, row: OutboxMessage, **values: Any) -> bool:
     """Write `values` to the row only while it is still claimed under this worker's token."""
     written = session.execute(
         update(OutboxRow)
@@ -261,25 +275,25 @@ def _held(session: Session, row: OutboxRow, **values: Any) -> bool:
     return int(written.rowcount) == 1  # type: ignore[attr-defined]
 
 
-def record(engine: Engine, row: OutboxRow, attempt: Attempt, now: datetime) -> bool:
-    """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send;
-    False (nothing written) when the claim is no longer this worker's."""
+def record(engine: Engine, row: OutboxMessage, attempt: Attempt, now: datetime) -> OutboxMessage | None:
+    """One target's outcome, committed at once (with the row's done list) so a crash cannot make it re-send: the
+    message as it stands now (its done list grown); None (nothing written) when the claim is no longer this
+    worker's."""
     with session_scope(engine) as session:
         done = _done_after(row, attempt)
         if not _held(session, row, done_targets=done):
-            return False
-        row.done_targets = done
+            return None
         session.add(_attempt_row(row, attempt, now))
-    return True
+    return replace(row, done_targets=tuple(done))
 
 
-def _done_after(row: OutboxRow, attempt: Attempt) -> list[str]:
+def _done_after(row: OutboxMessage, attempt: Attempt) -> list[str]:
     return sorted({*row.done_targets, attempt.target_key}) if attempt.ok else list(row.done_targets)
 
 
-def _attempt_row(row: OutboxRow, attempt: Attempt, now: datetime) -> DeliveryRow:
+def _attempt_row(row: OutboxMessage, attempt: Attempt, now: datetime) -> DeliveryRow:
     return DeliveryRow(
-        outbox_id=row.id or 0,
+        outbox_id=row.id,
         target=attempt.target,
         attempted_at=now,
         ok=attempt.ok,
@@ -288,7 +302,7 @@ def _attempt_row(row: OutboxRow, attempt: Attempt, now: datetime) -> DeliveryRow
     )
 
 
-def finish(engine: Engine, row: OutboxRow, delivery: Delivery, now: datetime) -> Result:
+def finish(engine: Engine, row: OutboxMessage, delivery: Delivery, now: datetime) -> Result:
     """The row's new state, in the same transaction as its last target's outcome (one commit per message);
     `Result.LOST` (nothing written) when the claim is no longer this worker's."""
     errors = delivery.permanent + delivery.transient
@@ -308,7 +322,7 @@ def finish(engine: Engine, row: OutboxRow, delivery: Delivery, now: datetime) ->
     return result
 
 
-def _next_state(row: OutboxRow, delivery: Delivery, now: datetime, values: dict[str, Any]) -> Result:
+def _next_state(row: OutboxMessage, delivery: Delivery, now: datetime, values: dict[str, Any]) -> Result:
     """The row's next status (and when it is due or was sent), into `values`."""
     if delivery.gives_up:
         values["status"] = OutboxStatus.FAILED
@@ -316,7 +330,7 @@ def _next_state(row: OutboxRow, delivery: Delivery, now: datetime, values: dict[
     if not delivery.transient:
         values["status"], values["sent_at"] = OutboxStatus.SENT, now
         return Result.SENT
-    retry_at = next_attempt(utc(row.created_at), values["attempts"], now)
+    retry_at = next_attempt(row.created_at, values["attempts"], now)
     if retry_at is None:
         values["status"] = OutboxStatus.FAILED
         return Result.FAILED
@@ -335,15 +349,18 @@ def retry(engine: Engine, row_id: int, now: datetime) -> bool:
     return True
 
 
-def deliveries(session: Session, status: OutboxStatus | None = None) -> list[tuple[OutboxRow, list[DeliveryRow]]]:
-    """Every row (or those in one state), oldest first, each with its attempts."""
+def deliveries(
+    session: Session, status: OutboxStatus | None = None
+) -> list[tuple[OutboxMessage, list[DeliveryAttempt]]]:
+    """Every message (or those in one state), oldest first, each with its attempts."""
     query = select(OutboxRow).order_by(col(OutboxRow.id))
     if status:
         query = query.where(OutboxRow.status == status)
-    rows = list(session.exec(query))
-    attempts: dict[int, list[DeliveryRow]] = {}
-    ids = [r.id for r in rows if r.id is not None]
-    if ids:
-        for attempt in session.exec(select(DeliveryRow).where(col(DeliveryRow.outbox_id).in_(ids))):
-            attempts.setdefault(attempt.outbox_id, []).append(attempt)
-    return [(r, attempts.get(r.id or 0, [])) for r in rows]
+    rows = [message_record(row) for row in session.exec(query)]
+    attempts: dict[int, list[DeliveryAttempt]] = {}
+    ids = [r.id for r in rows]
+    for start in range(0, len(ids), 500):  # under SQLite's parameter limit
+        chunk = ids[start : start + 500]
+        for attempt in session.exec(select(DeliveryRow).where(col(DeliveryRow.outbox_id).in_(chunk))):
+            attempts.setdefault(attempt.outbox_id, []).append(_attempt_record(attempt))
+    return [(r, attempts.get(r.id, [])) for r in rows]

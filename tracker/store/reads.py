@@ -1,5 +1,6 @@
-"""Read-only queries of the web face (tracker/web/reads.py): pages of events by keyset, one build's evidence, and
-the data version that tells when a cached assessment is stale. Nothing here writes."""
+"""Read-only queries the faces list from (tracker/web/reads.py, the CLI's listings): pages of events by keyset, one
+build's evidence, and the data version that tells when a cached assessment is stale. Each returns records
+(tracker/store/records.py) or plain values. Nothing here writes."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from tracker.domain.versions import Product
+from tracker.store import MessageKind
 from tracker.store.models import (
     AdvisoryRow,
     AssetRow,
@@ -19,7 +22,8 @@ from tracker.store.models import (
     SightingRow,
     SnoozeRow,
 )
-from tracker.store.repo import evidence_of
+from tracker.store.records import BuildRecord, EventRecord, EvidenceRecord, SightingRecord
+from tracker.store.repo import build_record, event_record, utc, with_evidence
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class EventFilter:
 
 def events_page(
     session: Session, wanted: EventFilter, before_id: int | None, limit: int
-) -> list[tuple[EventRow, list[EventEvidenceRow]]]:
+) -> list[tuple[EventRecord, list[EvidenceRecord]]]:
     """Newest first, at most `limit`, each with its evidence; `before_id` continues after the last one shown."""
     query = select(EventRow).order_by(col(EventRow.id).desc()).limit(limit)
     if before_id is not None:
@@ -59,41 +63,54 @@ def events_page(
         if wanted.product:
             line_builds = line_builds.where(BuildRow.product == wanted.product)
         query = query.where(col(EventRow.build).in_(line_builds))
-    events = list(session.exec(query))
-    evidence = evidence_of(session, [e.id for e in events if e.id is not None])
-    return [(e, evidence.get(e.id or 0, [])) for e in events]
+    return with_evidence(session, [event_record(row) for row in session.exec(query)])
 
 
 def event_counts(session: Session) -> dict[str, int]:
-    """Events recorded, by kind."""
+    """Events recorded, by kind (as metric labels)."""
     query = select(EventRow.kind, func.count()).group_by(EventRow.kind)
     return {kind: count for kind, count in session.exec(query)}
 
 
-def build_row(session: Session, product: str, build: int) -> BuildRow | None:
-    return session.exec(select(BuildRow).where(BuildRow.product == product, BuildRow.build == build)).first()
+def build_row(session: Session, product: str, build: int) -> BuildRecord | None:
+    row = session.exec(select(BuildRow).where(BuildRow.product == product, BuildRow.build == build)).first()
+    return build_record(row) if row is not None else None
 
 
-def replaced(session: Session, product: str, build: int) -> list[BuildRow]:
+def replaced(session: Session, product: str, build: int) -> list[BuildRecord]:
     """The builds this one replaces (their `replaced_by` names it)."""
     query = select(BuildRow).where(BuildRow.product == product, BuildRow.replaced_by == build)
-    return list(session.exec(query.order_by(col(BuildRow.build))))
+    return [build_record(row) for row in session.exec(query.order_by(col(BuildRow.build)))]
 
 
-def sightings_of(session: Session, product: str, build: int) -> list[SightingRow]:
+def sightings_of(session: Session, product: str, build: int) -> list[SightingRecord]:
     """Every source's evidence of one build, listed now or gone, first seen first."""
     query = select(SightingRow).where(SightingRow.product == product, SightingRow.build == build)
-    return list(session.exec(query.order_by(col(SightingRow.first_seen), col(SightingRow.source_id))))
+    rows = session.exec(query.order_by(col(SightingRow.first_seen), col(SightingRow.source_id)))
+    return [
+        SightingRecord(
+            source_id=row.source_id,
+            product=Product(row.product),
+            build=row.build,
+            first_seen=utc(row.first_seen),
+            last_seen=utc(row.last_seen),
+            url=row.url,
+            excerpt=row.excerpt,
+            misses=row.misses,
+            gone=row.gone,
+        )
+        for row in rows
+    ]
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
-    """Outbox rows by status."""
+    """Outbox rows by status (as metric labels)."""
     query = select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
     return {status: count for status, count in session.exec(query)}
 
 
 def last_digest_sent(session: Session) -> datetime | None:
-    query = select(func.max(OutboxRow.sent_at)).where(OutboxRow.kind == "digest")
+    query = select(func.max(OutboxRow.sent_at)).where(OutboxRow.kind == MessageKind.DIGEST)
     return session.exec(query).first()
 
 

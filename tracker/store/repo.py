@@ -1,4 +1,5 @@
-"""Small repository functions: load the catalog into domain values, save what a diff changed, record events."""
+"""Small repository functions: load the catalog into domain values, save what a diff changed, record events, and
+read events and builds as records (tracker/store/records.py)."""
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from tracker.store.models import (
     SightingRow,
     SourceRow,
 )
+from tracker.store.records import BuildRecord, EventRecord, EvidenceRecord
 
 BUILDS = cast(Table, BuildRow.__table__)  # type: ignore[attr-defined]
 SIGHTINGS = cast(Table, SightingRow.__table__)  # type: ignore[attr-defined]
@@ -48,15 +50,6 @@ def load_catalog(session: Session) -> Catalog:
     for state in session.exec(select(ProductStateRow)):
         catalog.baselines[Product(state.product)] = utc(state.baselined_at)
     return catalog
-
-
-def load_baselines(session: Session) -> dict[Product, datetime]:
-    return {Product(s.product): utc(s.baselined_at) for s in session.exec(select(ProductStateRow))}
-
-
-def catalog_slice(row: SourceRow, baselines: dict[Product, datetime]) -> Catalog:
-    """Just one source's state and the product baselines: all a 304 with nothing pending needs."""
-    return Catalog(sources={row.id: source_state(row)}, baselines=dict(baselines))
 
 
 def sources_with_pending_misses(session: Session) -> set[str]:
@@ -256,15 +249,15 @@ def _save_source_state(session: Session, state: SourceState) -> None:
 
 
 # --- events --------------------------------------------------------------------------------------------------
-def record_changes(session: Session, changes: Sequence[Event | EventUpdate]) -> list[EventRow]:
-    """Insert new events and apply updates to the pulled/reissued events they belong to."""
+def record_changes(session: Session, changes: Sequence[Event | EventUpdate]) -> list[EventRecord]:
+    """Insert new events and apply updates to the pulled/reissued events they belong to; the new events, in order."""
     created: list[EventRow] = []
     for change in changes:
         if isinstance(change, Event):
             created.append(_insert_event(session, change))
         else:
             _update_event(session, change)
-    return created
+    return [event_record(row) for row in created]  # after the updates: a pull's raised confidence is in its record
 
 
 def _insert_event(session: Session, event: Event) -> EventRow:
@@ -320,29 +313,73 @@ def _update_event(session: Session, update: EventUpdate) -> None:
 
 def list_events(
     session: Session, since: datetime | None = None, kinds: Sequence[EventKind] = ()
-) -> list[tuple[EventRow, list[EventEvidenceRow]]]:
+) -> list[tuple[EventRecord, list[EvidenceRecord]]]:
     query = select(EventRow).order_by(col(EventRow.observed_at), col(EventRow.id))
     if since is not None:
         query = query.where(EventRow.observed_at >= since)
     if kinds:
         query = query.where(col(EventRow.kind).in_([k.value for k in kinds]))
-    events = list(session.exec(query))
-    evidence = evidence_of(session, [e.id for e in events if e.id is not None])
-    return [(e, evidence.get(e.id or 0, [])) for e in events]
+    return with_evidence(session, [event_record(row) for row in session.exec(query)])
 
 
-def evidence_of(session: Session, event_ids: list[int]) -> dict[int, list[EventEvidenceRow]]:
-    """Each event's evidence rows, in the order they were recorded."""
-    grouped: dict[int, list[EventEvidenceRow]] = {}
-    if event_ids:
-        query = select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(event_ids))
+def with_evidence(session: Session, events: list[EventRecord]) -> list[tuple[EventRecord, list[EvidenceRecord]]]:
+    """Each event beside its evidence, in the events' order."""
+    evidence = evidence_of(session, [e.id for e in events])
+    return [(e, evidence.get(e.id, [])) for e in events]
+
+
+def evidence_of(session: Session, event_ids: list[int]) -> dict[int, list[EvidenceRecord]]:
+    """Each event's evidence, in the order it was recorded."""
+    grouped: dict[int, list[EvidenceRecord]] = {}
+    for start in range(0, len(event_ids), 500):  # under SQLite's parameter limit
+        query = select(EventEvidenceRow).where(col(EventEvidenceRow.event_id).in_(event_ids[start : start + 500]))
         for item in session.exec(query.order_by(col(EventEvidenceRow.id))):
-            grouped.setdefault(item.event_id, []).append(item)
+            grouped.setdefault(item.event_id, []).append(evidence_record(item))
     return grouped
 
 
-def list_builds(session: Session, product: Product | None = None) -> list[BuildRow]:
-    query = select(BuildRow)
+def event_record(row: Any) -> EventRecord:
+    return EventRecord(
+        id=row.id or 0,
+        kind=EventKind(row.kind),
+        product=Product(row.product) if row.product else None,
+        build=row.build,
+        release=row.release,
+        observed_at=utc(row.observed_at),
+        confidence=Confidence(row.confidence),
+        source_id=row.source_id,
+        replaces=tuple(row.replaces),
+        detail=row.detail,
+        advisory=row.advisory,
+    )
+
+
+def evidence_record(row: Any) -> EvidenceRecord:
+    return EvidenceRecord(row.event_id, row.source_id, row.url, row.excerpt, utc(row.observed_at))
+
+
+def list_builds(session: Session, product: Product | None = None) -> list[BuildRecord]:
+    """The catalog's builds as stored (plain rows, not ORM objects: every events page reads them)."""
+    query = core_select(BUILDS)
     if product is not None:
-        query = query.where(BuildRow.product == product.value)
-    return list(session.exec(query))
+        query = query.where(BUILDS.c.product == product.value)
+    return [build_record(row) for row in session.execute(query)]
+
+
+def build_record(row: Any) -> BuildRecord:
+    return BuildRecord(
+        product=Product(row.product),
+        build=row.build,
+        release_name=row.release_name,
+        first_seen=utc(row.first_seen),
+        line=row.line,
+        update=row.update,
+        letter=row.letter,
+        release_date=row.release_date,
+        alt_builds=tuple(row.alt_builds),
+        notes_url=row.notes_url,
+        status=BuildStatus(row.status),
+        pull_confidence=Confidence(row.pull_confidence) if row.pull_confidence else None,
+        pull_notices=tuple(row.pull_notices),
+        replaced_by=row.replaced_by,
+    )

@@ -1,17 +1,19 @@
-"""Snoozes as rows: set, listed, ended (removed by hand or reopened with the reason)."""
+"""Snoozes as rows: set, listed, ended (removed by hand or reopened with the reason); read as SnoozeRecords."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.store.models import SnoozeRow
-from tracker.store.repo import utc
+from tracker.store.records import SnoozeRecord
+from tracker.store.repo import opt_utc, utc
 
 
 @dataclass(frozen=True)
 class NewSnooze:
-    kind: str  # asset | build | advisory
+    kind: SnoozeKind
     target: str
     until: datetime
     reason: str
@@ -33,14 +35,29 @@ def add(session: Session, snooze: NewSnooze, now: datetime) -> int:
     return row.id or 0
 
 
-def every(session: Session) -> list[SnoozeRow]:
+def every(session: Session) -> list[SnoozeRecord]:
     """Standing and ended, oldest first."""
-    return list(session.exec(select(SnoozeRow).order_by(col(SnoozeRow.id))))
+    return [_record(row) for row in session.exec(select(SnoozeRow).order_by(col(SnoozeRow.id)))]
 
 
-def standing(session: Session) -> list[SnoozeRow]:
+def standing(session: Session) -> list[SnoozeRecord]:
     """Every snooze not ended yet, expired ones included (they reopen), oldest first."""
-    return list(session.exec(select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)).order_by(col(SnoozeRow.id))))
+    query = select(SnoozeRow).where(col(SnoozeRow.ended_at).is_(None)).order_by(col(SnoozeRow.id))
+    return [_record(row) for row in session.exec(query)]
+
+
+def _record(row: SnoozeRow) -> SnoozeRecord:
+    return SnoozeRecord(
+        id=row.id or 0,
+        target_kind=SnoozeKind(row.target_kind),
+        target=row.target,
+        until=utc(row.until),
+        reason=row.reason,
+        created_at=utc(row.created_at),
+        fingerprint=row.fingerprint,
+        ended_at=opt_utc(row.ended_at),
+        ended_reason=row.ended_reason,
+    )
 
 
 def end(session: Session, snooze_id: int, reason: str, now: datetime) -> bool:
@@ -53,6 +70,6 @@ def end(session: Session, snooze_id: int, reason: str, now: datetime) -> bool:
     return True
 
 
-def expiring(session: Session, start: datetime, end_: datetime) -> list[SnoozeRow]:
+def expiring(session: Session, start: datetime, end_: datetime) -> list[SnoozeRecord]:
     """Standing snoozes that run out in (start, end_]."""
-    return [r for r in standing(session) if start < utc(r.until) <= end_]
+    return [r for r in standing(session) if start < r.until <= end_]

@@ -7,9 +7,13 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from tracker.config import Config
+from tracker.domain.catalog import Health
+from tracker.domain.roles import SourceRole
+from tracker.domain.versions import Product
 from tracker.sources import REGISTRY
 from tracker.store.models import BuildRow, SourceRow
-from tracker.store.repo import opt_utc, sources_with_pending_misses
+from tracker.store.records import SourceStatus
+from tracker.store.repo import opt_utc, sources_with_pending_misses, utc
 from tracker.store.snapshot import Snapshot, StoredSource
 
 
@@ -67,15 +71,33 @@ def _stored(row: SourceRow) -> StoredSource:
     )
 
 
-def sources_by_id(session: Session, ids: list[str]) -> dict[str, SourceRow]:
-    return {r.id: r for r in session.exec(select(SourceRow).where(col(SourceRow.id).in_(ids)))}
+def source_statuses(session: Session) -> list[SourceStatus]:
+    """Every stored source: configured, followed from a KB row, or retired."""
+    return [source_status(row) for row in session.exec(select(SourceRow))]
 
 
-def source_rows(session: Session) -> list[SourceRow]:
-    return list(session.exec(select(SourceRow)))
-
-
-def active_sources(session: Session) -> list[SourceRow]:
+def active_sources(session: Session) -> list[SourceStatus]:
     """The configured sources still in use, by id."""
     rows = session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True), col(SourceRow.active).is_(True)))
-    return sorted(rows, key=lambda r: r.id)
+    return sorted((source_status(row) for row in rows), key=lambda r: r.id)
+
+
+def source_status(row: SourceRow) -> SourceStatus:
+    return SourceStatus(
+        id=row.id,
+        kind=row.kind,
+        url=row.url,
+        product=Product(row.product),
+        role=SourceRole(row.role),
+        created_at=utc(row.created_at),
+        parent_id=row.parent_id,
+        configured=row.configured,
+        active=row.active,
+        health=Health(row.health),
+        failures=row.failures,
+        last_success_at=opt_utc(row.last_success_at),
+        last_error=row.last_error,
+        last_error_at=opt_utc(row.last_error_at),
+        rows_seen=row.rows_seen,
+        last_fetch_at=opt_utc(row.last_fetch_at),
+    )

@@ -121,7 +121,7 @@ def events(ctx: WebContext, wanted: EventFilter, cursor: str | None, limit: int)
     before = _int_cursor(cursor)
     with session_scope(ctx.engine) as session:
         rows = events_page(session, wanted, before, limit + 1)
-        replaced_by = {(b.product, b.build): b.replaced_by for b in list_builds(session)}
+        replaced_by = {(b.product.value, b.build): b.replaced_by for b in list_builds(session)}
     shown = rows[:limit]
     items = [event_item(e, ev, replaced_by.get((e.product or "", e.build or 0))) for e, ev in shown]
     more = len(rows) > limit
