@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from tracker.config.masking import masked
 from tracker.config.messages import ConfigError, explain, unset_text
-from tracker.config.models import Config
+from tracker.config.models import Config, Origin
 
 DEFAULT_CONFIG = Path("config/tracker.yaml")
 
@@ -74,12 +74,12 @@ def load_config(explicit: str | None = None) -> Config:
     path = config_path(explicit)
     raw = _read_yaml(path)
     state = _Expansion(path)
+    data = _anchored(_expand(raw, "", state), path.parent)
+    origin = Origin(str(path), tuple(state.values), tuple(state.unset))
     try:
-        config = Config.model_validate(_anchored(_expand(raw, "", state), path.parent))
+        config = Config.model_validate(data, context=origin)
     except ValidationError as error:
         raise ConfigError(masked(explain(path, raw, error, Config), state.values)) from None
-    config._secrets = tuple(sorted(set(state.values), key=len, reverse=True))
-    config._unset, config._file = tuple(state.unset), str(path)
     _check_tokens_from_env(config, raw, path)
     return config
 

@@ -4,6 +4,7 @@ reading the file is tracker/config/load.py."""
 import importlib.util
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,6 +270,17 @@ class WebConfig(_Strict):
         return int(self.listen.rpartition(":")[2])
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a Config came from, given to its validation (`Config.model_validate(data, context=Origin(...))`): the
+    file, the values its ${VAR}s expanded to (never shown), and the (key path, VAR) pairs left unset for the
+    commands that need them (`Config.require`)."""
+
+    file: str = ""
+    secrets: tuple[str, ...] = ()
+    unset: tuple[tuple[str, str], ...] = ()
+
+
 class Config(_Strict):
     database: str = "sqlite:///data/tracker.db"  # relative to the config file's folder
     timezone: str = "UTC"
@@ -311,6 +323,12 @@ class Config(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
         return value
+
+    def model_post_init(self, context: Any) -> None:
+        """The origin load_config validated the file with, kept for masking and `require`."""
+        if isinstance(context, Origin):
+            self._secrets = tuple(sorted(set(context.secrets), key=len, reverse=True))  # longest first: no half masks
+            self._unset, self._file = context.unset, context.file
 
     def unset(self, *prefixes: str) -> list[tuple[str, str]]:
         """The (key path, VAR) pairs under these keys (`channels.team-mail`, `vcenters`) whose ${VAR} has no value."""
