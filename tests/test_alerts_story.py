@@ -101,3 +101,19 @@ def test_the_digest_preview_tells_the_period(story: tuple[Cli, MailReceiver, Web
     text = cli("digest", "--preview", now="2022-01-28T10:00:00Z")
     assert "digest for ops-mail" in text
     assert "19193900" in text
+
+
+def test_one_event_reads_the_same_time_in_the_configured_zone_on_every_face(
+    story: tuple[Cli, MailReceiver, WebhookReceiver],
+):
+    """timezone: Europe/Berlin; U3c's reissue was observed 2022-01-28 08:00 UTC: 09:00 CET for people, in the alert,
+    the digest and `tracker events`; `--json` keeps ISO 8601 with its offset."""
+    cli, _, hook = story
+    alert = next(p.json["message"] for p in hook.posts if str(U3C) in p.json["title"])
+    digest = cli("digest", "--preview", now="2022-01-28T10:00:00Z")
+    table = cli("events", "--kind", "reissued", now="2022-01-28T10:00:00Z")
+    machine = cli.json("events", "--kind", "reissued", now="2022-01-28T10:00:00Z")
+    assert "2022-01-28 09:00 CET" in alert
+    assert "2022-01-28 09:00 CET: REISSUED: ESXi 7.0 U3c (19193900)" in digest
+    assert "2022-01-28 09:00 CET" in table and "UTC" not in table
+    assert [e["observed_at"] for e in machine if e["build"] == U3C] == ["2022-01-28T08:00:00Z"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
@@ -56,13 +57,26 @@ def event_item(row: "EventRecord", evidence: Sequence["EvidenceRecord"], replace
         "confidence": row.confidence.value,
         "evidence": [
             {"source": e.source_id, "url": e.url, "excerpt": e.excerpt, "observed_at": iso(e.observed_at)}
-            for e in evidence
+            for e in distinct_evidence(evidence)
         ],
         "replaced_by": replaced_by,
         "replaces": list(row.replaces),
         "source": row.source_id,
         "detail": row.detail,
     }
+
+
+def distinct_evidence(evidence: Sequence["EvidenceRecord"]) -> list["EvidenceRecord"]:
+    """An event's evidence as people read it: first observed first, each source's excerpt once (a source that says
+    the same again later, as a blog post read again at a later poll, adds nothing; its first reading is kept)."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for e in sorted(evidence, key=lambda e: e.observed_at):
+        key = (e.source_id, " ".join(e.excerpt.split()))
+        if key not in seen:
+            seen.add(key)
+            kept.append(e)
+    return kept
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
@@ -199,8 +213,14 @@ def asset_item(asset: Asset) -> dict[str, Any]:
         "tags": list(asset.tags),
         "owner": asset.owner,
         "vibs": [{"name": v.name, "version": v.version} for v in asset.vibs],
-        "origin": asset.origin,
+        "origin": origin_name(asset.origin),
     }
+
+
+def origin_name(origin: str) -> str:
+    """Where an asset came from, as people may see it: `inventory.csv`, `vcenter:vc01`; never the server's path to
+    a file (an upload is read from a temporary file, a configured inventory from the server's disk)."""
+    return origin if origin.startswith("vcenter:") else PurePath(origin.replace("\\", "/")).name
 
 
 def import_item(source: str, result: ImportResult, plan: ImportPlan, dry_run: bool) -> dict[str, Any]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from tracker.config import Config
+    from tracker.domain.catalog import Catalog
     from tracker.store.leases import Held
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
@@ -125,8 +126,9 @@ def events(
     from tracker.cli.views import events_view
     from tracker.domain.events import EventKind
     from tracker.filters import EVENTS
+    from tracker.notify.naming import source_namer
     from tracker.store.db import session_scope
-    from tracker.store.repo import list_builds, list_events
+    from tracker.store.repo import list_builds, list_events, load_catalog
 
     config = get_config()
     wanted = checked_filters(EVENTS, {"kind": kind or [], "since": since}, config)
@@ -134,7 +136,12 @@ def events(
     with session_scope(engine) as session:
         rows = list_events(session, wanted["since"], [EventKind(k) for k in wanted["kind"]])
         builds = {(b.product.value, b.build): b for b in list_builds(session)}
-    events_view(rows, builds, as_json, config.timezone)
+
+    def catalog_of() -> "Catalog":  # only the names of followed release notes need it
+        with session_scope(engine) as session:
+            return load_catalog(session)
+
+    events_view(rows, builds, as_json, config.timezone, source_namer(config.sources, catalog_of))
 
 
 @commands.command()

@@ -3,7 +3,7 @@ cycle: tracker/cli/progress.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
@@ -78,7 +78,9 @@ def events_view(
     builds: dict[tuple[str, int], BuildRecord],
     as_json: bool,
     zone: str = "UTC",
+    name: Callable[[str], str] = str,
 ) -> None:
+    """The events, each time in `zone`, each source by `name` (tracker/notify/naming.py: never an internal id)."""
     data = [event_json(row, evidence, builds) for row, evidence in rows]
     if as_json:
         echo_json(data)
@@ -88,7 +90,7 @@ def events_view(
         what = item["detail"]
         if item["replaced_by"]:
             what += f" - replaced by {item['replaced_by']}"
-        sources = sorted({e["source"] for e in item["evidence"]})
+        sources = sorted({name(e["source"]) for e in item["evidence"]})
         table.add_row(
             str(item["id"]),
             human(item["observed_at"], zone),

@@ -7,7 +7,8 @@
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from tracker.config import SourceConfig
@@ -17,6 +18,21 @@ from tracker.domain.versions import Product
 _KB = re.compile(r"/(?:external/)?(?:article|kb)/(\d{4,7})(?:/([A-Za-z0-9-]+?))?(?:\.html?)?/?$", re.I)
 _NOTES = re.compile(r"^(?P<parent>.+):notes:(?P<build>\d+)$")
 _WORDS = {"vmware": "VMware", "esxi": "ESXi", "esx": "ESX", "vcenter": "vCenter", "vcf": "VCF", "vce": "vCenter"}
+
+
+def source_namer(sources: Iterable[SourceConfig], catalog_of: Callable[[], Catalog]) -> Callable[[str], str]:
+    """`source_name` for the faces that list many sources (the pages, `tracker events`): the catalog, which only the
+    names of followed release notes need, is read through `catalog_of` on the first such id, and once."""
+    configured = {s.id: s for s in sources}
+    catalogs: list[Catalog] = []
+
+    @cache
+    def name(source_id: str) -> str:
+        if _NOTES.match(source_id) and not catalogs:
+            catalogs.append(catalog_of())
+        return source_name(source_id, configured, catalogs[0] if catalogs else Catalog())
+
+    return name
 
 
 def source_names(ids: Iterable[str], configured: Mapping[str, SourceConfig], catalog: Catalog) -> tuple[str, ...]:

@@ -66,6 +66,17 @@ def check(config: Config, request: Request, need: Need) -> None:
         raise HTTPException(403, f"this token may not {need.value}")
 
 
+def writes_enabled(config: Config) -> bool:
+    """Whether any write token is configured: without one no write can succeed, so the pages show no write form."""
+    return bool(config.web and _usable(config.web.write_tokens))
+
+
+def sign_in_offered(config: Config) -> bool:
+    """Whether signing in can change anything: writes are enabled, or reads need a token."""
+    web = config.web
+    return writes_enabled(config) or bool(web and web.read != "open" and _usable((*web.read_tokens, *web.write_tokens)))
+
+
 def may_write(config: Config, request: Request) -> bool:
     """Whether the request carries a write token (the pages show their forms then)."""
     token = presented(request)

@@ -120,7 +120,8 @@ def builds(request: Request, ctx: Ctx, product: str = "", line: str = "", status
             groups.setdefault((row["product"], row["line"] or ""), []).append(shown)
     wanted = {"product": product, "line": line, "status": status}
     total = sum(len(rows) for rows in groups.values())
-    return page(request, "builds.html", groups=groups, total=total, wanted=wanted, **_vocabulary())
+    named = reads.source_namer(ctx)
+    return page(request, "builds.html", groups=groups, total=total, wanted=wanted, source_name=named, **_vocabulary())
 
 
 @router.get("/builds/{product}/{number}")
@@ -129,7 +130,7 @@ def build(request: Request, ctx: Ctx, product: str, number: int) -> HTMLResponse
     found = reads.build(ctx, product, number)
     if found is None:
         raise HTTPException(404, f"no {product} build {number} in the catalog")
-    return page(request, "build.html", b=found)
+    return page(request, "build.html", b=found, source_name=reads.source_namer(ctx))
 
 
 @router.get("/events")
@@ -151,7 +152,15 @@ def events(
     )
     shown = reads.events(ctx, wanted, cursor or None, reads.limit_of(limit))
     filters = {"kind": [k for k in kind if k], "product": product, "line": line, "since": since, "until": until}
-    return page(request, "events.html", p=shown, wanted=filters, paged=bool(cursor), **_vocabulary())
+    return page(
+        request,
+        "events.html",
+        p=shown,
+        wanted=filters,
+        paged=bool(cursor),
+        source_name=reads.source_namer(ctx),
+        **_vocabulary(),
+    )
 
 
 @router.get("/exposure")

@@ -3,10 +3,11 @@
 one function here, and render or return what it gives."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.catalog import Catalog
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.domain.words import count
 from tracker.filters import Filter, check
@@ -286,6 +287,20 @@ def _last(values: Any) -> str | None:
 def _first(values: Any) -> str | None:
     present = [v for v in values if v]
     return min(present) if present else None
+
+
+def source_namer(ctx: WebContext) -> Callable[[str], str]:
+    """How the pages name a source: as alerts do (tracker/notify/naming.py: its `name:`, "KB 316595 (...)",
+    "ESXi 7.0 U3 release notes"), never an internal id such as `esxi-kb:notes:18644231`."""
+    from tracker.notify.naming import source_namer as namer  # lazy: as the store's reads of this module
+    from tracker.store.db import session_scope
+    from tracker.store.repo import load_catalog
+
+    def catalog_of() -> Catalog:
+        with session_scope(ctx.engine) as session:
+            return load_catalog(session)
+
+    return namer(ctx.config.sources, catalog_of)
 
 
 def checked(ctx: WebContext, listing: Mapping[str, Filter], **given: Any) -> dict[str, Any]:

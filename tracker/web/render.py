@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from tracker.domain.clock import human
 from tracker.domain.words import count
 from tracker.escape import Verbatim, href, visible
-from tracker.web.auth import TOKEN_COOKIE, csrf_token, matches, may_write
+from tracker.web.auth import TOKEN_COOKIE, csrf_token, matches, may_write, sign_in_offered, writes_enabled
 from tracker.web.context import WebContext
 
 HERE = Path(__file__).parent
@@ -49,6 +49,15 @@ def _finalize(value: object) -> object:
     return value if isinstance(value, Verbatim | Markup) else visible(value)
 
 
+def quotes(evidence: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """An event's evidence as a page shows it: each excerpt once, first observed first, with every source that
+    quoted it (two sources often quote the same vendor sentence)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for item in evidence:
+        grouped.setdefault(" ".join(str(item["excerpt"]).split()), []).append(item)
+    return list(grouped.items())
+
+
 def path_part(value: object) -> str:
     """One segment of a path (an asset's name) with every reserved character encoded."""
     return quote(str(value), safe="")
@@ -66,7 +75,7 @@ def _environment(zone: str) -> Environment:
         lstrip_blocks=True,
         finalize=_finalize,
     )
-    environment.filters.update(href=href, when=partial(human, zone=zone), path=path_part, count=count)
+    environment.filters.update(href=href, when=partial(human, zone=zone), path=path_part, count=count, quotes=quotes)
     return environment
 
 
@@ -92,6 +101,8 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
         now=web.now.isoformat(),
         signed_in=_signed_in(web, request),
         may_write=may_write(web.config, request),
+        writes_on=writes_enabled(web.config),  # no write token configured: no write form, no "Sign in" for one
+        sign_in=sign_in_offered(web.config),
         csrf=csrf_token(request, cookies),
         link=_link(request),
         **context,
