@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from tracker.cli.common import JsonOpt, check_channels, checked_filters, fail, get_config, get_now, open_engine
+from tracker.domain.clock import human
 from tracker.escape import visible
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
@@ -31,7 +32,7 @@ def notify_test(
         fail(f"no channel named {channel!r} under channels: (known: {', '.join(sorted(config.channels)) or 'none'})", 2)
     check_channels(config, only=(channel,))
     title = "[Release Tracker] test message"
-    body = f"This is a test of the channel '{channel}', sent at {get_now().isoformat()}."
+    body = f"This is a test of the channel '{channel}', sent at {human(get_now(), config.timezone)}."
     message, deadline = Outgoing(title, body, "text"), config.delivery.deadline
     outcomes = [deliver(url, message, config.secrets, deadline) for url in config.channels[channel].urls]
     notify_test_view(channel, outcomes, as_json)
