@@ -145,7 +145,7 @@ def test_a_fixed_version_that_cannot_be_mapped_is_a_warning_on_the_source_and_on
         for r in u2d["reasons"]
     ), u2d
     health = json.loads(cli("health", "--json", now=FEBRUARY, code=3))  # loud in the health check too
-    assert {"subject": "advisories of vmsa", "reason": warning, "since": None} in health["problems"]
+    assert {"subject": "advisories of vmsa", "reason": warning, "since": None, "source": "vmsa"} in health["problems"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -128,7 +128,7 @@ def test_a_matrix_that_cannot_be_read_is_a_source_warning_a_health_problem_and_a
     [unread] = [w for w in warnings(cli, FEBRUARY)["vmsa"] if w.startswith("advisory_unreadable")]
     assert unread.startswith("advisory_unreadable: VMSA-2022-0004 (critical): fixes unknown: a Response Matrix")
     health = json.loads(cli("health", "--json", now=FEBRUARY, code=3))
-    assert {"subject": "advisories of vmsa", "reason": unread, "since": None} in health["problems"]
+    assert {"subject": "advisories of vmsa", "reason": unread, "since": None, "source": "vmsa"} in health["problems"]
     assert "VMSA-2022-0004" in cli("health", now=FEBRUARY, code=3)
     host = exposure(cli, FEBRUARY)["esx-old-vc"]
     assert any(r.startswith("VMSA-2022-0004 (critical) may affect it: fixes unknown") for r in host["reasons"])

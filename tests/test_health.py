@@ -14,7 +14,7 @@ from tests.support.queued import opened, outbox_config, queue
 from tests.support.receivers import free_port
 from tests.support.site import FixtureSite
 from tracker.cli import app
-from tracker.domain.health import Facts, FailedDelivery, SourceFacts, assess
+from tracker.domain.health import Facts, FailedDelivery, Readiness, SourceFacts, Status, assess, readiness
 
 NOW = "2021-09-20T08:00:00Z"
 
@@ -64,7 +64,7 @@ def test_a_source_never_polled_is_not_ok_and_degrades_health_once_its_interval_h
     assert within["status"] == "healthy"
     assert {s["state"] for s in within["sources"]} == {"never polled"}
     sources = json.loads(cli("sources", "--json", now="2021-09-20T08:30:00Z"))
-    assert {s["health"] for s in sources if s["configured"]} == {"unknown"}  # not `ok`
+    assert {s["health"] for s in sources if s["configured"]} == {"never polled"}  # not `ok`: the same word
 
     late = json.loads(cli("health", "--json", now="2021-09-20T09:30:00Z", code=3))
     assert [p["subject"] for p in late["problems"]] == ["source esxi-kb", "source vcenter-kb"]
@@ -149,3 +149,40 @@ def test_health_names_a_stalled_outbox_until_its_messages_go_out(tmp_path: Path)
     report = json.loads(cli("health", "--json", now="2021-11-19T08:10:00Z", code=3))
     [stalled] = [p for p in report["problems"] if p["subject"] == "channel ops"]
     assert stalled["reason"].startswith("outbox stalled: 2 messages due since 2021-11-19 08:00 UTC, not sent")
+
+
+def test_each_source_gets_one_state_with_its_reasons_and_only_configured_trouble_is_a_problem():
+    polled = SourceFacts("vmsa", "ok", HOUR, T0 - 10 * HOUR, T0, T0)
+    fresh = SourceFacts("new-kb", "ok", HOUR, T0 - timedelta(minutes=10))
+    late = SourceFacts("late-kb", "ok", HOUR, T0 - 2 * HOUR)
+    gone = SourceFacts("old-blog", "failing", HOUR, T0 - 90 * HOUR, T0 - HOUR, None, "HTTP 404", in_config=False)
+    failing = SourceFacts("depot", "failing", HOUR, T0 - 48 * HOUR, T0, T0 - 5 * HOUR, "HTTP 503", T0)
+    warned = (("vmsa", "advisory_unmapped: VMSA-2022-0004 ..."),)
+    verdict = assess(Facts((polled, fresh, late, gone, failing), advisory_warnings=warned), T0)
+    states = {s.id: (s.state.value, s.problem) for s in verdict.sources}
+    assert states == {
+        "vmsa": ("warning", True),  # answered, but what it said could not all be used: never `ok`
+        "new-kb": ("never polled", False),  # within its interval
+        "late-kb": ("never polled", True),
+        "depot": ("failing", True),
+        "old-blog": ("removed", False),  # listed last, never a problem
+    }
+    assert list(states) == ["depot", "late-kb", "new-kb", "vmsa", "old-blog"]
+    assert [(p.subject, p.source) for p in verdict.problems] == [
+        ("source depot", "depot"),
+        ("source late-kb", "late-kb"),
+        ("advisories of vmsa", "vmsa"),
+    ]
+    assert not verdict.every_source_ok and verdict.status == Status.DEGRADED
+
+
+def test_readiness_is_can_serve_a_degraded_tracker_serves_and_a_stalled_one_does_not():
+    ok = SourceFacts("esxi-kb", "ok", HOUR, T0 - 10 * HOUR, T0, T0)
+    failing = SourceFacts("depot", "failing", HOUR, T0 - 48 * HOUR, T0, T0 - 5 * HOUR, "HTTP 503", T0)
+    degraded = assess(Facts((ok, failing)), T0)
+    assert degraded.status == Status.DEGRADED and readiness(degraded, starting=False) == Readiness(True)
+    stalled = assess(Facts((ok,)), T0 + 3 * HOUR)
+    assert readiness(stalled, starting=False).ready is False
+    assert "no source polled for 3 h" in (readiness(stalled, starting=False).reason or "")
+    assert readiness(stalled, starting=True) == Readiness(True)  # a service just started gets its grace
+    assert readiness(assess(Facts((ok,)), T0), starting=False) == Readiness(True)

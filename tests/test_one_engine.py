@@ -149,7 +149,7 @@ def test_tracker_sources_shows_each_pages_tier_and_next_poll_and_writes_nothing(
     rows = {row["id"]: row for row in cli.json("sources", "--all", now=now)}
     assert _rows(tmp_path / "tracker.db") == before  # read only: not a row changed
     assert "extra-kb" in table and "never polled" in table and "every-cycle" in table and "weekly" in table
-    assert rows["extra-kb"]["health"] == "unknown" and rows["extra-kb"]["next_poll"] == "2022-01-28T08:30:00Z"
+    assert rows["extra-kb"]["health"] == "never polled" and rows["extra-kb"]["next_poll"] == "2022-01-28T08:30:00Z"
     assert rows["esxi-kb"]["next_poll"] == "2022-01-28T09:00:00Z"  # an hour after its last poll
     notes = [r for r in rows.values() if not r["configured"] and r["active"]]
     assert {r["tier"] for r in notes} == {"every-cycle", "daily", "weekly"}

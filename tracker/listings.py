@@ -7,7 +7,7 @@ them so)."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # records are only read here
     from tracker.config import Config
     from tracker.cycle.plan import Schedule
     from tracker.domain.alerts import Watchlist
+    from tracker.domain.health import SourceVerdict, Verdict
     from tracker.store.records import (
         BuildRecord,
         DeliveryAttempt,
@@ -124,25 +125,29 @@ def build_item(r: "BuildRecord", listing: dict[tuple[str, int], list[str]]) -> d
 @dataclass(frozen=True)
 class SourceListing:
     """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
-    product), the process polling right now (if one is) and each source's warnings (`advisory_unmapped` ...)."""
+    product), the process polling right now (if one is) and the health verdict, which gives each source its state,
+    reasons and warnings (`advisory_unmapped` ...): the same verdict `tracker health` prints."""
 
     rows: Sequence["SourceStatus"]
     planned: dict[str, "Schedule"]
+    verdict: "Verdict"
     unsynced: Sequence[tuple[str, str, str]] = ()
     running: str | None = None
-    warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
 def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceListing:
-    """Read only: a source new in the config is listed, not stored."""
+    """Read only: a source new in the config is listed, not stored. The sources' states come from the health
+    verdict, read in the same session."""
+    # lazy: the ORM, the planner and the health facts, which only the commands and pages listing sources need
     from tracker.cycle.plan import schedules
+    from tracker.domain.health import assess
+    from tracker.jobs.health import gather
     from tracker.store import POLL_LEASE, leases
-    from tracker.store.advisories import advisory_warnings
     from tracker.store.db import session_scope
     from tracker.store.sources import snapshot, source_statuses
 
     with session_scope(engine) as session:
-        rows, stored, warnings = source_statuses(session), snapshot(session), advisory_warnings(session)
+        rows, stored, facts = source_statuses(session), snapshot(session), gather(config, session, now)
     held = leases.current(engine, POLL_LEASE)
     unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
     planned = schedules(config, stored, now)
@@ -150,40 +155,60 @@ def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceL
     if held:
         since = f", since {human(held.acquired_at, config.timezone)}" if held.acquired_at else ""
         running = f"held by {held.holder}{since}"
-    return SourceListing(rows, planned, unsynced, running, warnings)
+    return SourceListing(rows, planned, assess(facts, now), unsynced, running)
 
 
 def source_items(listing: SourceListing, show_all: bool) -> list[dict[str, Any]]:
-    """Configured sources first (those not polled yet at the top), then, with `show_all`, the followed pages."""
-    rows, planned = listing.rows, listing.planned
+    """Configured sources first (those not polled yet at the top), then those removed from the config, then, with
+    `show_all`, the followed pages. Each says its state as the health verdict gives it (`health`), never judged
+    here: `never polled`, `ok`, `warning`, `anomaly`, `failing` or `removed`."""
+    rows, planned, verdict = listing.rows, listing.planned, listing.verdict
     shown = [r for r in rows if r.configured or show_all]
-    data = [_source_item(r, planned.get(r.id)) for r in sorted(shown, key=lambda r: (not r.configured, r.id))]
-    data[:0] = [_unsynced_item(sid, kind, product, planned.get(sid)) for sid, kind, product in listing.unsynced]
-    for item in data:
-        item["warnings"] = listing.warnings.get(item["id"], [])
-    return data
+    data = [_source_item(r, planned.get(r.id), verdict.of(r.id)) for r in shown]
+    data += [
+        _unsynced_item(sid, kind, product, planned.get(sid), verdict.of(sid)) for sid, kind, product in listing.unsynced
+    ]
+    return sorted(data, key=_listed_order)
 
 
-def _source_item(r: "SourceStatus", schedule: "Schedule | None") -> dict[str, Any]:
+def _listed_order(item: dict[str, Any]) -> tuple[bool, bool, bool, str]:
+    return (not item["configured"], item["health"] == "removed", item["health"] != "never polled", item["id"])
+
+
+def _judged(judged: "SourceVerdict | None") -> dict[str, Any]:
+    """The health verdict's word on one source (a source the verdict does not name is one just configured)."""
+    return {
+        "health": judged.state.value if judged else "never polled",
+        "problem": judged.problem if judged else False,
+        "reasons": list(judged.reasons) if judged else [],
+        "warnings": list(judged.warnings) if judged else [],
+    }
+
+
+def _source_item(r: "SourceStatus", schedule: "Schedule | None", judged: "SourceVerdict | None") -> dict[str, Any]:
+    health = _judged(judged)
+    active = r.active and health["health"] != "removed"  # removed from the config: the next poll retires it
     return {
         "id": r.id,
         "kind": r.kind,
         "product": r.product.value,
         "url": r.url,
         "configured": r.configured,
-        "active": r.active,
-        "health": r.health.value if r.polled else "unknown",  # never polled: not `ok`
+        "active": active,
+        **health,
         "failures": r.failures,
         "last_success": iso(r.last_success_at),
         "last_error": r.last_error,
         "last_error_at": iso(r.last_error_at),
         "rows_seen": r.rows_seen,
         "tier": schedule.tier.value if schedule and schedule.tier else None,
-        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and r.active else None,
+        "next_poll": iso(schedule.next_poll) if schedule and schedule.next_poll and active else None,
     }
 
 
-def _unsynced_item(source_id: str, kind: str, product: str, schedule: "Schedule | None") -> dict[str, Any]:
+def _unsynced_item(
+    source_id: str, kind: str, product: str, schedule: "Schedule | None", judged: "SourceVerdict | None"
+) -> dict[str, Any]:
     empty = dict.fromkeys(("url", "last_success", "last_error", "last_error_at", "tier"))
     next_poll = iso(schedule.next_poll) if schedule and schedule.next_poll else None
     return {
@@ -193,10 +218,37 @@ def _unsynced_item(source_id: str, kind: str, product: str, schedule: "Schedule 
         "product": product,
         "configured": True,
         "active": True,
-        "health": "unknown",
+        **_judged(judged),
         "failures": 0,
         "rows_seen": 0,
         "next_poll": next_poll,
+    }
+
+
+# --- the tracker's health --------------------------------------------------------------------------------------
+def health_item(verdict: "Verdict") -> dict[str, Any]:
+    """The health verdict as `tracker health --json`, `/api/v1/health` and `/readyz` give it: the tracker's status
+    (`healthy`, `degraded`), its warnings and problems, and each configured or removed source's state."""
+    return {
+        "status": verdict.status.value,
+        "states": {state.value: n for state, n in verdict.states().items()},  # sources by state
+        "warnings": list(verdict.warnings),
+        "problems": [
+            {"subject": p.subject, "reason": p.reason, "since": iso(p.since), "source": p.source}
+            for p in verdict.problems
+        ],
+        "sources": [
+            {
+                "id": s.id,
+                "state": s.state.value,
+                "problem": s.problem,
+                "reasons": list(s.reasons),
+                "last_success": iso(s.facts.last_success_at),
+                "last_error": s.facts.last_error,
+                "last_error_at": iso(s.facts.last_error_at),
+            }
+            for s in verdict.sources
+        ],
     }
 
 

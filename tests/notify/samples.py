@@ -6,6 +6,7 @@ from typing import Any
 
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Target
 from tracker.domain.events import EventKind
+from tracker.domain.health import SourceLine, SourceState
 
 NOTES_U3C = "https://docs.vmware.com/en/VMware-vSphere/7.0/rn/vsphere-esxi-70u3c-release-notes.html"
 KB_PULL = "https://kb.vmware.com/s/article/86287"
@@ -64,6 +65,9 @@ def digest(*events: AlertMessage, **changes: Any) -> DigestMessage:
         exposure_counts={"runs_pulled": 3, "current": 12},
         worst=(host(1),),
         snoozes_expiring=("asset esx09.prod.example.com until 2021-11-24: waiting for the maintenance window",),
-        source_health=(("release-notes", "ok", ""), ("kb-feed", "failing", "HTTP 503")),
+        source_health=(
+            SourceLine("release-notes", SourceState.OK),
+            SourceLine("kb-feed", SourceState.FAILING, "HTTP 503", problem=True),
+        ),
     )
     return replace(message, **changes)

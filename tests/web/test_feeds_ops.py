@@ -74,19 +74,29 @@ def test_metrics_parse_and_count_the_events_by_kind_as_the_cli_lists_them(web: W
     assert found["tracker_build_info"] == [({"version": __version__, "schema": SCHEMA_HEAD}, 1.0)]
 
 
-def test_readyz_is_ready_over_the_story_and_healthz_answers(web: WebServer):
+def test_readyz_serves_the_degraded_story_saying_degraded_as_tracker_health_does_and_healthz_answers(
+    web: WebServer,
+):
     health = web.client().get("/healthz").json()
     assert (health["status"], health["version"], health["schema"]) == ("ok", __version__, SCHEMA_HEAD)
     ready = web.client().get("/readyz")
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    cli = web.cli("health", "--json")
+    assert cli.returncode == 3  # the story ends with an advisory fix no build maps to: degraded
+    # it can serve (200, ready), and says the verdict, never "ready" as its status beside problems
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    assert {k: ready.json()[k] for k in ("status", "problems", "sources")} == {
+        k: json.loads(cli.stdout)[k] for k in ("status", "problems", "sources")
+    }
+    assert ready.json()["status"] == "degraded"
 
 
 def test_readyz_is_503_naming_the_reason_when_polling_has_stalled(story: Path, tmp_path: Path):
     config = web_config(story, tmp_path)
     with web_server(config, "--now", "2022-06-01T08:00:00Z", "serve") as server:
         response = server.client().get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.json()["ready"] is False
     assert "no source polled" in response.json()["reason"] or "poll" in response.json()["reason"]
+    assert response.json()["status"] == "degraded"  # as `tracker health` says it (exit 3), with the problem named
 
 
 @pytest.fixture(scope="module")

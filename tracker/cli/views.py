@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
 from tracker.cycle.report import PollReport, outcome_tally
-from tracker.domain.catalog import BuildStatus, Catalog, Health
+from tracker.domain.catalog import BuildStatus, Catalog
 from tracker.domain.clock import human
 from tracker.domain.events import Event
+from tracker.domain.health import SourceState
 from tracker.domain.words import count
 from tracker.listings import SourceListing, build_items, event_item, source_items
 
@@ -153,7 +154,7 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool, zone: st
             console.print(f"[yellow]warning[/] {esc(item['id'])}: {esc(warning)}")
     followed = [r for r in rows if not r.configured and r.active]
     if followed and not show_all:
-        bad = sum(1 for r in followed if r.health is not Health.OK)
+        bad = sum(1 for s in listing.verdict.followed if s.state not in (SourceState.OK, SourceState.REMOVED))
         tiers = _tier_counts(followed, planned)
         console.print(
             f"plus {count(len(followed), 'release-notes page')} followed from KB rows ({bad} not ok; fetched {tiers});"
@@ -163,14 +164,20 @@ def sources_view(listing: SourceListing, show_all: bool, as_json: bool, zone: st
         console.print(f"a poll cycle is running now ({esc(listing.running)})")
 
 
+HEALTH_STYLE = {  # green for `ok` only: a warning is never shown as good news
+    SourceState.NEVER_POLLED: "dim",
+    SourceState.OK: "green",
+    SourceState.WARNING: "yellow",
+    SourceState.ANOMALY: "yellow",
+    SourceState.FAILING: "red",
+    SourceState.REMOVED: "dim",
+}
+
+
 def _health_cell(item: dict[str, Any]) -> str:
-    health = {
-        "ok": "[green]ok[/]",
-        "anomaly": "[yellow]anomaly[/]",
-        "failing": "[red]failing[/]",
-        "unknown": "[dim]never polled[/]",
-    }[item["health"]]
-    return health if item["active"] else health + " (retired)"
+    """The health verdict's state for the source (`health`), in its colour."""
+    state = SourceState(item["health"])
+    return f"[{HEALTH_STYLE[state]}]{state.value}[/]"
 
 
 def _next_cell(item: dict[str, Any], zone: str) -> str:

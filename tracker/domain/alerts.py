@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from tracker.domain.events import EventKind
 from tracker.domain.exposure import Exposure
 from tracker.domain.fixes import Severity
+from tracker.domain.health import SourceLine
 from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
 
@@ -238,7 +239,7 @@ class DigestMessage:
     exposure_counts: dict[str, int] = field(default_factory=dict)
     worst: tuple[AffectedAsset, ...] = ()
     snoozes_expiring: tuple[str, ...] = ()
-    source_health: tuple[tuple[str, str, str], ...] = ()  # (source, health, last error)
+    source_health: tuple[SourceLine, ...] = ()  # the health verdict on each source when the digest was made
 
     @property
     def empty(self) -> bool:

@@ -19,13 +19,14 @@ from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
 from tracker.domain.clock import human
 from tracker.domain.exposure_filter import status_counts
+from tracker.domain.health import SourceLine, SourceState, assess
+from tracker.jobs.health import gather
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
 from tracker.store import MessageKind
 from tracker.store import digests as stored
 from tracker.store.outbox import Message, enqueue
 from tracker.store.records import EventRecord
 from tracker.store.snoozes import expiring
-from tracker.store.sources import active_sources
 
 WORST_SHOWN = 10
 
@@ -88,10 +89,8 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
     counts = {status.value: n for status, n in status_counts(exposures).items() if n}  # as /exposure?status=...
     exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
     worst = tuple(affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
-    expiring_soon = _expiring(session, end, config.timezone)
-    return DigestMessage(
-        channel, start, end, config.timezone, tuple(messages), counts, worst, expiring_soon, _health(session)
-    )
+    expiring_soon, health = _expiring(session, end, config.timezone), _health(config, session, end)
+    return DigestMessage(channel, start, end, config.timezone, tuple(messages), counts, worst, expiring_soon, health)
 
 
 def _brief(event: EventRecord, found: list[Any]) -> AlertMessage:
@@ -123,8 +122,10 @@ def _expiring(session: Session, end: datetime, zone: str) -> tuple[str, ...]:
     return tuple(f"{r.target_kind} {r.target} until {human(r.until, zone)}: {r.reason}" for r in rows)
 
 
-def _health(session: Session) -> tuple[tuple[str, str, str], ...]:
-    return tuple((r.id, r.health.value, r.last_error or "") for r in active_sources(session))
+def _health(config: Config, session: Session, now: datetime) -> tuple[SourceLine, ...]:
+    """The health verdict on each source, as `tracker health` gives it at the end of the period (never polled,
+    warning and removed included: never an `ok` the verdict did not say)."""
+    return assess(gather(config, session, now), now).lines()
 
 
 def preview(config: Config, session: Session, now: datetime) -> list[DigestMessage]:
@@ -166,5 +167,14 @@ def digest_from_payload(data: dict[str, Any]) -> DigestMessage:
         exposure_counts=dict(data["exposure_counts"]),
         worst=tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in data["worst"]),
         snoozes_expiring=tuple(data["snoozes_expiring"]),
-        source_health=tuple((str(h[0]), str(h[1]), str(h[2])) for h in data["source_health"]),
+        source_health=tuple(_source_line(h) for h in data["source_health"]),
     )
+
+
+def _source_line(data: Any) -> SourceLine:
+    """A source's line as the payload holds it; a digest queued before the verdict was carried held
+    `[id, health, last error]`, where only `ok` was not a problem."""
+    if isinstance(data, dict):
+        return SourceLine(str(data["id"]), SourceState(data["state"]), str(data["reason"]), bool(data["problem"]))
+    source, health, error = (str(part) for part in data)
+    return SourceLine(source, SourceState(health), error, health != SourceState.OK)

@@ -73,7 +73,7 @@ def render_digest(digest: DigestMessage, kind: str) -> tuple[str, str, str]:
         d=digest,
         period=f"{human(digest.period_start, zone)} – {human(digest.period_end, zone)} ({zone})",
         # health first: the tracker cut off from the vendor is the news that makes the rest of it doubtful
-        troubled=[h for h in digest.source_health if h[1] != "ok"],
+        troubled=[h for h in digest.source_health if h.problem],  # the health verdict said so: never re-judged here
         health_events=[(human(e.observed_at, zone), headline(e)) for e in digest.events if e.kind.is_source_health],
         events=[(human(e.observed_at, zone), event_line(e)) for e in digest.events if not e.kind.is_source_health],
     )
@@ -103,7 +103,7 @@ def alert_title(message: AlertMessage) -> str:
 def digest_title(digest: DigestMessage) -> str:
     events = sum(1 for e in digest.events if not e.kind.is_source_health)
     what = count(events, "event") if events else "nothing happened"
-    troubled = sum(1 for _, health, _ in digest.source_health if health != "ok")
+    troubled = sum(1 for h in digest.source_health if h.problem)
     trouble = f"{count(troubled, 'source')} in trouble; " if troubled else ""
     return visible(f"[{APP}] Digest for {digest.channel}: {trouble}{what}")
 

@@ -153,6 +153,12 @@ def sources(
     return _json(reads.page_of(reads.sources(ctx, all), "id", cursor, limit).json())
 
 
+@reading.get("/health", summary="The tracker's health verdict (as `tracker health --json`): status, problems, sources")
+def health(ctx: Ctx) -> Response:
+    """Always 200 with the verdict (`status`: healthy or degraded); `/readyz` answers whether it can serve."""
+    return _json(reads.health(ctx))
+
+
 @reading.get("/deliveries", summary="The outbox, newest first (as `tracker deliveries --json`)")
 def deliveries(
     ctx: Ctx, status: str | None = None, limit: Limit = reads.DEFAULT_LIMIT, cursor: Cursor = None

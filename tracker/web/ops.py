@@ -1,5 +1,6 @@
-"""The operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers and polling is not
-stalled, by the same rule as `tracker health`) and `/metrics` in Prometheus's text format.
+"""The operations endpoints: `/healthz` (the process answers), `/readyz` (can it serve: the database answers and
+polling is not stalled; its body carries the health verdict `tracker health` prints) and `/metrics` in Prometheus's
+text format (each source's state and the tracker's status from the same verdict).
 
 Metrics are read from the database at each scrape by a collector on a registry of this app's own (never the
 process-global one), so a `tracker serve` replica reports what the service recorded. The cycle records no row of
@@ -13,7 +14,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
+from tracker import build_info
+from tracker.domain.health import SourceState, Status, readiness
+from tracker.jobs.health import health_verdict
+from tracker.listings import gather_sources, health_item, source_items
+from tracker.store.db import session_scope
+from tracker.store.reads import event_counts, last_cycle, last_digest_sent, outbox_counts
+from tracker.store.repo import utc
 from tracker.web.auth import Need, check
 from tracker.web.context import Ctx, WebContext
 
@@ -24,26 +33,28 @@ router = APIRouter(include_in_schema=False)
 def healthz(ctx: Ctx) -> dict[str, str]:
     """The process answers (nothing else is checked: a liveness probe must not restart it for a vendor outage),
     with the build it runs (the version and the database schema, as `tracker --version` prints them)."""
-    from tracker import build_info
-
     return {"status": "ok", "mode": ctx.notes.get("mode", ""), **build_info()}
 
 
 @router.get("/readyz")
 def readyz(ctx: Ctx) -> Response:
-    """200 when the database answers and polling is not stalled; 503 with the reason otherwise."""
-    from sqlalchemy.exc import SQLAlchemyError
+    """Readiness means "this tracker can serve": 200 while its database answers and what it serves is current
+    (polling is not stalled; a `tracker run` just started gets its grace), whether the tracker is healthy or
+    degraded: a source in trouble or a failed delivery leaves it serving, and taking the web face away would hide
+    the very problems it shows. 503 when it cannot: the database does not answer (`tracker health` exits 1), or no
+    source was polled for twice the shortest interval (old news served as current).
 
-    from tracker.jobs.health import health_verdict
-
+    The body agrees with the code (`ready`, and `reason` when not) and carries the one health verdict as `tracker
+    health --json` and `/api/v1/health` give it: `status` is `healthy` (exit 0), `degraded` (exit 3, the problems
+    listed) or `unavailable` (exit 1). It never says "ready" as its status beside problems."""
     try:
         verdict = health_verdict(ctx.config, ctx.engine, ctx.now)
     except SQLAlchemyError as error:
-        return JSONResponse({"status": "unavailable", "reason": f"the database does not answer: {error}"}, 503)
-    stalled = [p for p in verdict.problems if p.subject == "polling"]
-    if stalled and not _starting(ctx):
-        return JSONResponse({"status": "unavailable", "reason": stalled[0].reason}, 503)
-    return JSONResponse({"status": "ready", "problems": [p.reason for p in verdict.problems]})
+        reason = f"the database does not answer: {type(error).__name__}"
+        return JSONResponse({"ready": False, "reason": reason, "status": Status.UNAVAILABLE.value, "problems": []}, 503)
+    answer = readiness(verdict, _starting(ctx))
+    body = {"ready": answer.ready, **({"reason": answer.reason} if answer.reason else {}), **health_item(verdict)}
+    return JSONResponse(body, 200 if answer.ready else 503)
 
 
 def _starting(ctx: WebContext) -> bool:
@@ -60,7 +71,7 @@ def _reader(request: Request) -> None:
 
 @router.get("/metrics", dependencies=[Depends(_reader)])
 def metrics(ctx: Ctx, request: Request) -> Response:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # lazy: loaded at the first scrape (idle RSS)
 
     registry = getattr(request.app.state, "metrics", None)
     if registry is None:
@@ -69,7 +80,7 @@ def metrics(ctx: Ctx, request: Request) -> Response:
 
 
 def _registry(ctx: WebContext) -> Any:
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry  # lazy: loaded at the first scrape (idle RSS)
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(ctx))
@@ -86,27 +97,26 @@ class _Collector:
         return []  # no fixed description: collected at each scrape
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import GaugeMetricFamily
-
-        from tracker.store.db import session_scope
-        from tracker.store.reads import event_counts, last_cycle, last_digest_sent, outbox_counts
-        from tracker.web import reads
+        from prometheus_client.core import GaugeMetricFamily  # lazy: loaded at the first scrape (idle RSS)
 
         with session_scope(self.ctx.engine) as session:
             events, outbox = event_counts(session), outbox_counts(session)
             digest, cycle = last_digest_sent(session), last_cycle(session)
-        sources = reads.sources(self.ctx, show_all=False)
+        listing = gather_sources(self.ctx.config, self.ctx.engine, self.ctx.now)
+        sources, verdict = source_items(listing, show_all=False), listing.verdict
         gauge = GaugeMetricFamily
         yield _build_info()
         if cycle is not None:
             yield gauge("tracker_poll_cycle_duration_seconds", "The last poll cycle's duration.", cycle[1])
             yield gauge("tracker_poll_cycle_last_timestamp_seconds", "When the last cycle started.", _ts(cycle[0]))
-        health = gauge("tracker_source_health", "1 for each source's current state.", labels=["source", "state"])
+        yield gauge("tracker_healthy", "1 when `tracker health` says healthy, 0 when degraded.", float(verdict.healthy))
+        yield gauge("tracker_health_problems", "The problems `tracker health` names.", float(len(verdict.problems)))
+        health = gauge("tracker_source_health", "1 for each source's state.", labels=["source", "state"])
         success = gauge("tracker_source_last_success_timestamp_seconds", "A source's last success.", labels=["source"])
         failures = gauge("tracker_source_failures", "A source's failures in a row.", labels=["source"])
         for source in sources:
-            for state in ("ok", "anomaly", "failing", "unknown"):
-                health.add_metric([source["id"], state], 1.0 if source["health"] == state else 0.0)
+            for state in SourceState:
+                health.add_metric([source["id"], state.value], 1.0 if source["health"] == state else 0.0)
             if source["last_success"]:
                 success.add_metric([source["id"]], _ts(source["last_success"]))
             failures.add_metric([source["id"]], float(source["failures"]))
@@ -121,9 +131,7 @@ class _Collector:
 
 
 def _build_info() -> Any:
-    from prometheus_client.core import GaugeMetricFamily
-
-    from tracker import build_info
+    from prometheus_client.core import GaugeMetricFamily  # lazy: loaded at the first scrape (idle RSS)
 
     info = build_info()
     family = GaugeMetricFamily(
@@ -134,7 +142,7 @@ def _build_info() -> Any:
 
 
 def _labelled(name: str, text: str, label: str, values: dict[str, int]) -> Any:
-    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.core import GaugeMetricFamily  # lazy: loaded at the first scrape (idle RSS)
 
     family = GaugeMetricFamily(name, text, labels=[label])
     for key, value in sorted(values.items()):
@@ -145,6 +153,4 @@ def _labelled(name: str, text: str, label: str, values: dict[str, int]) -> Any:
 def _ts(value: datetime | str) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    from tracker.store.repo import utc
-
     return utc(value).timestamp()

@@ -19,6 +19,7 @@ from tracker.listings import (
     event_item,
     exposure_item,
     gather_sources,
+    health_item,
     iso,
     listed_by,
     snooze_item,
@@ -199,7 +200,13 @@ def asset(ctx: WebContext, name: str) -> dict[str, Any] | None:
 
 # --- sources, deliveries, watchlists, snoozes ---------------------------------------------------------------------
 def sources(ctx: WebContext, show_all: bool = False) -> list[dict[str, Any]]:
+    """As `tracker sources --json`: each source with the health verdict's state for it."""
     return source_items(gather_sources(ctx.config, ctx.engine, ctx.now), show_all)
+
+
+def health(ctx: WebContext) -> dict[str, Any]:
+    """The health verdict, as `tracker health --json` prints it."""
+    return health_item(gather_sources(ctx.config, ctx.engine, ctx.now).verdict)
 
 
 def deliveries(ctx: WebContext, status: str | None) -> list[dict[str, Any]]:
@@ -247,8 +254,8 @@ def overview(ctx: WebContext) -> dict[str, Any]:
             if key not in pulled:
                 pulled[key] = _pulled_entry(e)
             pulled[key]["assets"].append(e.asset.name)
-    source_list = sources(ctx)
-    trouble = [s for s in source_list if s["health"] in ("failing", "anomaly") and s["active"]]
+    listing = gather_sources(ctx.config, ctx.engine, ctx.now)
+    source_list = source_items(listing, False)
     failed = deliveries(ctx, "failed")
     return {
         "now": iso(ctx.now),
@@ -257,7 +264,10 @@ def overview(ctx: WebContext) -> dict[str, Any]:
         "severity_cards": severity_cards(assessed),
         "assets": len(assessed.rows),
         "on_hold": held,
-        "sources_in_trouble": trouble,
+        "health": health_item(listing.verdict),  # the one verdict: `tracker health`'s status and problems
+        "every_source_ok": listing.verdict.every_source_ok,
+        "sources_in_trouble": [s for s in source_list if s["problem"]],
+        "sources_not_ok": [s for s in source_list if s["health"] != "ok" and not s["problem"]],  # waiting, removed
         "sources": len(source_list),
         "last_poll": _last(s["last_success"] for s in source_list),
         "next_poll": _first(s["next_poll"] for s in source_list if s["configured"]),
