@@ -3,8 +3,10 @@
 The pages have the shape of Broadcom KB 316595 (ESXi build numbers): article chrome, inline scripts and styles
 that make up most of the ~300 KB, then one table per major version under `<h2>ESXi 8.0 🔝</h2>`, columns
 `Version | Release Name | Release Date | Build Number | Available as`, newest build first. Release names are plain
-text (no links), so a poll follows no release notes. Each page shifts its build numbers so that every page
-parses to its own rows.
+text (no links), so a poll follows no release notes, unless the pages are written with `links=True` (each release
+name then links to its notes page, as the vendor's does; the benchmark keeps `follow_limit: 0`). Each page shifts its
+build numbers so that every page parses to its own rows. `Site.change` gives a page a new version (new rows on top
+of its 8.0 table, a new ETag and Last-Modified): a cycle where one page of many changed.
 
 The server binds 127.0.0.1 on a random port, counts requests, conditional requests and 304s, and shuts itself
 down after `lifetime` seconds even if nobody stops it.
@@ -152,24 +154,46 @@ def _filler(page: int, size: int) -> str:
     return "".join(parts)
 
 
-def _table(line: Line, page: int) -> str:
+def _newer(line: Line, page: int, version: int) -> list[Row]:
+    """`version` builds newer than the line's newest (a page's later versions list them on top), newest first;
+    at most 15 (8.0 Update 3l to 3z)."""
+    newest = rows_of(line, page)[0]
+    return [
+        Row(
+            f"ESXi {line.label}.3 P{40 + n:02d}",
+            f"ESXi {line.label} Update 3{'lmnopqrstuvwxyz'[n - 1]}",
+            newest.released + timedelta(days=n),
+            newest.build + n * 1_000,
+            "Depot (Patch)",
+        )
+        for n in range(version, 0, -1)
+    ]
+
+
+def _name(row: Row, links: bool) -> str:
+    return f'<a href="/docs/release-notes/esxi-{row.build}.html">{row.name}</a>' if links else row.name
+
+
+def _table(line: Line, page: int, links: bool = False, version: int = 0) -> str:
     header = "".join(
         f"<td><strong>{h}</strong></td>"
         for h in ("Version", "Release Name", "Release Date", "Build Number", "Available as")
     )
+    rows = (_newer(line, page, version) if version else []) + rows_of(line, page)
     body = "\n".join(
-        f"<tr><td>{r.version}</td><td>{r.name}</td><td>{r.released:%Y/%m/%d}</td><td>{r.build}</td>"
+        f"<tr><td>{r.version}</td><td>{_name(r, links)}</td><td>{r.released:%Y/%m/%d}</td><td>{r.build}</td>"
         f"<td>{r.available}</td></tr>"
-        for r in rows_of(line, page)
+        for r in rows
     )
     return (
         f'<h2>ESXi {line.label} 🔝</h2>\n<table class="kb-table"><tbody><tr>{header}</tr>\n{body}\n</tbody></table>\n'
     )
 
 
-def page_html(page: int) -> bytes:
-    """Page `page` of the site: chrome, filler, one table per line; about PAGE_BYTES bytes."""
-    tables = "".join(_table(line, page) for line in LINES)
+def page_html(page: int, links: bool = False, version: int = 0) -> bytes:
+    """Page `page` of the site: chrome, filler, one table per line; about PAGE_BYTES bytes. A later `version`
+    lists that many newer builds on top of its first table."""
+    tables = "".join(_table(line, page, links, version if index == 0 else 0) for index, line in enumerate(LINES))
     top = _CHROME_TOP.format(updated="05-27-2026")
     fixed = len(_HEAD) + len(top) + len(tables) + len(_CHROME_BOTTOM) + len("</head>\n</body></html>\n")
     filler = _filler(page, PAGE_BYTES - fixed)
@@ -193,18 +217,21 @@ class Page:
         return format_datetime(self.last_modified, usegmt=True)
 
 
-def write_pages(folder: Path, count: int) -> list[Page]:
+MODIFIED = datetime(2026, 5, 27, 8, 0, tzinfo=UTC)
+
+
+def write_pages(folder: Path, count: int, links: bool = False) -> list[Page]:
     """Generate `count` pages into `folder`; each page has its own ETag and Last-Modified."""
     folder.mkdir(parents=True, exist_ok=True)
-    modified = datetime(2026, 5, 27, 8, 0, tzinfo=UTC)
-    pages = []
-    for number in range(count):
-        content = page_html(number)
-        file = folder / f"build-numbers-{number:02d}.html"
-        file.write_bytes(content)
-        etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
-        pages.append(Page(f"{ARTICLE_PATH}/{file.name}", file, content, etag, modified - timedelta(hours=number)))
-    return pages
+    return [_write(folder / f"build-numbers-{n:02d}.html", n, links, 0) for n in range(count)]
+
+
+def _write(file: Path, number: int, links: bool, version: int) -> Page:
+    content = page_html(number, links, version)
+    file.write_bytes(content)
+    etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
+    modified = MODIFIED - timedelta(hours=number) + timedelta(minutes=version)
+    return Page(f"{ARTICLE_PATH}/{file.name}", file, content, etag, modified)
 
 
 # --- the server -----------------------------------------------------------------------------------------------
@@ -221,12 +248,21 @@ class Site:
 
     def __init__(self, pages: list[Page]) -> None:
         self.pages = {p.path: p for p in pages}
+        self.versions = {p.path: 0 for p in pages}
         self.base_url = ""
         self._counts = Counts()
         self._lock = threading.Lock()
 
     def url(self, page: Page) -> str:
         return self.base_url + page.path
+
+    def change(self, page: Page, links: bool = False) -> None:
+        """Serve the page's next version from now on: one more new build on top, new validators."""
+        number = list(self.pages).index(page.path)
+        with self._lock:
+            self.versions[page.path] += 1
+            version = self.versions[page.path]
+        self.pages[page.path] = _write(page.file, number, links, version)
 
     def reset(self) -> Counts:
         """The counts so far; counting starts again from zero."""

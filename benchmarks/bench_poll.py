@@ -6,7 +6,10 @@ Measures, each as a whole process (median and min of --repeat runs):
   a. `tracker --help`;
   b. the first poll of 50 new pages (a fresh database each run), and the parse time of one page in-process;
   c. the second poll of the same 50 unchanged pages (the server must see 50 conditional requests, all 304);
-  d. urlwatch's unchanged run over the same 50 pages (installed into the venv when missing), as the reference.
+  d. urlwatch's unchanged run over the same 50 pages (installed into the venv when missing), as the reference;
+  e. a poll where 1 of the 50 pages changed (one new build on top), against urlwatch's run over the same change.
+With --links every release name links to its notes page (as the vendor's pages do) and the tracker keeps
+`follow_limit: 0`: the links are recorded, none is followed.
 Prints one table (ours | reference | ratio | target | met?) and the peak RSS of the measured processes.
 Needs no network: the pages are generated into a temporary folder and served on 127.0.0.1 by benchmarks/_site.py.
 """
@@ -34,7 +37,8 @@ CHANGEDETECTION_FIRST_POLL = 12.7  # s: changedetection.io's published first pol
 HELP_BUDGET = 0.5  # s
 PARSE_BUDGET = 100.0  # ms per page
 # Seconds a measurement may use before it stops repeating: the benchmark stays under ~3 minutes on 2 cores.
-FIRST_POLL_BUDGET, UNCHANGED_POLL_BUDGET = 90.0, 45.0
+FIRST_POLL_BUDGET, UNCHANGED_POLL_BUDGET, CHANGED_POLL_BUDGET = 90.0, 45.0, 60.0
+CHANGED_RATIO = 2.0  # a poll where one page changed costs at most twice urlwatch's run over the same change
 BIN = Path(sys.executable).parent  # the venv's bin folder: tracker, urlwatch, pip
 
 
@@ -104,10 +108,10 @@ def child_env(home: Path) -> dict[str, str]:
 
 
 # --- ours -----------------------------------------------------------------------------------------------------
-def write_tracker_config(folder: Path, site: Site, pages: list[Page]) -> Path:
+def write_tracker_config(folder: Path, site: Site, pages: list[Page], links: bool = False) -> Path:
     lines = [
         f"database: sqlite:///{folder / 'tracker.db'}",
-        "http: {politeness_delay: 0}",
+        "http: {politeness_delay: 0, follow_limit: 0}" if links else "http: {politeness_delay: 0}",
         "sources:",
         *(
             f"  - {{id: kb-{n:02d}, kind: kb_build_table, product: esxi, url: '{site.url(p)}'}}"
@@ -151,6 +155,40 @@ def unchanged_poll(config: Path, folder: Path, site: Site, env: dict[str, str], 
     if f"{PAGES} not modified" not in result.stdout:
         raise SystemExit(f"unchanged poll: expected {PAGES} not modified sources, got:\n{result.stdout}")
     return result
+
+
+def changed_poll(config: Path, folder: Path, site: Site, env: dict[str, str]) -> Run:
+    """A poll after one page changed: 50 conditional requests, 49 answered 304, one page parsed."""
+    site.reset()
+    result = run([BIN / "tracker", "-c", config, "poll"], env, folder)
+    expect(site.reset(), PAGES, PAGES, PAGES - 1, "poll with one changed page")
+    if "1 parsed" not in result.stdout or f"{PAGES - 1} not modified" not in result.stdout:
+        raise SystemExit(f"poll with one changed page: expected 1 parsed, {PAGES - 1} not modified:\n{result.stdout}")
+    return result
+
+
+@dataclass(frozen=True)
+class Changed:
+    """Each run changes the next page, then polls with the tracker, then runs urlwatch over the same change."""
+
+    ours: Series
+    urlwatch: Series
+
+
+def changed_runs(
+    repeats: int, config: Path, argv: list[str | Path], folder: Path, site: Site, pages: list[Page], links: bool
+) -> Changed:
+    env = child_env(folder / "home")
+    ours: list[Run] = []
+    theirs: list[Run] = []
+    while len(ours) < repeats:
+        site.change(pages[len(ours) % len(pages)], links)
+        ours.append(changed_poll(config, folder, site, env))
+        site.reset()
+        theirs.append(run(argv, env, folder))
+        if sum(r.seconds for r in ours + theirs) * (len(ours) + 1) / len(ours) > CHANGED_POLL_BUDGET:
+            break
+    return Changed(Series(ours), Series(theirs))
 
 
 def parse_times_ms(site: Site, pages: list[Page]) -> list[float]:
@@ -248,6 +286,8 @@ class Results:
     urlwatch: Series
     urlwatch_version: str
     urlwatch_counts: list[Counts]  # one per unchanged run
+    changed: Changed
+    links: bool
 
 
 def table_rows(r: Results) -> list[tuple[str, ...]]:
@@ -289,6 +329,14 @@ def table_rows(r: Results) -> list[tuple[str, ...]]:
             verdict(r.unchanged.median <= r.urlwatch.median),
         ),
         (
+            f"(e) 1 of {PAGES} pages changed",
+            r.changed.ours.text(),
+            f"urlwatch {r.changed.urlwatch.text()}",
+            f"{r.changed.ours.median / r.changed.urlwatch.median:.2f}",
+            f"<= {CHANGED_RATIO:.2f}",
+            verdict(r.changed.ours.median <= CHANGED_RATIO * r.changed.urlwatch.median),
+        ),
+        (
             "(c) conditional requests -> 304",
             f"{ours.conditional}/{ours.requests} -> {ours.not_modified}",
             f"urlwatch {uw.conditional}/{uw.requests} -> {uw.not_modified}",
@@ -308,8 +356,9 @@ def print_report(r: Results, repeats: int) -> None:
     from tracker.cycle.fetch import PARALLEL_REQUESTS
     from tracker.cycle.parse import MIN_BYTES
 
+    linked = "; every release name links to its notes page (follow_limit: 0)" if r.links else ""
     print(
-        f"\n{PAGES} pages of {r.page_kb:.0f} KB on average, {rows_per_page()} rows each, served on 127.0.0.1;"
+        f"\n{PAGES} pages of {r.page_kb:.0f} KB on average, {rows_per_page()} rows each, served on 127.0.0.1{linked};"
         f" process times are median (min, n runs; at most {repeats})\n"
     )
     print_table(table_rows(r))
@@ -319,6 +368,7 @@ def print_report(r: Results, repeats: int) -> None:
         ("tracker poll, first", r.first),
         ("tracker poll, unchanged", r.unchanged),
         ("urlwatch, unchanged", r.urlwatch),
+        ("tracker poll, 1 changed", r.changed.ours),
     ):
         print(f"  {name:<24} {series.peak_rss_mib:6.1f} MiB")
     parsing = sum(r.parse_ms) / 1000
@@ -343,11 +393,11 @@ def _counts_text(runs: list[Counts]) -> str:
 
 
 # --- main -----------------------------------------------------------------------------------------------------
-def measure(folder: Path, repeats: int) -> Results:
+def measure(folder: Path, repeats: int, links: bool) -> Results:
     env = child_env(folder / "home")
-    pages = write_pages(folder / "pages", PAGES)
+    pages = write_pages(folder / "pages", PAGES, links)
     with serving(pages, SERVER_LIFETIME) as site:
-        config = write_tracker_config(folder, site, pages)
+        config = write_tracker_config(folder, site, pages, links)
         note(f"serving {PAGES} pages at {site.base_url}")
         note("(a) tracker --help")
         help_ = repeat(repeats, lambda: run([BIN / "tracker", "--help"], env, folder))
@@ -364,9 +414,21 @@ def measure(folder: Path, repeats: int) -> Results:
         urlwatch_warm(argv, folder, site, env)
         urlwatch_counts: list[Counts] = []
         urlwatch = repeat(repeats, lambda: urlwatch_unchanged(argv, folder, site, env, urlwatch_counts))
+        note(f"(e) 1 of {PAGES} pages changed: our poll, then urlwatch, per change")
+        changed = changed_runs(repeats, config, argv, folder, site, pages, links)
     page_kb = statistics.mean(len(p.content) for p in pages) / 1000
     return Results(
-        page_kb, help_, first, parse_ms, unchanged, ours_counts, urlwatch, urlwatch_version(), urlwatch_counts
+        page_kb,
+        help_,
+        first,
+        parse_ms,
+        unchanged,
+        ours_counts,
+        urlwatch,
+        urlwatch_version(),
+        urlwatch_counts,
+        changed,
+        links,
     )
 
 
@@ -377,10 +439,11 @@ def note(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="runs per process measurement (default 5)")
+    parser.add_argument("--links", action="store_true", help="release names link to notes pages (follow_limit: 0)")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
-        results = measure(Path(tmp), max(1, args.repeat))
+        results = measure(Path(tmp), max(1, args.repeat), args.links)
     print_report(results, max(1, args.repeat))
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
 

@@ -203,10 +203,10 @@ def test_pages_fetched_before_another_cycle_finished_are_fetched_again_under_the
     pages meanwhile, the answers it holds are stale. It fetches again, under the lease, and decides what a second
     `tracker poll` run after the first would."""
     from tracker.config import clock, load_config
-    from tracker.cycle.engine import Hooks, http_settings
     from tracker.cycle.fetch import FetchStage
     from tracker.cycle.full import Inputs, orm_snapshot, run_locked
-    from tracker.cycle.parse import Preparsed
+    from tracker.cycle.options import Hooks, http_settings
+    from tracker.cycle.parse import parsing
     from tracker.cycle.plan import Request, plan
     from tracker.http import Fetcher, build_client
     from tracker.store.db import make_engine
@@ -231,10 +231,12 @@ def test_pages_fetched_before_another_cycle_finished_are_fetched_again_under_the
     site.stage(stage)
     with build_client(http_settings(config)) as client:
         fetching = FetchStage(Fetcher(client, http_settings(config)), parallel=True)
-        pages = plan(config, orm_snapshot(engine), request)
+        snapshot = orm_snapshot(engine)
+        pages = plan(config, snapshot, request)
         answers = fetching.fetch(pages)  # this replica fetched ...
         cli("poll", now=now)  # ... another finished a whole cycle over the same pages ...
         site.reset_log()
-        run_locked(config, engine, Inputs(fetching, request, pages, answers, Preparsed()), Hooks())  # ... then ours
+        with parsing(pages, answers, config.mask) as reader:  # ... then ours
+            run_locked(config, engine, Inputs(fetching, request, snapshot, pages, answers, reader), Hooks())
     assert sorted(h.status for h in site.requests) == [304, 304]  # fetched again, with the new validators
     assert cli.json("events", now=now) == sequential.json("events", now=now)

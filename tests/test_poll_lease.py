@@ -160,8 +160,8 @@ def test_a_cycle_that_outlived_its_lease_stops_before_writing_anything(
     engine = make_engine(config.database)
     decide = cycle_engine._Cycle._decide
 
-    def decide_then_lose_the_lease(cycle: Any, page: Any, answer: Any) -> Any:
-        result = decide(cycle, page, answer)
+    def decide_then_lose_the_lease(cycle: Any, page: Any) -> Any:
+        result = decide(cycle, page)
         with sqlite3.connect(tmp_path / "tracker.db") as db:  # it ran out meanwhile, and another process took it
             db.execute("UPDATE lease SET holder = ? WHERE name = 'poll'", (OTHER,))
         return result

@@ -1,32 +1,33 @@
-"""The poll cycle: the one engine behind `tracker poll`, `tracker run` (each tick), the demo and the tests.
+"""The poll cycle: the one engine behind `tracker poll`, `tracker run` (each tick), the demo and the tests. A flat
+pipeline of stages, each handing the next a value:
 
-    plan (which pages, which validators)  -> fetch (a few at once)  -> parse (inline, or worker processes)
-      -> decide (pure: diff, then corroboration.settle, over the in-memory catalog)
-      -> record (one transaction, with the alerts queued for the new events)
+    plan (which pages, which validators; from the snapshot, read once)  -> fetch (a few at once)
+      -> parse (tracker/cycle/parse.py: every answer becomes one `PageResult`; worker processes for many pages)
+      -> decide (tracker/domain/decide.py, then corroboration.settle, over the catalog the cycle read)
+      -> record (tracker/store/cycles.py, one transaction)  -> queue (the alerts of the new events, same transaction)
 
 A cycle where every planned page answers 304 is recorded by the store's fast path without importing SQLAlchemy
-(tracker/store/fastpath.py). One cycle runs at a time across processes: the `poll` lease (tracker/store/leases.py),
-renewed while the cycle works. A cycle has a deadline (`service.cycle_deadline`): the pages not fetched by then are
-abandoned for this cycle and recorded as errors, the others are recorded as usual (tracker/cycle/fetch.py); leaving
-the HTTP client closes what the abandoned fetches still hold open. When an availability source stops offering a
-build, the product's other availability sources are fetched in the same cycle before it settles (corroboration on
-demand).
+(tracker/store/fastpath.py); the others go on in tracker/cycle/full.py, under the poll lease. One cycle runs at a
+time across processes: the `poll` lease (tracker/store/leases.py), renewed while the cycle works. A cycle has a
+deadline (`service.cycle_deadline`): the pages not fetched by then are abandoned for this cycle and recorded as
+errors, the others are recorded as usual (tracker/cycle/fetch.py); leaving the HTTP client closes what the abandoned
+fetches still hold open. When an availability source stops offering a build, the product's other availability
+sources are fetched in the same cycle before it settles (corroboration on demand).
 """
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracker.config import Config, user_agent
-from tracker.cycle import parse as parse_stage
-from tracker.cycle.fetch import Answer, Deadline, FetchStage, Watch
+from tracker.config import Config
+from tracker.cycle.fetch import Answer, Deadline, FetchStage
+from tracker.cycle.options import Hooks, allowed_hosts, http_settings
+from tracker.cycle.parse import parsing
 from tracker.cycle.plan import Planned, Request, plan, quiet_possible
 from tracker.cycle.report import PollReport, unchanged_report
-from tracker.domain.catalog import Policy
-from tracker.http import Fetcher, HttpSettings, NotModified, build_client
+from tracker.http import Fetcher, NotModified, build_client
 from tracker.store import fastpath
 from tracker.store.snapshot import Snapshot
 
@@ -34,47 +35,22 @@ if TYPE_CHECKING:
     # SQLAlchemy and the store's ORM modules load only when the fast path cannot record
     from sqlalchemy import Engine
 
-    from tracker.store import leases
-
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Hooks:
-    """What a caller hears while the cycle runs: how far its fetches are (tracker/cycle/fetch.py `Fetching`, as
-    answers come in and every second while it waits), and a wait for another cycle."""
-
-    progress: Watch | None = None
-    on_wait: "Callable[[leases.Held], None] | None" = None
-    wait: float = 0.0  # seconds to wait for another process's cycle; then give up (`blocked_by`)
-
-
-def policy_of(config: Config) -> Policy:
-    p = config.policy
-    return Policy(p.pull_confirmations, p.max_drop_ratio, p.failing_after, p.cooldown_days)
-
-
-def http_settings(config: Config) -> HttpSettings:
-    http = config.http
-    return HttpSettings(user_agent(config), http.timeout, http.max_bytes, http.politeness_delay, http.deadline)
-
-
-def allowed_hosts(config: Config) -> dict[str, frozenset[str]]:
-    """The hosts each source's pages may redirect to (its `allow_hosts`), by source id."""
-    return {s.id: frozenset(s.allow_hosts) for s in config.sources if s.allow_hosts}
+__all__ = ["Hooks", "run_cycle"]
 
 
 def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request, hooks: Hooks = Hooks()) -> PollReport:
     """One cycle. `open_db` gives the database, migrated; it is called only when the fast path cannot record."""
     deadline = Deadline(config.service.cycle_deadline_seconds)  # the cycle's fetches end by then, in or not
     path = fastpath.sqlite_path(config.database)
-    snapshot = _fast_snapshot(path)
+    snapshot = _fast_snapshot(path, tiers=config.http.follow_limit > 0)
     engine = None
     if snapshot is None:
         engine = open_db()
-        from tracker.cycle.full import orm_snapshot  # the ORM path, only when needed: SQLAlchemy costs more
+        from tracker.cycle.full import orm_snapshot  # lazy: the ORM path costs more than a cycle of unchanged pages
 
-        snapshot = orm_snapshot(engine)  # than a whole cycle of unchanged pages
+        snapshot = orm_snapshot(engine)
     pages = plan(config, snapshot, request)
     if not pages:
         return PollReport()
@@ -87,24 +63,21 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):
             return unchanged_report([p.id for p in pages])
         # Many changed pages: parsed on the other cores while the database opens.
-        pool = parse_stage.start(pages, answers)
-        try:
+        with parsing(pages, answers, config.mask) as reader:
             engine = engine or open_db()
-            from tracker.cycle.full import Inputs, run_locked  # the ORM path (see above)
+            from tracker.cycle.full import Inputs, run_locked  # lazy: the ORM path (see above)
 
-            return run_locked(config, engine, Inputs(stage, request, pages, answers, pool), hooks)
-        finally:
-            pool.close()
+            return run_locked(config, engine, Inputs(stage, request, snapshot, pages, answers, reader), hooks)
 
 
-def _fast_snapshot(path: Path | None) -> Snapshot | None:
+def _fast_snapshot(path: Path | None, tiers: bool) -> Snapshot | None:
     """The snapshot of a SQLite file read without the ORM; None when the ORM must read it (another database, or a
     file at an older schema, which the ORM migrates)."""
     if path is None:
         return None
     if not path.is_file():
         return Snapshot()  # a first poll: nothing stored yet; the pages are fetched before the database is made
-    return fastpath.snapshot(path)
+    return fastpath.snapshot(path, tiers)
 
 
 def _recorded_unchanged(

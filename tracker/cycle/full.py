@@ -1,35 +1,41 @@
-"""The full path of a poll cycle, under the poll lease: the configured sources synced, the catalog loaded, every
-page decided in the cycle's order (each KB table, then the release notes its rows link to, new ones up to the follow
+"""The full path of a poll cycle, under the poll lease: the configured sources synced, the catalog read, every page
+decided in the cycle's order (each KB table, then the release notes its rows link to, new ones up to the follow
 limit), the availability siblings asked on demand, the cycle settled, then recorded in one transaction with its
-alerts (tracker/store/cycles.py). tracker/cycle/engine.py comes here when the store's fast path cannot record."""
+alerts (tracker/store/cycles.py). tracker/cycle/engine.py comes here when the store's fast path cannot record.
+
+The pages planned were fetched and are being parsed (tracker/cycle/parse.py) before the lease is taken; they are
+planned again only when another cycle was recorded since the snapshot they were planned from (the store's cycle
+generation moved): then what is due and the validators may have changed, and they are fetched again under the lease.
+The catalog is read as the decisions need it (tracker/store/cycles.py `CatalogReader`): a cycle where one page of
+fifty changed reads the sightings of that page's builds, not the whole catalog's.
+"""
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from tracker.config import Config
-from tracker.cycle.engine import Hooks, policy_of
-from tracker.cycle.fetch import Answer, Collected, FetchStage
-from tracker.cycle.parse import Preparsed
+from tracker.cycle.fetch import Answer, FetchStage
+from tracker.cycle.options import Hooks, policy_of
+from tracker.cycle.parse import PageResult, Reader
 from tracker.cycle.plan import Planned, Request, child_build, child_id, follows, plan, planned_source
 from tracker.cycle.report import PollReport, SourceOutcome
-from tracker.domain.catalog import SourceState
+from tracker.domain.catalog import BuildKey, SourceState
 from tracker.domain.corroboration import settle, siblings_to_ask
-from tracker.domain.decide import Decision, Failed, FetchOutcome, Knowledge, Observation, Unchanged, decide
+from tracker.domain.decide import Decision, Failed, FetchOutcome, Knowledge, Unchanged, decide
 from tracker.domain.events import Event
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.http import Document, FetchError, NotModified, without_credentials
 from tracker.notify.pipeline import queue_alerts
 from tracker.sources import REGISTRY
 from tracker.store import POLL_LEASE, leases
 from tracker.store.advisories import load_advisories
-from tracker.store.cycles import CycleRecord, FetchRecord, Link, record_cycle
+from tracker.store.cycles import CatalogReader, CycleRecord, FetchRecord, Link, generation, record_cycle
 from tracker.store.db import session_scope
-from tracker.store.repo import load_catalog
 from tracker.store.snapshot import Snapshot
 from tracker.store.sources import snapshot, sync_sources
 
@@ -37,20 +43,25 @@ log = logging.getLogger(__name__)
 
 
 def orm_snapshot(engine: Engine) -> Snapshot:
+    """The snapshot through the ORM (any database), with the cycle generation it was read at."""
     with session_scope(engine) as session:
-        return snapshot(session)
+        read_at = generation(session)  # first: a cycle recorded meanwhile moves it, and this cycle plans again
+        return replace(snapshot(session), generation=read_at)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Inputs:
+    """What the cycle brings under the lease: the pages planned from `snapshot`, their answers, their parse."""
+
     stage: FetchStage
     request: Request
+    snapshot: Snapshot
     pages: list[Planned]
     answers: dict[str, Answer]
-    pool: Preparsed
+    reader: Reader
 
 
-def run_locked(config: Config, engine: Engine, inputs: "Inputs", hooks: Hooks) -> PollReport:
+def run_locked(config: Config, engine: Engine, inputs: Inputs, hooks: Hooks) -> PollReport:
     """The full path, under the poll lease."""
     lease = _Lease(engine, leases.holder_id(), config.service.lease_ttl)
     held = leases.try_acquire(engine, POLL_LEASE, lease.holder, lease.ttl)
@@ -62,17 +73,26 @@ def run_locked(config: Config, engine: Engine, inputs: "Inputs", hooks: Hooks) -
             return PollReport(blocked_by=blocked)
         inputs.stage.deadline.restart()  # waiting for another cycle is not this cycle's time
     try:
-        fresh = plan(config, orm_snapshot(engine), inputs.request)
-        if held is not None or fresh != inputs.pages:
-            # Another cycle ran since these pages were planned (waited for, or finished between our fetch and the
-            # lease): what is due and the validators changed. Fetch again under the lease, so a row missing from
-            # one page is never counted twice by two cycles seconds apart.
-            inputs.pool.close()
-            inputs.pages = fresh
-            inputs.answers, inputs.pool = inputs.stage.fetch(fresh, between=lease.keep), Preparsed()
+        inputs = _current(config, engine, inputs, held is not None, lease)
         return _Cycle.begin(config, engine, inputs, hooks, lease).run()
     finally:
         _release(engine, lease.holder)
+
+
+def _current(config: Config, engine: Engine, inputs: Inputs, waited: bool, lease: "_Lease") -> Inputs:
+    """The inputs as they stand under the lease. When another cycle was recorded since the snapshot (waited for,
+    or finished between our fetch and the lease), what is due and the validators may have changed: plan again, and
+    fetch again under the lease, so a row missing from one page is never counted twice by two cycles seconds apart."""
+    if not waited:
+        with session_scope(engine) as session:
+            if generation(session) == inputs.snapshot.generation:
+                return inputs
+    stored = orm_snapshot(engine)
+    fresh = plan(config, stored, inputs.request)
+    if not waited and fresh == inputs.pages:
+        return replace(inputs, snapshot=stored)
+    inputs.reader.forget()
+    return replace(inputs, snapshot=stored, pages=fresh, answers=inputs.stage.fetch(fresh, between=lease.keep))
 
 
 def _release(engine: Engine, holder: str) -> None:
@@ -115,20 +135,20 @@ class _Cycle:
     inputs: Inputs
     hooks: Hooks
     lease: _Lease
-    snapshot: Snapshot
+    catalog: CatalogReader
     record: CycleRecord
     report: PollReport = field(default_factory=PollReport)
 
     @classmethod
     def begin(cls, config: Config, engine: Engine, inputs: Inputs, hooks: Hooks, lease: _Lease) -> "_Cycle":
-        """Sync the configured sources, then load what the cycle decides over."""
+        """Sync the configured sources, then read what the cycle decides over."""
         now = inputs.request.now
         with session_scope(engine) as session:
             sync_sources(session, config, now)
+        reader = CatalogReader.open(engine)
         with session_scope(engine) as session:
-            known = Knowledge(load_catalog(session), load_advisories(session))
-            stored = snapshot(session)
-        return cls(config, engine, inputs, hooks, lease, stored, CycleRecord(now, known))
+            known = Knowledge(reader.catalog, load_advisories(session))
+        return cls(config, engine, inputs, hooks, lease, reader, CycleRecord(now, known))
 
     @property
     def now(self) -> datetime:
@@ -138,49 +158,62 @@ class _Cycle:
     def known(self) -> Knowledge:
         return self.record.known
 
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.inputs.snapshot
+
     def run(self) -> PollReport:
         pages = self.inputs.pages
+        answers = dict(self.inputs.answers)
+        unanswered = [p for p in pages if p.id not in answers]  # another cycle was under way as we would fetch
+        if unanswered:
+            answers |= self.inputs.stage.fetch(unanswered, between=self.lease.keep)
+        results = {p.id: self.inputs.reader.read(p, answers[p.id]) for p in pages}
+        self.catalog.states(results)
+        self._read_catalog(results.values())  # in one go, for every page the plan fetched
         by_parent: dict[str, list[Planned]] = {}
         for page in pages:
             if page.parent_id is not None:
                 by_parent.setdefault(page.parent_id, []).append(page)
         for page in pages:
             if page.parent_id is None:
-                result = self._decide(page, self.inputs.answers.get(page.id))
-                self._follow(page, result, by_parent.get(page.id, []))
+                parsed = self._decide(results[page.id])
+                self._follow(page, parsed, [results[p.id] for p in by_parent.get(page.id, [])])
         self._corroborate()
         self.record.changes += settle(self.known.catalog, self.now)
         self._store()
         return self.report
 
     # --- decide -------------------------------------------------------------------------------------------------
-    def _decide(self, page: Planned, answer: Answer | None) -> ParseResult | None:
-        """Decide one page (fetching it now when it was not fetched with the plan); its parse when trusted."""
-        if answer is None:
-            answer = self.inputs.stage.one(page)
+    def _read_catalog(self, results: Iterable[PageResult]) -> None:
+        """The sightings these pages' decisions look at: those of each page's source when it was read, or when it
+        misses a row it listed (a 304 still counts that miss), and every sighting of the builds it lists."""
+        catalog, pending = self.known.catalog, self.snapshot.pending
+        sources: set[str] = set()
+        keys: set[BuildKey] = set()
+        for result in results:
+            sid = result.page.id
+            if isinstance(result.seen, Failed) or (isinstance(result.seen, Unchanged) and sid not in pending):
+                continue  # an error, or a 304 with nothing pending, changes no sighting
+            sources.add(sid)
+            for record in result.parsed.records if result.parsed else ():
+                entry = catalog.find(record.product, record.build)  # a second build names its entry
+                keys.add(entry.key if entry else (record.product, record.build))
+        self.catalog.read(sources, keys)
+
+    def _decide(self, result: PageResult) -> ParseResult | None:
+        """Decide one page; its parse when trusted."""
+        page = result.page
+        self.catalog.states([page.id])  # a followed page's stored state is read only now
+        self._read_catalog([result])
         self._ensure_state(page)
-        seen = self._observe(page, answer)
-        decision = decide(self.known, page.id, seen, policy_of(self.config), self.now)
+        decision = decide(self.known, page.id, result.seen, policy_of(self.config), self.now)
         self.record.changes += decision.changes
-        self.record.fetches.append(_fetch_record(decision, answer, seen))
-        self.report.outcomes.append(_outcome(decision, seen))
+        self.record.fetches.append(_fetch_record(decision, result))
+        self.report.outcomes.append(_outcome(decision, result))
         self.report.events.extend(c for c in decision.changes if isinstance(c, Event))
         self.lease.keep()
-        return seen if decision.trusted and isinstance(seen, ParseResult) else None
-
-    def _observe(self, page: Planned, answer: Answer) -> Observation:
-        if isinstance(answer, FetchError):
-            return Failed(self.config.mask(str(answer)))
-        if isinstance(answer, NotModified):
-            return Unchanged()
-        document, result = (answer.root, answer.result) if isinstance(answer, Collected) else (answer, None)
-        if result is None:
-            parsed = self.inputs.pool.take(page.id)
-            kind = REGISTRY[page.kind]
-            result = parsed or kind.parse(document.content, url=document.url, product=Product(page.product))
-        if document.redirected:  # evidence names where the page was read, without credentials or secrets
-            result = replace(result, url=self.config.mask(without_credentials(document.url)))
-        return result
+        return result.parsed if decision.trusted else None
 
     def _ensure_state(self, page: Planned) -> None:
         """A page the catalog has no state for yet: a release-notes page found through a KB row this cycle."""
@@ -198,8 +231,13 @@ class _Cycle:
             parent_id=parent.id if parent else page.parent_id,
         )
 
+    def _fetch_and_decide(self, pages: list[Planned]) -> None:
+        answers = self.inputs.stage.fetch(pages, between=self.lease.keep)
+        for page in pages:
+            self._decide(self.inputs.reader.read(page, answers[page.id]))
+
     # --- follow and corroborate ---------------------------------------------------------------------------------
-    def _follow(self, parent: Planned, parsed: ParseResult | None, known: list[Planned]) -> None:
+    def _follow(self, parent: Planned, parsed: ParseResult | None, known: list[PageResult]) -> None:
         """The release notes the parent's listed rows link to: the known ones due by their tier, then new ones up
         to the follow limit."""
         source = self.config.source(parent.id)
@@ -213,21 +251,19 @@ class _Cycle:
                 if r.notes_url
             }
             self.record.links[parent.id] = links
-        for page in known:
+        for result in known:
+            page = result.page
             if links is not None and page.id not in links:
                 continue  # its row is no longer listed: no longer followed
             if links is not None and links[page.id].url != page.url:
                 page = Planned(page.id, page.kind, links[page.id].url, page.product, parent_id=parent.id)
-                self.inputs.pool.discard(page.id)  # its row links elsewhere now: fetched again, whole
-                self._decide(page, None)
+                self.inputs.reader.discard(page.id)  # its row links elsewhere now: fetched again, whole
+                self._fetch_and_decide([page])
                 continue
-            self._decide(page, self.inputs.answers.get(page.id))
+            self._decide(result)
         if self.inputs.stage.deadline.passed:
             return  # pages never fetched wait for the next cycle, rather than each failing this one
-        new = self._new_children(parent, links)[: self.config.http.follow_limit]
-        answers = self.inputs.stage.fetch(new, between=self.lease.keep)
-        for page in new:
-            self._decide(page, answers[page.id])
+        self._fetch_and_decide(self._new_children(parent, links)[: self.config.http.follow_limit])
 
     def _new_children(self, parent: Planned, links: dict[str, Link] | None) -> list[Planned]:
         stored = {c.id: c for c in self.snapshot.children(parent.id)}
@@ -245,52 +281,48 @@ class _Cycle:
         decided = {o.source_id for o in self.report.outcomes}
         configured = {s.id: s for s in self.config.sources}
         asked = [sid for sid in siblings_to_ask(self.known.catalog, decided) if sid in configured]
-        if not asked:
-            return
-        pages = [planned_source(self.config, configured[sid], self.snapshot) for sid in asked]
-        answers = self.inputs.stage.fetch(pages, between=self.lease.keep)
-        for page in pages:
-            self._decide(page, answers[page.id])
+        if asked:
+            self._fetch_and_decide([planned_source(self.config, configured[sid], self.snapshot) for sid in asked])
 
-    # --- record -------------------------------------------------------------------------------------------------
+    # --- record and queue ---------------------------------------------------------------------------------------
     def _store(self) -> None:
-        """Record the cycle and queue its alerts, in one transaction: no event is stored without its alerts."""
+        """Record the cycle and queue its alerts, in one transaction: no event is stored without its alerts. The
+        alerts read the whole catalog when they need it (the cycle read only a part)."""
         self.lease.renew()
         with session_scope(self.engine) as session:
             created = record_cycle(session, self.record)
             self.report.event_ids = [row.id for row in created if row.id is not None]
-            self.report.queued = queue_alerts(self.config, session, created, self.now, self.known) if created else 0
+            self.report.queued = queue_alerts(self.config, session, created, self.now) if created else 0
 
 
-def _outcome(decision: Decision, seen: Observation) -> SourceOutcome:
-    rows = len(seen.records) if isinstance(seen, ParseResult) else 0
-    skipped = _skipped(seen)
-    if decision.outcome in (FetchOutcome.PARSED, FetchOutcome.ANOMALY):
-        return SourceOutcome(decision.source_id, decision.outcome, rows, list(skipped), decision.error)
+def _outcome(decision: Decision, result: PageResult) -> SourceOutcome:
+    seen = result.parsed
+    if seen is not None and decision.outcome in (FetchOutcome.PARSED, FetchOutcome.ANOMALY):
+        return SourceOutcome(
+            decision.source_id, decision.outcome, len(seen.records), list(_skipped(seen)), decision.error
+        )
     return SourceOutcome(decision.source_id, decision.outcome, error=decision.error)
 
 
-def _skipped(seen: Observation) -> tuple[dict[str, str], ...]:
-    if not isinstance(seen, ParseResult):
-        return ()
+def _skipped(seen: ParseResult) -> tuple[dict[str, str], ...]:
     return tuple({"where": s.where, "text": s.text[:200], "reason": s.reason} for s in seen.skipped)
 
 
-def _fetch_record(decision: Decision, answer: Answer, seen: Observation) -> FetchRecord:
-    outcome, sid = decision.outcome, decision.source_id
+def _fetch_record(decision: Decision, result: PageResult) -> FetchRecord:
+    outcome, sid, fetched = decision.outcome, decision.source_id, result.fetched
     if outcome is FetchOutcome.ERROR:
         return FetchRecord(sid, outcome, error=decision.error)
-    if isinstance(answer, NotModified):
-        return FetchRecord(sid, outcome, http_status=304, elapsed_ms=answer.elapsed_ms)
-    doc = answer.root if isinstance(answer, Collected) else answer
-    assert isinstance(doc, Document) and isinstance(seen, ParseResult)
-    reference = (doc.validators.etag, doc.validators.last_modified) if decision.trusted else None
+    seen = result.parsed
+    if seen is None:  # 304
+        return FetchRecord(sid, outcome, http_status=304, elapsed_ms=fetched.elapsed_ms)
+    validators = fetched.validators
+    reference = (validators.etag, validators.last_modified) if decision.trusted and validators else None
     return FetchRecord(
         sid,
         outcome,
-        http_status=doc.status,
-        elapsed_ms=doc.elapsed_ms,
-        bytes=len(doc.content),
+        http_status=fetched.status,
+        elapsed_ms=fetched.elapsed_ms,
+        bytes=fetched.bytes,
         rows=len(seen.records),
         error=decision.error,
         skipped=_skipped(seen),

@@ -1,5 +1,8 @@
-"""The parse stage: pages are parsed inline, or, when a cycle fetched many changed pages, in worker processes
-while the main process gets its database ready and decides.
+"""The parse stage: every fetch answer becomes one `PageResult` (the page, what was seen on it, what its fetch
+cost), the one shape the decide and record stages take. `parsing()` owns the whole stage: the worker processes, the
+multi-document kinds' results (read by their `collect` as the fetch stage got their further documents) and the
+inline parse. Pages are parsed inline, or, when a cycle fetched many changed pages, in worker processes while the
+main process gets its database ready.
 
 Parsing is CPU work in Python row loops (the GIL is held), so threads cannot share it; processes can. When a cycle
 fetched many changed pages at once (a first poll of a big config: 50 KB-shaped pages take ~1 s to parse on one
@@ -14,16 +17,19 @@ exception raised by a parser is raised again, exactly as inline.
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracker.cycle.fetch import Answer, Collected
 from tracker.cycle.plan import Planned
+from tracker.domain.decide import Failed, Observation, Unchanged
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.http import Document
+from tracker.http import Document, FetchError, NotModified, Validators, without_credentials
 from tracker.sources import REGISTRY
 
 if TYPE_CHECKING:
@@ -33,6 +39,75 @@ log = logging.getLogger(__name__)
 
 MIN_BYTES = 2_000_000  # below this much content the inline parse is cheaper than starting a worker
 MAX_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the record stage keeps of a page's fetch."""
+
+    status: int | None = None  # None: no answer (an error)
+    elapsed_ms: int = 0
+    bytes: int = 0
+    validators: Validators | None = None  # the document's: the reference for the next conditional GET, if trusted
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of the cycle, fetched and read: an error, an unchanged page (304), or what its page listed."""
+
+    page: Planned
+    seen: Observation
+    fetched: Fetched = Fetched()
+
+    @property
+    def parsed(self) -> ParseResult | None:
+        return self.seen if isinstance(self.seen, ParseResult) else None
+
+
+Mask = Callable[[str], str]
+
+
+@dataclass
+class Reader:
+    """Reads each fetch answer into a `PageResult`: a worker's parse when one was started for the page, the
+    multi-document kind's collected result, or the inline parse. Errors and redirected URLs are masked (`mask`):
+    evidence names where a page was read, without credentials or secrets."""
+
+    pool: "Preparsed"
+    mask: Mask
+
+    def read(self, page: Planned, answer: Answer) -> PageResult:
+        if isinstance(answer, FetchError):
+            return PageResult(page, Failed(self.mask(str(answer))))
+        if isinstance(answer, NotModified):
+            return PageResult(page, Unchanged(), Fetched(304, answer.elapsed_ms))
+        document, result = (answer.root, answer.result) if isinstance(answer, Collected) else (answer, None)
+        if result is None:
+            result = self.pool.take(page.id) or _parse(page.kind, document.content, document.url, page.product)
+        if document.redirected:
+            result = replace(result, url=self.mask(without_credentials(document.url)))
+        fetched = Fetched(document.status, document.elapsed_ms, len(document.content), document.validators)
+        return PageResult(page, result, fetched)
+
+    def discard(self, page_id: str) -> None:
+        """Forget the parse started for this page (it is fetched again, from another URL)."""
+        self.pool.discard(page_id)
+
+    def forget(self) -> None:
+        """Drop every parse under way: the pages are fetched again (another cycle ran meanwhile)."""
+        self.pool.close()
+        self.pool = Preparsed()
+
+
+@contextmanager
+def parsing(pages: Iterable[Planned], answers: Mapping[str, Answer], mask: Mask) -> Iterator[Reader]:
+    """The parse stage of one cycle: worker processes start now for many changed pages (`start`), and are gone
+    when the block ends, whatever happens in it."""
+    reader = Reader(start(pages, answers), mask)
+    try:
+        yield reader
+    finally:
+        reader.pool.close()
 
 
 @dataclass
@@ -156,5 +231,5 @@ def start(pages: Iterable[Planned], answers: Mapping[str, object]) -> Preparsed:
 
 
 def _parse(kind: str, content: bytes, url: str, product: str) -> ParseResult:
-    """In the worker: exactly the inline parse."""
+    """The parse of one page: inline, and in the worker (the very same call)."""
     return REGISTRY[kind].parse(content, url=url, product=Product(product))

@@ -77,8 +77,8 @@ def follows(source: SourceConfig) -> bool:
 def known_children(source: SourceConfig, snapshot: Snapshot, tier_of: "TierOf", limit: int) -> list[Planned]:
     """The followed pages fetched before whose tier makes them due, at most `limit` of them (every-cycle pages
     first, then those fetched longest ago), in id order."""
-    if not follows(source):
-        return []
+    if not follows(source) or limit <= 0:
+        return []  # `follow_limit: 0` follows none: no tier is worked out (the snapshot may carry no build facts)
     now = tier_of.now
     waiting: list[tuple[Tier, StoredSource]] = []
     for child in snapshot.children(source.id):

@@ -151,6 +151,10 @@ class Catalog:
     def add_sighting(self, sighting: Sighting) -> None:
         self._by_source.setdefault(sighting.source_id, {})[(sighting.product, sighting.build)] = sighting
 
+    def drop_sightings(self, source_id: str) -> None:
+        """Forget a source's sightings: a cycle about to read them all from the store, in their stored order."""
+        self._by_source.pop(source_id, None)
+
     def sighting(self, source_id: str, key: BuildKey) -> Sighting | None:
         return self._by_source.get(source_id, {}).get(key)
 

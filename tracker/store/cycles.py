@@ -1,21 +1,119 @@
-"""The record stage of a poll cycle: everything the cycle decided, written in one transaction (one store call):
-the release-notes pages its KB rows link to, a fetch row per page, the catalog's changes, its events and the
-advisories."""
+"""The store's side of a poll cycle: what it decides over, read as it needs it (`CatalogReader`), and the record
+stage: everything the cycle decided, written in one transaction (one store call): the release-notes pages its KB
+rows link to, a fetch row per page, the catalog's changes, its events and the advisories.
 
-from collections.abc import Sequence
+A cycle where one page of fifty changed reads the sightings of that page's source and of the builds it lists, not
+the whole catalog's: its cost follows what changed, not the size of the catalog (benchmarks/bench_poll.py (e))."""
+
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import Engine, Table, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
+from tracker.domain.catalog import BuildKey, Catalog
 from tracker.domain.decide import FetchOutcome, Knowledge
 from tracker.domain.events import Change
 from tracker.domain.roles import SourceRole
+from tracker.domain.versions import Product
 from tracker.store import repo
 from tracker.store.advisories import save_advisories
-from tracker.store.models import FetchRow, SourceRow
+from tracker.store.db import session_scope
+from tracker.store.models import FetchRow, ProductStateRow, SourceRow
 from tracker.store.records import EventRecord
 from tracker.store.vcf_releases import save_vcf_releases
+
+SOURCES = cast(Table, SourceRow.__table__)  # type: ignore[attr-defined]
+FETCHES = cast(Table, FetchRow.__table__)  # type: ignore[attr-defined]
+CHUNK = 500  # values per IN (...): under SQLite's parameter limit
+
+
+def generation(session: Session) -> int | None:
+    """The newest fetch row's id: it moves whenever a cycle is recorded (either path), so a cycle that planned from
+    a snapshot read at generation G knows, under the lease, whether another cycle was recorded since."""
+    return session.execute(core_select(func.max(FETCHES.c.id))).scalar()
+
+
+@dataclass
+class CatalogReader:
+    """The catalog a cycle decides over. Every build, product baseline and source but the followed release notes
+    is read at once (plain rows, no ORM objects); a followed page's state when the cycle decides it; sightings, the
+    bulk of the catalog, only for the sources the cycle decides from a page (or that miss a row) and for the builds
+    those list, every source's sighting of such a build with them. That is all the diff and corroboration look at:
+    a source's own state and sightings, the availability sources, and every sighting of a build it lists or
+    missed (a KB table listing 150 builds links to 150 notes pages: fifty such tables, 7,500 pages never read)."""
+
+    engine: Engine
+    catalog: Catalog
+    sources_read: set[str] = field(default_factory=set)
+    keys_read: set[BuildKey] = field(default_factory=set)
+
+    @classmethod
+    def open(cls, engine: Engine) -> "CatalogReader":
+        catalog = Catalog()
+        with session_scope(engine) as session:
+            for row in session.execute(core_select(SOURCES).where(SOURCES.c.parent_id.is_(None))):
+                catalog.sources[row.id] = repo.source_state(cast(SourceRow, row))
+            for build in session.execute(core_select(repo.BUILDS)):
+                catalog.add_entry(repo._entry(build))
+            for state in session.exec(select(ProductStateRow)):
+                catalog.baselines[Product(state.product)] = repo.utc(state.baselined_at)
+        return cls(engine, catalog)
+
+    def read(self, source_ids: Iterable[str] = (), keys: Iterable[BuildKey] = ()) -> None:
+        """Make sure the catalog holds the state and every sighting of these sources (those stored), and every
+        sighting of these builds."""
+        sources = set(source_ids) - self.sources_read
+        wanted = set(keys) - self.keys_read
+        if not sources and not wanted:
+            return
+        with session_scope(self.engine) as session:
+            self._states(session, sources)  # first: a sighting's last_seen reads its source's state
+            if sources:
+                for source_id in sources:  # those read with a build before are read again, in the stored order
+                    self.catalog.drop_sightings(source_id)
+                for row in _rows(session, repo.SIGHTINGS.c.source_id, sources):
+                    wanted.add((Product(row.product), row.build))
+                    self._add(row)
+                self.sources_read |= sources
+            wanted -= self.keys_read
+            builds = {build for _, build in wanted}
+            for row in _rows(session, repo.SIGHTINGS.c.build, builds):
+                if (Product(row.product), row.build) in wanted:
+                    self._add(row)
+            self.keys_read |= wanted
+
+    def states(self, source_ids: Iterable[str]) -> None:
+        """Make sure the catalog holds the stored state of these sources (a followed page's is read only now)."""
+        missing = {sid for sid in source_ids if sid not in self.catalog.sources}
+        if missing:
+            with session_scope(self.engine) as session:
+                self._states(session, missing)
+
+    def _states(self, session: Session, source_ids: Collection[str]) -> None:
+        wanted = sorted(sid for sid in source_ids if sid not in self.catalog.sources)
+        for start in range(0, len(wanted), CHUNK):
+            query = core_select(SOURCES).where(SOURCES.c.id.in_(wanted[start : start + CHUNK]))
+            for row in session.execute(query):
+                self.catalog.sources[row.id] = repo.source_state(cast(SourceRow, row))
+
+    def _add(self, row: Any) -> None:
+        """A stored sighting, unless the cycle holds it already (it may have changed it). A source is read whole
+        before it is decided, so the sightings dropped above were never changed."""
+        if self.catalog.sighting(row.source_id, (Product(row.product), row.build)) is None:
+            self.catalog.add_sighting(repo._sighting(row, self.catalog.sources.get(row.source_id)))
+
+
+def _rows(session: Session, column: Any, values: Collection[object]) -> list[Any]:
+    ordered = sorted(values)  # type: ignore[type-var]
+    rows: list[Any] = []
+    for start in range(0, len(ordered), CHUNK):
+        query = core_select(repo.SIGHTINGS).where(column.in_(ordered[start : start + CHUNK]))
+        rows += session.execute(query).all()
+    return sorted(rows, key=lambda row: row.id)  # the stored order, as the whole catalog loads (repo.load_catalog)
 
 
 @dataclass(frozen=True)

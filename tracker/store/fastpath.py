@@ -35,21 +35,24 @@ _SOURCES = (
 )
 _BUILDS = 'SELECT product, build, line, "update", release_date, status, replaced_by, pull_notices FROM build'
 _PENDING = "SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0"
+_GENERATION = "SELECT max(id) FROM fetch"  # as tracker/store/cycles.py `generation`
 
 
-def snapshot(path: Path) -> Snapshot | None:
-    """What the cycle plans with; None when the file is not at the newest schema (the ORM path migrates it)."""
+def snapshot(path: Path, tiers: bool = True) -> Snapshot | None:
+    """What the cycle plans with; None when the file is not at the newest schema (the ORM path migrates it).
+    `tiers`: read the build facts that tier followed release notes (a config that follows none skips them)."""
     try:
         with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
             if db.execute("SELECT version_num FROM alembic_version").fetchone() != (SCHEMA_HEAD,):
                 return None
+            generation = db.execute(_GENERATION).fetchone()[0]  # first: a cycle recorded meanwhile moves it
             sources = {row[0]: _source(row) for row in db.execute(_SOURCES)}
             pending = frozenset(r[0] for r in db.execute(_PENDING))
-            follows = any(s.parent_id is not None for s in sources.values())
+            follows = tiers and any(s.parent_id is not None for s in sources.values())
             builds = tuple((*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)) if follows else ()
     except sqlite3.Error:
         return None
-    return Snapshot(sources, pending, builds)
+    return Snapshot(sources, pending, builds, generation)
 
 
 def _source(row: tuple) -> StoredSource:  # type: ignore[type-arg]

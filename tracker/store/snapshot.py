@@ -39,6 +39,9 @@ class Snapshot:
     # (product, build, line, update, release_date, status, replaced_by, has notices) of every build, read only
     # when release notes are followed: what tiers them.
     builds: tuple[BuildFacts, ...] = ()
+    # The store's cycle generation when read (tracker/store/cycles.py `generation`): a cycle that planned from this
+    # snapshot re-plans under the lease only when another cycle was recorded since. Not a fact of the catalog.
+    generation: int | None = field(default=None, compare=False)
 
     @cached_property
     def notes(self) -> tuple[NotesFacts, ...]:
