@@ -76,12 +76,6 @@ def source_statuses(session: Session) -> list[SourceStatus]:
     return [source_status(row) for row in session.exec(select(SourceRow))]
 
 
-def active_sources(session: Session) -> list[SourceStatus]:
-    """The configured sources still in use, by id."""
-    rows = session.exec(select(SourceRow).where(col(SourceRow.configured).is_(True), col(SourceRow.active).is_(True)))
-    return sorted((source_status(row) for row in rows), key=lambda r: r.id)
-
-
 def source_status(row: SourceRow) -> SourceStatus:
     return SourceStatus(
         id=row.id,
