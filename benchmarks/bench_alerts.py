@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -116,12 +116,11 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=1, choices=(1, 2, 3))
     options = parser.parse_args()
-    from sqlmodel import col, select
-
     from tracker.notify.outbox import render, work_outbox
     from tracker.notify.pipeline import queue_alerts
     from tracker.store.db import session_scope
-    from tracker.store.models import EventRow, OutboxRow
+    from tracker.store.digests import events_between
+    from tracker.store.outbox import deliveries
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -129,11 +128,11 @@ def main() -> None:
         config, engine, ids = fill(Path(tmp), options.assets, options.events, server.server_address[1])
         started = time.perf_counter()
         with session_scope(engine) as session:
-            events = list(session.exec(select(EventRow).where(col(EventRow.id).in_(ids))))
+            events = [e for e in events_between(session, NOW - timedelta(seconds=1), NOW) if e.id in ids]
             queued = queue_alerts(config, session, events, NOW)
         queue_seconds = time.perf_counter() - started
         with session_scope(engine) as session:
-            rows = list(session.exec(select(OutboxRow)))
+            rows = [message for message, _ in deliveries(session)]
         started = time.perf_counter()
         for row in rows:
             render(row, "slack")

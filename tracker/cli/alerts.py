@@ -157,11 +157,17 @@ def snooze_add(
     """Keep a finding out of immediate alerts until a date; it shows in the digest as snoozed, and reopens when it
     expires or when the finding materially changes (its target is pulled, its advisory revised)."""
     # lazy: pydantic and the jobs (the ORM), which --help must not load
+    from tracker.domain.alerts import SnoozeKind
     from tracker.jobs.alerts import Refused, plan_snooze, snooze
 
     now = get_now()
     try:
-        targets = {"asset": asset, "build": None if build is None else str(build), "advisory": advisory}
+        number = None if build is None else str(build)
+        targets: dict[str, str | None] = {
+            SnoozeKind.ASSET: asset,
+            SnoozeKind.BUILD: number,
+            SnoozeKind.ADVISORY: advisory,
+        }
         wanted = plan_snooze(targets, until, reason, now)
     except Refused as error:
         fail(_snooze_problem(*error.problems[0]), 2)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads, writes
@@ -213,7 +214,7 @@ def add_snooze(
         Body(examples=[{"asset": "esx01", "until": "2022-03-01", "reason": "waiting for the vendor's fix"}]),
     ],
 ) -> Response:
-    given = [k for k in ("asset", "build", "advisory") if body.get(k) not in (None, "")]
+    given = [k for k in SnoozeKind if body.get(k) not in (None, "")]
     if len(given) != 1:
         raise HTTPException(422, [{"field": "target", "message": "give exactly one of asset, build or advisory"}])
     try:

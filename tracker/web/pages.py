@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads
@@ -28,7 +29,7 @@ from tracker.web.render import page
 
 HERE = Path(__file__).parent
 PAGE_ROWS = 100  # rows per page of the exposure and events listings
-SNOOZE_KINDS = ("asset", "build", "advisory")
+SNOOZE_KINDS = tuple(SnoozeKind)
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Form()]
@@ -204,7 +205,7 @@ def asset(request: Request, ctx: Ctx, name: str) -> HTMLResponse:
     found = reads.asset(ctx, name)
     if found is None:
         raise HTTPException(404, f"no asset named {name!r} in the inventory")
-    form = {"kind": "asset", "target": found["name"]}
+    form = {"kind": SnoozeKind.ASSET, "target": found["name"]}
     return page(request, "asset.html", a=found, problems=[], form=form, snooze_kinds=SNOOZE_KINDS)
 
 
@@ -248,7 +249,11 @@ def snoozes(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 def _snoozes_page(request: Request, ctx: WebContext, filled: Filled) -> HTMLResponse:
-    shown = {"rows": reads.snoozes(ctx), "form": filled.values or {"kind": "asset"}, "snooze_kinds": SNOOZE_KINDS}
+    shown = {
+        "rows": reads.snoozes(ctx),
+        "form": filled.values or {"kind": SnoozeKind.ASSET},
+        "snooze_kinds": SNOOZE_KINDS,
+    }
     return page(request, "snoozes.html", filled.status, problems=filled.problems, **shown)
 
 

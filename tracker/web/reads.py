@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.domain.catalog import Catalog
+from tracker.domain.exposure import Status
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.domain.words import count
 from tracker.filters import Filter, check
@@ -192,8 +194,8 @@ def asset(ctx: WebContext, name: str) -> dict[str, Any] | None:
         "snoozes": [
             snooze_item(r, now)
             for r in rows
-            if (r.target_kind == "asset" and r.target.casefold() == name.casefold())
-            or (r.target_kind == "build" and r.target in builds_run)
+            if (r.target_kind is SnoozeKind.ASSET and r.target.casefold() == name.casefold())
+            or (r.target_kind is SnoozeKind.BUILD and r.target in builds_run)
         ],
     }
 
@@ -249,7 +251,7 @@ def overview(ctx: WebContext) -> dict[str, Any]:
     for e in assessed.rows:
         if e.hold:
             held.append({"asset": e.asset.name, "cluster": e.asset.cluster, "hold": e.hold})
-        if any(s.value == "pulled" for s in e.statuses) and e.asset.build:
+        if Status.PULLED in e.statuses and e.asset.build:
             key = (e.asset.kind.product.value, e.asset.build)
             if key not in pulled:
                 pulled[key] = _pulled_entry(e)

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tracker.domain.alerts import SnoozeKind
 from tracker.listings import delivery_item, import_item, snooze_item, watchlist_item
 from tracker.web.context import WebContext
 
@@ -29,10 +30,10 @@ def add_snooze(ctx: WebContext, kind: str, target: str, until: str, reason: str)
     from tracker.store import snoozes as stored
     from tracker.store.db import session_scope
 
-    targets: dict[str, str | None] = {"asset": None, "build": None, "advisory": None}
+    targets: dict[str, str | None] = {k: None for k in SnoozeKind}
     if kind not in targets:
         raise _refused(422, "kind", f"expected asset, build or advisory, got {kind!r}")
-    if kind == "build" and not target.strip().isdigit():
+    if kind == SnoozeKind.BUILD and not target.strip().isdigit():
         raise _refused(422, "build", f"expected a build number, got {target!r}")
     targets[kind] = target.strip()
     now = ctx.now
