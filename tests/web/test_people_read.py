@@ -4,6 +4,7 @@ excerpt once with its date, sources by their names (never an internal id), no se
 where no write can succeed. Through a real `tracker serve` and the real CLI on one database."""
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,19 +104,24 @@ def test_a_bad_filter_is_refused_in_the_same_words_by_the_cli_the_api_and_the_pa
     assert page.status_code == 422 and f"{field}: {message}" in html.unescape(page.text)
 
 
-def test_since_after_until_is_refused_by_the_api_and_the_page(web: WebServer):
+def test_since_after_until_is_refused_by_the_cli_the_api_and_the_page(web: WebServer):
     params = {"since": "2022-02-01", "until": "2021-01-01"}
+    cli = web.cli("events", "--since", "2022-02-01", "--until", "2021-01-01")
     answer = web.client().get("/api/v1/events", params=params)
     page = web.client().get("/events", params=params)
     message = "'2021-01-01' is before since '2022-02-01'"
+    assert cli.returncode == 2 and f"tracker: --until: {message}" in cli.stderr
     assert answer.status_code == 422 and answer.json()["detail"] == [{"field": "until", "message": message}]
     assert page.status_code == 422 and message in html.unescape(page.text)
 
 
-def test_a_day_given_as_until_takes_that_whole_day_in(web: WebServer):
-    day = {"since": "2021-11-19", "until": "2021-11-19", "kind": "pulled"}
+def test_the_cli_and_the_api_select_the_same_events_with_the_same_filters(web: WebServer):
+    """A day given as `until` takes that whole day in, in the configured zone, on both faces."""
+    day = {"since": "2021-11-19", "until": "2021-11-19", "kind": "pulled", "product": "esxi", "line": "7.0"}
     items = web.client().get("/api/v1/events", params=day).json()["items"]
+    listed = json.loads(web.cli("events", "--json", *(f"--{k}={v}" for k, v in day.items())).stdout)
     assert {e["build"] for e in items} == {18644231, 18825058, 18905247}
+    assert sorted(e["id"] for e in listed) == sorted(e["id"] for e in items)
 
 
 def test_the_build_page_quotes_each_excerpt_once_with_the_date_it_was_observed(web: WebServer):

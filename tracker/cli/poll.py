@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tracker.store.leases import Held
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
+EVERY = 2**62  # `tracker events` lists every event the filters select, not a page
 
 
 @commands.command()
@@ -116,25 +117,34 @@ def events(
     since: Annotated[
         str | None, typer.Option("--since", metavar="TIME", help="Only events observed at or after this time.")
     ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="TIME", help="Only events observed before this time (a day: up to its end)."),
+    ] = None,
     kind: Annotated[
         list[str] | None, typer.Option("--kind", help="Only this kind (repeatable): new, pulled, reissued, ...")
     ] = None,
+    product: Annotated[str | None, typer.Option("--product", help="esxi, vcenter, tools or vcf.")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="Only events of builds of this line, such as 7.0.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List the events the tracker recorded (every event when --since is not given)."""
+    """List the events the tracker recorded, oldest first (every event when no filter is given). The filters are
+    the API's and the events page's; a day or a time without an offset is in the configured timezone."""
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views import events_view
-    from tracker.domain.events import EventKind
     from tracker.filters import EVENTS
     from tracker.notify.naming import source_namer
     from tracker.store.db import session_scope
-    from tracker.store.repo import list_builds, list_events, load_catalog
+    from tracker.store.reads import EventFilter, events_page
+    from tracker.store.repo import list_builds, load_catalog
 
     config = get_config()
-    wanted = checked_filters(EVENTS, {"kind": kind or [], "since": since}, config)
+    given = {"kind": kind or [], "product": product, "line": line, "since": since, "until": until}
+    found = checked_filters(EVENTS, given, config)
+    wanted = EventFilter(found["kind"], found["product"], found["line"], found["since"], found["until"])
     engine = open_engine(config)
     with session_scope(engine) as session:
-        rows = list_events(session, wanted["since"], [EventKind(k) for k in wanted["kind"]])
+        rows = events_page(session, wanted, None, EVERY)[::-1]
         builds = {(b.product.value, b.build): b for b in list_builds(session)}
 
     def catalog_of() -> "Catalog":  # only the names of followed release notes need it
@@ -197,7 +207,7 @@ def sources(
     """Source health: state, last success, last error, rows seen, next poll; followed release notes by tier."""
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views import sources_view
-    from tracker.listings import gather_sources
+    from tracker.jobs.sources import gather_sources
 
     config = get_config()
     listing = gather_sources(config, open_engine(config), get_now())

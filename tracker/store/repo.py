@@ -311,17 +311,6 @@ def _update_event(session: Session, update: EventUpdate) -> None:
     _add_evidence(session, row, update.evidence)
 
 
-def list_events(
-    session: Session, since: datetime | None = None, kinds: Sequence[EventKind] = ()
-) -> list[tuple[EventRecord, list[EvidenceRecord]]]:
-    query = select(EventRow).order_by(col(EventRow.observed_at), col(EventRow.id))
-    if since is not None:
-        query = query.where(EventRow.observed_at >= since)
-    if kinds:
-        query = query.where(col(EventRow.kind).in_([k.value for k in kinds]))
-    return with_evidence(session, [event_record(row) for row in session.exec(query)])
-
-
 def with_evidence(session: Session, events: list[EventRecord]) -> list[tuple[EventRecord, list[EvidenceRecord]]]:
     """Each event beside its evidence, in the events' order."""
     evidence = evidence_of(session, [e.id for e in events])
