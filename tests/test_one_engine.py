@@ -7,17 +7,31 @@ cycle fetches the product's other availability source on demand, with a conditio
 """
 
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.cli import Cli
 from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
+from tests.support.waiting import wait_until
 from tests.test_all_sources_story import SOURCES, write_config
 from tests.test_all_sources_story import STAGES as ALL_STAGES
 from tests.test_story import STAGES as KB_STAGES
+from tracker.config import WebConfig, clock, load_config
+from tracker.demo import DIGEST, FINAL, INVENTORY, config_text, console_channel, replay_story, story_site
+from tracker.demo import STAGES as DEMO_STAGES
+from tracker.inventory.files import read_inventory
+from tracker.jobs.delivery import channel_tick, digest_now
+from tracker.jobs.inventory import import_inventory
+from tracker.notify.outbox import Stop
+from tracker.scheduler import poll_tick
+from tracker.store.db import make_engine, migrate
+from tracker.web.server import WebThread
 
 U3, U3A, U3B = 18644231, 18825058, 18905247
 AVAILABILITY = {"esxi-downloads": "/downloads/esxi-70.html", "esxi-depot": "/depot/vmw-depot-index.xml"}
@@ -240,3 +254,146 @@ def test_pages_fetched_before_another_cycle_finished_are_fetched_again_under_the
             run_locked(config, engine, Inputs(fetching, request, snapshot, pages, answers, reader), Hooks())
     assert sorted(h.status for h in site.requests) == [304, 304]  # fetched again, with the new validators
     assert cli.json("events", now=now) == sequential.json("events", now=now)
+
+
+# --- One poll use case behind every entry point -------------------------------------------------------------------
+Poller = Callable[[str], object]  # poll once at this time (a --now), the way one entry point does
+WRITE_TOKEN = "write-token-0123456789abcdef"
+
+
+def test_every_entry_point_replays_the_story_into_the_same_events_catalog_and_outbox(tmp_path: Path) -> None:
+    """The demo's story (its bundled pages, its inventory, its config with a console channel) replayed through each
+    entry point that polls, all of them calling tracker/jobs/poll.py `poll`: the same events, the same catalog, the
+    same outbox rows, and the same messages received by the channel."""
+    entry_points = {
+        "tracker poll": _tracker_poll,
+        "a service tick": _service_tick,
+        "tracker run --once": _run_once,
+        "POST /api/v1/poll": _web_poll,
+    }
+    results, heard = {}, {}
+    with story_site() as stage:  # one site for all: the pages' URLs are part of what is recorded
+        for name, entry in entry_points.items():
+            folder = tmp_path / name.replace(" ", "-").replace("/", "_")
+            results[name], heard[name] = _replay(folder, stage, entry)
+        shown: list[str] = []
+        (tmp_path / "demo").mkdir()
+        replay_story(tmp_path / "demo", stage, shown.append)
+        results["the demo"] = _replayed(tmp_path / "demo" / "tracker.yaml")
+        heard["the demo"] = [line for line in shown if line.startswith("\n  ┌─ ")]  # what its console channel got
+    expected = results["tracker poll"]
+    assert len(expected["events"]) > 10 and len(expected["builds"]) > 20
+    assert [row["kind"] for row in expected["outbox"]].count("alert") >= 9
+    assert {row["status"] for row in expected["outbox"]} == {"sent"}
+    assert len(heard["tracker poll"]) == len(expected["outbox"])
+    for name, got in results.items():
+        assert got["events"] == expected["events"], name
+        assert got["builds"] == expected["builds"], name
+        assert _polled(got["outbox"]) == _polled(expected["outbox"]), name
+        assert _alerts(heard[name]) == _alerts(heard["tracker poll"]), name
+        if name != "tracker run --once":  # which runs the digest job after the poll: the scheduled digests are its
+            assert got["outbox"] == expected["outbox"], name
+            assert heard[name] == heard["tracker poll"], name
+    assert len(results["tracker run --once"]["outbox"]) > len(expected["outbox"])
+
+
+def _polled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outbox rows a poll queues (alerts, notices): not the digests, which are the digest job's."""
+    return [row for row in rows if row["kind"] != "digest"]
+
+
+def _alerts(heard: list[str]) -> list[str]:
+    return [text for text in heard if "] Digest for " not in text.split("\n")[1]]
+
+
+def _replay(
+    folder: Path, stage: Callable[[str], str], entry: Callable[[Path], AbstractContextManager[Poller]]
+) -> tuple[dict[str, Any], list[str]]:
+    """The demo's steps (tracker/demo `replay_story`: its config, its inventory, the digest on its morning), each
+    stage polled through `entry`; what was recorded, and what the console channel received."""
+    heard: list[str] = []
+    folder.mkdir()
+    path = folder / "tracker.yaml"
+    with console_channel(heard.append) as console:
+        path.write_text(config_text(stage(DEMO_STAGES[0][0]), console, folder), encoding="utf-8")
+        config = load_config(str(path))
+        engine = make_engine(config.database)
+        migrate(engine)
+        import_inventory(engine, read_inventory(INVENTORY), "demo inventory", clock(DEMO_STAGES[0][1]))
+        digest_sent = False
+        with entry(path) as poll_at:
+            for name, now, _ in DEMO_STAGES:
+                if not digest_sent and clock(now) > clock(DIGEST):
+                    digest_now(config, engine, clock(DIGEST), send=True)
+                    digest_sent = True
+                stage(name)
+                poll_at(now)
+    return _replayed(path), heard
+
+
+def _replayed(path: Path) -> dict[str, Any]:
+    """What a replay recorded: every event and build as `--json` gives them, and every outbox row (but its id and
+    its claim, which name a process and the real clock)."""
+    cli = Cli(path)
+    columns = "kind, dedup_key, channel, event_id, payload, status, attempts, created_at, next_attempt_at, sent_at"
+    with sqlite3.connect(f"file:{path.parent / 'tracker.db'}?mode=ro", uri=True) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(row) for row in db.execute(f"SELECT {columns}, last_error FROM outbox ORDER BY id")]
+    return {"events": cli.json("events", now=FINAL), "builds": cli.json("builds", now=FINAL), "outbox": rows}
+
+
+@contextmanager
+def _tracker_poll(path: Path) -> Iterator[Poller]:
+    cli = Cli(path)
+    yield lambda now: cli("poll", now=now)
+
+
+@contextmanager
+def _run_once(path: Path) -> Iterator[Poller]:
+    cli = Cli(path)
+    yield lambda now: cli("run", "--once", now=now)
+
+
+@contextmanager
+def _service_tick(path: Path) -> Iterator[Poller]:
+    """The scheduler's poll job, then each channel's sender, which the job wakes (tracker/scheduler.py)."""
+    config = load_config(str(path))
+    engine = make_engine(config.database)
+
+    def tick(now: str) -> None:
+        said = poll_tick(config, engine, clock(now))
+        assert said.startswith("poll: ") and "skipped" not in said, said
+        for channel in config.channels:
+            channel_tick(config, engine, channel, clock(now), Stop())
+
+    yield tick
+
+
+@contextmanager
+def _web_poll(path: Path) -> Iterator[Poller]:
+    """A real web server (uvicorn on 127.0.0.1, as `tracker run` serves it) whose clock the replay moves: each stage
+    is POST /api/v1/poll, then GET /api/v1/poll until the cycle asked for at that time has ended."""
+    config = load_config(str(path))
+    config = config.model_copy(update={"web": WebConfig(listen="127.0.0.1:0", write_tokens=(WRITE_TOKEN,))})
+    moment = [clock(DEMO_STAGES[0][1])]
+    web = WebThread(config, make_engine(config.database), lambda: moment[0], lambda _line: None)
+    web.start()
+    try:
+        url = wait_until(lambda: web.server.url if web.server.started else None, 30, "the web server to listen")
+        client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {WRITE_TOKEN}"}, timeout=30)
+
+        def ended(asked_at: str) -> dict[str, Any] | None:
+            state = client.get("/api/v1/poll").json()
+            last: dict[str, Any] | None = state["last"]
+            return last if not state["running"] and last and last["asked_at"] == asked_at else None
+
+        def poll_at(now: str) -> None:
+            moment[0] = clock(now)
+            assert client.post("/api/v1/poll").json() == {"queued": True}
+            last = wait_until(lambda: ended(moment[0].isoformat()), 60, f"the cycle asked for at {now} to end")
+            assert last["lease_lost"] is None and last["blocked_by"] is None, last
+
+        with client:
+            yield poll_at
+    finally:
+        web.stop(10)
