@@ -242,6 +242,7 @@ def test_post_poll_runs_a_whole_cycle_as_tracker_poll_does(story: Path, tmp_path
     # the cycle that POST /api/v1/poll starts records an error for each of them.
     with web_server(web_config(story, tmp_path)) as server:
         before = {s["id"]: s["last_error_at"] for s in server.client().get("/api/v1/sources").json()["items"]}
+        assert server.client().get("/api/v1/poll").json() == {"running": False, "last": None}
         queued = server.client(WRITE_TOKEN).post("/api/v1/poll")
         assert queued.status_code == 202 and queued.json()["queued"] is True
 
@@ -250,5 +251,15 @@ def test_post_poll_runs_a_whole_cycle_as_tracker_poll_does(story: Path, tmp_path
             return [s for s in found if s["last_error_at"] and s["last_error_at"] != before[s["id"]]]
 
         changed = wait_until(lambda: len(polled()) == len(before) and polled(), 60, "the cycle to record each source")
+
+        def ended() -> dict[str, Any] | None:
+            state: dict[str, Any] = server.client().get("/api/v1/poll").json()
+            return None if state["running"] else state["last"]
+
+        last = wait_until(ended, 60, "GET /api/v1/poll to tell how the cycle ended")
     assert {s["id"] for s in changed} == set(before)
     assert all("onnect" in (s["last_error"] or "") for s in changed)
+    assert last["asked_at"] == "2022-02-16T08:00:00+00:00"  # the server's --now
+    assert last["sources"] >= len(before)  # the configured sources and the release notes they link to
+    assert last["summary"].startswith(f"poll: {last['sources']} pages: {last['sources']} errors; ")
+    assert last["lease_lost"] is None and last["blocked_by"] is None
