@@ -1,13 +1,13 @@
-"""What the CLI's `--json` and the web's `/api/v1` list: each record as a dict with the same stable keys, and the
-reads that gather the sources' listing. The CLI's views print these dicts as tables; the web serves them as JSON
-and renders its pages from them, so a key never differs between the two.
+"""What the CLI's `--json` and the web's `/api/v1` list: each record (tracker/store/records.py, or a domain value)
+as a dict with the same stable keys. The CLI's views print these dicts as tables; the web serves them as JSON and
+renders its pages from them, so a key never differs between the two. Nothing here reads the database: the store's
+reads and the use cases (tracker/jobs/, e.g. sources.py's listing) hand the records in.
 
 Times are ISO-8601 in UTC with a `Z`. Channel targets appear in apprise's privacy form only (the outbox stores
 them so)."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
@@ -15,7 +15,6 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
-from tracker.domain.clock import human
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.version_grammar import parse_release
@@ -23,12 +22,10 @@ from tracker.domain.versions import Release, VersionError
 from tracker.store import OutboxStatus
 
 if TYPE_CHECKING:  # records are only read here
-    from sqlalchemy import Engine
-
-    from tracker.config import Config
     from tracker.cycle.plan import Schedule
     from tracker.domain.alerts import Watchlist
     from tracker.domain.health import SourceVerdict, Verdict
+    from tracker.jobs.sources import SourceListing
     from tracker.store.records import (
         BuildRecord,
         DeliveryAttempt,
@@ -122,43 +119,7 @@ def build_item(r: "BuildRecord", listing: dict[tuple[str, int], list[str]]) -> d
 
 
 # --- sources ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceListing:
-    """What `tracker sources` shows: the stored rows, their schedules, configured sources not polled yet (id, kind,
-    product), the process polling right now (if one is) and the health verdict, which gives each source its state,
-    reasons and warnings (`advisory_unmapped` ...): the same verdict `tracker health` prints."""
-
-    rows: Sequence["SourceStatus"]
-    planned: dict[str, "Schedule"]
-    verdict: "Verdict"
-    unsynced: Sequence[tuple[str, str, str]] = ()
-    running: str | None = None
-
-
-def gather_sources(config: "Config", engine: "Engine", now: datetime) -> SourceListing:
-    """Read only: a source new in the config is listed, not stored. The sources' states come from the health
-    verdict, read in the same session."""
-    # lazy: the ORM, the planner and the health facts, which only the commands and pages listing sources need
-    from tracker.cycle.plan import schedules
-    from tracker.domain.health import assess
-    from tracker.jobs.health import gather
-    from tracker.store import POLL_LEASE, leases
-    from tracker.store.db import session_scope
-    from tracker.store.sources import snapshot, source_statuses
-
-    with session_scope(engine) as session:
-        rows, stored, facts = source_statuses(session), snapshot(session), gather(config, session, now)
-    held = leases.current(engine, POLL_LEASE)
-    unsynced = [(s.id, s.kind, s.product) for s in config.sources if s.id not in stored.sources]
-    planned = schedules(config, stored, now)
-    running = None
-    if held:
-        since = f", since {human(held.acquired_at, config.timezone)}" if held.acquired_at else ""
-        running = f"held by {held.holder}{since}"
-    return SourceListing(rows, planned, assess(facts, now), unsynced, running)
-
-
-def source_items(listing: SourceListing, show_all: bool) -> list[dict[str, Any]]:
+def source_items(listing: "SourceListing", show_all: bool) -> list[dict[str, Any]]:
     """Configured sources first (those not polled yet at the top), then those removed from the config, then, with
     `show_all`, the followed pages. Each says its state as the health verdict gives it (`health`), never judged
     here: `never polled`, `ok`, `warning`, `anomaly`, `failing` or `removed`."""

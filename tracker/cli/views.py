@@ -13,10 +13,11 @@ from tracker.domain.clock import human
 from tracker.domain.events import Event
 from tracker.domain.health import SourceState
 from tracker.domain.words import count
-from tracker.listings import SourceListing, build_items, event_item, source_items
+from tracker.listings import build_items, event_item, source_items
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
+    from tracker.jobs.sources import SourceListing
     from tracker.store.records import BuildRecord, EventRecord, EvidenceRecord, SourceStatus
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from tracker import build_info
 from tracker.domain.health import SourceState, Status, readiness
 from tracker.jobs.health import health_verdict
-from tracker.listings import gather_sources, health_item, source_items
+from tracker.jobs.sources import gather_sources
+from tracker.listings import health_item, source_items
 from tracker.store.db import session_scope
 from tracker.store.reads import event_counts, last_cycle, last_digest_sent, outbox_counts
 from tracker.store.repo import utc

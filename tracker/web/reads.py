@@ -13,6 +13,7 @@ from tracker.domain.exposure import Status
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.domain.words import count
 from tracker.filters import Filter, check
+from tracker.jobs.sources import gather_sources
 from tracker.listings import (
     asset_item,
     build_item,
@@ -20,7 +21,6 @@ from tracker.listings import (
     delivery_item,
     event_item,
     exposure_item,
-    gather_sources,
     health_item,
     iso,
     listed_by,
