@@ -142,11 +142,13 @@ def test_people_never_read_an_internal_source_id(web: WebServer):
         "build page": web.client().get(f"/builds/esxi/{U3}").text,
         "builds page": web.client().get("/builds", params={"product": "esxi"}).text,
         "events page": web.client().get("/events").text,
+        "sources page": web.client().get("/sources", params={"all": "true"}).text,  # followed notes by release
         "tracker events": web.cli("events").stdout,
     }
     assert {face: ":notes:" in text for face, text in shown.items()} == dict.fromkeys(shown, False)
     assert "ESXi 7.0 U3 release notes" in shown["build page"] and "the vSphere blog" in shown["build page"]
     assert "ESXi 7.0 U3 release notes" in shown["tracker events"]
+    assert "<strong>ESXi 7.0 U3 release notes</strong>" in shown["sources page"]
     assert "esxi-kb:notes:" in web.client().get(f"/api/v1/builds/esxi/{U3}").text  # machines keep the ids
 
 

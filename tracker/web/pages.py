@@ -212,7 +212,8 @@ def asset(request: Request, ctx: Ctx, name: str) -> HTMLResponse:
 @router.get("/sources")
 def sources(request: Request, ctx: Ctx, all: bool = False) -> HTMLResponse:
     _reader(ctx, request)
-    return page(request, "sources.html", sources=reads.sources(ctx, all), show_all=all)
+    named = reads.source_namer(ctx)  # a followed page by its release ("ESXi 7.0 U3 release notes"), not its id
+    return page(request, "sources.html", sources=reads.sources(ctx, all), show_all=all, source_name=named)
 
 
 @router.get("/deliveries")
