@@ -11,6 +11,7 @@ from tracker.domain.alerts import SnoozeKind
 from tracker.domain.catalog import Catalog
 from tracker.domain.exposure import Status
 from tracker.domain.exposure_filter import ExposureFilter
+from tracker.domain.health import SourceState
 from tracker.domain.words import count
 from tracker.filters import Filter, check
 from tracker.jobs.sources import gather_sources
@@ -269,7 +270,8 @@ def overview(ctx: WebContext) -> dict[str, Any]:
         "health": health_item(listing.verdict),  # the one verdict: `tracker health`'s status and problems
         "every_source_ok": listing.verdict.every_source_ok,
         "sources_in_trouble": [s for s in source_list if s["problem"]],
-        "sources_not_ok": [s for s in source_list if s["health"] != "ok" and not s["problem"]],  # waiting, removed
+        # waiting (never polled) or removed: not ok, and not a problem
+        "sources_not_ok": [s for s in source_list if s["health"] != SourceState.OK and not s["problem"]],
         "sources": len(source_list),
         "last_poll": _last(s["last_success"] for s in source_list),
         "next_poll": _first(s["next_poll"] for s in source_list if s["configured"]),
