@@ -289,14 +289,23 @@ class ExposureRows:
         self._releases: dict[Release | None, str] = {}
 
     def encode(self, e: Exposure) -> str:
-        asset, text = e.asset, encode_basestring_ascii
+        return self.join(e.asset, *self.parts(e))
+
+    def parts(self, e: Exposure) -> tuple[str, str]:
+        """The row's shared parts, encoded: its release, and its findings from `statuses` on (a stored listing
+        keeps them once each: tracker/web/exposure_store.py)."""
         release = self._releases.get(e.release)
         if release is None:
             release = self._releases[e.release] = json.dumps(_release_name(e.release))
-        build = "null" if asset.build is None else str(asset.build)
+        return release, self._tail(e)
+
+    @staticmethod
+    def join(asset: Asset, release: str, tail: str) -> str:
+        """A row's JSON text from the asset's own fields and its shared parts."""
+        text, build = encode_basestring_ascii, "null" if asset.build is None else str(asset.build)
         return (
             f'{{"asset":{text(asset.name)},"kind":"{asset.kind.value}","build":{build},"release":{release},'
-            f'"vcenter":{text(asset.vcenter)},"cluster":{text(asset.cluster)},{self._tail(e)}'
+            f'"vcenter":{text(asset.vcenter)},"cluster":{text(asset.cluster)},{tail}'
         )
 
     def _tail(self, e: Exposure) -> str:

@@ -5,15 +5,33 @@ the number of assets the same filter lists, so a card and the page it links to c
 Each filter has one meaning, said in its label: `severity` is exactly that severity ("low"), `min_severity` that
 severity or worse ("at least low", as a watchlist's `min_severity`). Globs match case-insensitively (`prod-*`)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from functools import cached_property
+from typing import Protocol, TypeVar
 
-from tracker.domain.exposure import Exposure, Status
+from tracker.domain.exposure import Status
 from tracker.domain.fixes import Severity
+from tracker.domain.inventory import Asset
 
-Test = Callable[[Exposure], bool]
+
+class Listed(Protocol):
+    """What a filter reads of a row: an `Exposure`, or a row of the listing a previous run stored (the web's
+    tracker/web/exposure_store.py), which keeps only this and the row's JSON."""
+
+    @property
+    def asset(self) -> Asset: ...
+
+    @property
+    def severity(self) -> Severity: ...
+
+    @property
+    def statuses(self) -> tuple[Status, ...]: ...
+
+
+Row = TypeVar("Row", bound=Listed)
+Test = Callable[[Listed], bool]
 
 
 @dataclass(frozen=True)
@@ -30,15 +48,15 @@ class ExposureFilter:
     q: str = ""  # part of the asset's name
     min_severity: str = ""  # this severity or worse
 
-    def selects(self, e: Exposure) -> bool:
+    def selects(self, e: Listed) -> bool:
         return all(test(e) for test in self._tests)
 
-    def select(self, exposures: Iterable[Exposure]) -> list[Exposure]:
+    def select(self, exposures: Iterable[Row]) -> list[Row]:
         """The assets this filter selects, in the order given."""
         tests = self._tests
         return [e for e in exposures if all(test(e) for test in tests)]
 
-    def count(self, exposures: Iterable[Exposure]) -> int:
+    def count(self, exposures: Iterable[Listed]) -> int:
         """How many assets `select` lists: every count of assets on every face is this."""
         return len(self.select(exposures))
 
@@ -82,12 +100,12 @@ class ExposureFilter:
         return tuple(tests)
 
 
-def severity_counts(exposures: list[Exposure]) -> dict[Severity, int]:
+def severity_counts(exposures: Sequence[Listed]) -> dict[Severity, int]:
     """Assets of each severity, exactly (they add up to every asset), worst first (the enum's order): each is the
     count of `ExposureFilter(severity=...)`, the rows the overview's card links to."""
     return {s: ExposureFilter(severity=s.value).count(exposures) for s in Severity}
 
 
-def status_counts(exposures: list[Exposure]) -> dict[Status, int]:
+def status_counts(exposures: Sequence[Listed]) -> dict[Status, int]:
     """Assets with each status (an asset may have several): each the count of `ExposureFilter(status=...)`."""
     return {s: ExposureFilter(status=s.value).count(exposures) for s in Status}

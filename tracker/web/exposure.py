@@ -15,26 +15,27 @@ import logging
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
 from tracker.config import Config
 from tracker.domain.exposure import Exposure
-from tracker.domain.exposure_filter import ExposureFilter, severity_counts
+from tracker.domain.exposure_filter import ExposureFilter, Listed, severity_counts
 from tracker.listings import ExposureRows
+from tracker.web.exposure_store import StoredRow, load, path_of, save
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
 log = logging.getLogger(__name__)
 
 SortKey = tuple[Any, ...]
-_SORTS: dict[str, Callable[[Exposure], SortKey]] = {
+_SORTS: dict[str, Callable[[Listed], SortKey]] = {
     "severity": lambda e: (-e.severity.rank, e.asset.name.casefold(), e.asset.kind.value),
     "asset": lambda e: (e.asset.name.casefold(), e.asset.kind.value),
     "cluster": lambda e: (e.asset.cluster.casefold(), -e.severity.rank, e.asset.name.casefold(), e.asset.kind.value),
@@ -52,11 +53,11 @@ class BadCursor(ValueError):
 class Selection:
     """One filter and sort over one assessment: the rows in order, and their keys for the cursor's bisect."""
 
-    rows: list[Exposure]
+    rows: list[Listed]
     keys: list[SortKey]
     sort: str
 
-    def page(self, cursor: str | None, limit: int) -> tuple[list[Exposure], str | None]:
+    def page(self, cursor: str | None, limit: int) -> tuple[list[Listed], str | None]:
         """At most `limit` rows after the cursor's; the cursor of the next page, None after the last."""
         try:
             start = bisect_right(self.keys, decode_cursor(cursor, self.sort)) if cursor else 0
@@ -87,27 +88,37 @@ def decode_cursor(cursor: str, sort: str) -> SortKey:
 
 @dataclass
 class Assessed:
-    """One assessment of every asset, worst first, with the version of the data it was made from."""
+    """One assessment of every asset, worst first, with the version of the data it was made from; or the listing
+    a previous run kept (`stored`: its rows are StoredRow, enough for the listing, its filters and its counts)."""
 
-    version: tuple[object, ...]
+    version: object
     at: datetime
-    rows: list[Exposure]
+    rows: Sequence[Listed]
+    stored: bool = False
     _selections: dict[tuple[ExposureFilter, str], Selection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] | None = None
     _encoder: ExposureRows = field(default_factory=ExposureRows)
 
-    def rows_json(self, rows: list[Exposure]) -> str:
+    @property
+    def exposures(self) -> list[Exposure]:
+        """The rows as assessed: the pages that read every finding ask `ExposureCache.current(full=True)`."""
+        if self.stored:
+            raise RuntimeError("a stored listing has no findings beyond its rows' JSON")
+        return cast(list[Exposure], self.rows)
+
+    def rows_json(self, rows: list[Listed]) -> str:
         """The rows as a JSON array of the listings' dicts (`exposure_item`), encoded when asked: what rows share
         (their build's findings) is encoded once per assessment, so nothing is kept per row."""
         with self._lock:
             encode = self._encoder.encode
-            return "[" + ",".join([encode(row) for row in rows]) + "]"
+            texts = [row.json() if isinstance(row, StoredRow) else encode(cast(Exposure, row)) for row in rows]
+            return "[" + ",".join(texts) + "]"
 
     @cached_property
     def by_name(self) -> dict[str, list[Exposure]]:
         found: dict[str, list[Exposure]] = {}
-        for row in self.rows:
+        for row in self.exposures:
             found.setdefault(row.asset.name.casefold(), []).append(row)
         return found
 
@@ -156,9 +167,15 @@ class ExposureCache:
         self._lock = threading.Lock()  # guards the fields above
         self._assessing = threading.Lock()  # held while an assessment is made
         self.refreshing = False  # a newer assessment is being made on a background thread
+        self._stored = path_of(engine)  # where each background assessment's listing is kept for the next start
 
     def warm(self) -> None:
-        """Assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        """Hold the listing the last run kept (a file beside the database: tracker/web/exposure_store.py), then
+        assess now, on a thread of its own, so the first page does not wait for it (100,000 hosts: seconds)."""
+        listing = load(self._stored) if self._stored else None
+        with self._lock:
+            if listing is not None and self._current is None:
+                self._current = Assessed(listing.version, listing.at, listing.rows, stored=True)
         self.refreshing = True
         threading.Thread(target=self._refresh, name="exposure warm-up", daemon=True).start()
 
@@ -167,11 +184,11 @@ class ExposureCache:
         with self._lock:
             self._checked, self._wait = 0.0, True
 
-    def current(self) -> Assessed:
-        """The assessment to show: the one held unless nothing is held or this process just wrote; a stale one
-        starts the next in the background."""
+    def current(self, full: bool = False) -> Assessed:
+        """The assessment to show: the one held unless nothing is held, this process just wrote, or `full` (every
+        finding, not only the listing) is asked of a stored listing; a stale one starts the next in the background."""
         with self._lock:
-            held, wait = self._current, self._wait
+            held, wait = self._current, self._wait or (full and self._current is not None and self._current.stored)
             look = held is None or wait or time.monotonic() - self._checked >= RECHECK
             if look:
                 self._checked = time.monotonic()
@@ -207,7 +224,7 @@ class ExposureCache:
         with self._assessing:
             with self._lock:
                 held, self._wait = self._current, False
-            if held is not None and held.version == version and self._young(held):
+            if held is not None and not held.stored and held.version == version and self._young(held):
                 return held
             now = self.clock()
             made = Assessed(version, now, assess_exposure(self.config, self.engine, now))
@@ -221,7 +238,9 @@ class ExposureCache:
         from tracker.jobs.poll import give_memory_back
 
         try:
-            self._assess(self._version())
+            made = self._assess(self._version())
+            if self._stored is not None:
+                save(self._stored, made.version, made.at, made.exposures)
             give_memory_back()  # the rows read to assess them: a server idles for most of its life
         except Exception:
             log.warning("the exposure assessment failed; the last one is still shown", exc_info=True)

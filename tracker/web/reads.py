@@ -146,9 +146,10 @@ def _int_cursor(cursor: str | None) -> int | None:
 # --- exposure and assets -----------------------------------------------------------------------------------------
 def exposure(ctx: WebContext, wanted: ExposureFilter, sort: str, cursor: str | None, limit: int) -> Page:
     """Each asset's findings and target, as `tracker exposure --json`, filtered, sorted and paged."""
-    selection = ctx.exposure.current().select(wanted, sort)
+    assessed = ctx.exposure.current()
+    selection = assessed.select(wanted, sort)
     rows, next_cursor = selection.page(cursor, limit)
-    return Page([exposure_item(e) for e in rows], next_cursor, len(selection.rows))
+    return Page(json.loads(assessed.rows_json(rows)), next_cursor, len(selection.rows))
 
 
 def exposure_json(ctx: WebContext, wanted: ExposureFilter, sort: str, cursor: str | None, limit: int) -> str:
@@ -171,7 +172,7 @@ def assessment(ctx: WebContext) -> dict[str, Any]:
 
 def assets(ctx: WebContext, wanted: ExposureFilter, cursor: str | None, limit: int) -> Page:
     """The inventory by name, as `tracker inventory list --json`, with the exposure page's filters."""
-    selection = ctx.exposure.current().select(wanted, "asset")
+    selection = ctx.exposure.current(full=True).select(wanted, "asset")  # with each asset's VIBs
     rows, next_cursor = selection.page(cursor, limit)
     return Page([asset_item(e.asset) for e in rows], next_cursor, len(selection.rows))
 
@@ -182,7 +183,7 @@ def asset(ctx: WebContext, name: str) -> dict[str, Any] | None:
     from tracker.store import snoozes as stored_snoozes
     from tracker.store.db import session_scope
 
-    found = ctx.exposure.current().by_name.get(name.casefold())
+    found = ctx.exposure.current(full=True).by_name.get(name.casefold())
     if not found:
         return None
     with session_scope(ctx.engine) as session:
@@ -246,10 +247,10 @@ def snoozes(ctx: WebContext) -> list[dict[str, Any]]:
 def overview(ctx: WebContext) -> dict[str, Any]:
     """What needs action now: pulled builds running here (and on how many assets), assets by severity, assets on a
     hold, sources in trouble, the last and next poll, failed deliveries."""
-    assessed = ctx.exposure.current()
+    assessed = ctx.exposure.current(full=True)
     pulled: dict[tuple[str, int], dict[str, Any]] = {}
     held = []
-    for e in assessed.rows:
+    for e in assessed.exposures:
         if e.hold:
             held.append({"asset": e.asset.name, "cluster": e.asset.cluster, "hold": e.hold})
         if Status.PULLED in e.statuses and e.asset.build:
