@@ -191,26 +191,33 @@ def pages(config: Path, requests: int) -> list[tuple[str, str, str, str]]:
 
 
 def listings(tmp: Path, size: int) -> list[tuple[str, str, str, str]]:
-    """The first listing the moment the server listens (cold), a second one (warm), and the first listing of a
-    server started again over the same data once its start-up assessment is done. Each with the CPU seconds the
-    server and this client spent on it: on a busy machine the wall time says little, the CPU time still does."""
+    """The first listing of a server started on a new database, the moment it listens (cold: nothing assessed or
+    kept yet), and a second one (warm); the first listing of the server started again, the moment it listens (it
+    shows the listing the first one kept while it assesses again); and of a third start once its start-up
+    assessment is done. Each with the CPU seconds the server and this client spent on it: on a busy machine the
+    wall time says little, the CPU time still does."""
     big = tmp / "big"
     big.mkdir()
     big_config = fill(big, size, 100)
     with running(big_config, "serve") as (url, server), httpx.Client(base_url=url, timeout=120) as client:
         cold = timed(client, server.pid)
         warm = timed(client, server.pid)
+        while client.get("/exposure?limit=1").text.count("a newer assessment is being made"):
+            time.sleep(0.2)  # the listing it keeps for the next start is written after its warm-up
     with running(big_config, "serve") as (url, server), httpx.Client(base_url=url, timeout=120) as client:
-        client.get("/api/v1/exposure?limit=1")  # the warm-up's assessment is done
+        restart = timed(client, server.pid)
+    with running(big_config, "serve") as (url, server), httpx.Client(base_url=url, timeout=120) as client:
+        client.get("/")  # the overview waits for the start-up assessment
         ready = timed(client, server.pid)
     rows = []
     for label, (wall, server_cpu, client_cpu, count) in (
-        ("cold", cold),
-        ("first listing once assessed", ready),
+        ("new database, cold", cold),
+        ("after a restart", restart),
+        ("once assessed", ready),
         ("warm", warm),
     ):
         shown = f"{wall:.2f} (cpu {server_cpu:.2f} + {client_cpu:.2f})"
-        rows.append((f"{count:,} exposure rows, limit=1000, {label}: s", shown, "< 2 s", _met(wall < 2)))
+        rows.append((f"{count:,} exposure rows by 1000, {label}: s", shown, "< 2 s", _met(wall < 2)))
     return rows
 
 
