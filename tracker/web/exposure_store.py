@@ -73,7 +73,7 @@ def save(path: Path, version: object, at: datetime, rows: list[Exposure]) -> Non
         )  # fmt: skip
     document = {"format": FORMAT, "tracker": __version__, "version": repr(version), "at": at.isoformat()}
     document |= {"releases": releases.values, "tails": tails.values, "rows": stored}
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a server and a service may share the database
     temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
     os.replace(temporary, path)
 
