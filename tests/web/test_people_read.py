@@ -179,3 +179,18 @@ def test_with_writes_off_no_page_shows_a_write_form_or_a_sign_in(read_only: WebS
         assert 'method="post"' not in page.text and "Sign in" not in page.text, path
     assert "Sign in" in web.client().get("/snoozes").text  # with write tokens: the forms and the sign-in are there
     assert 'id="snooze-form"' in web.client().get("/snoozes").text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"min_severity": "important"},
+        {"severity": "critical", "kind": "esxi"},
+        {"status": "pulled", "cluster": "prod-*"},
+    ],
+)
+def test_the_cli_and_the_api_list_the_same_assets_for_the_same_exposure_filters(web: WebServer, params: dict[str, str]):
+    api = web.client().get("/api/v1/exposure", params={**params, "limit": "1000"}).json()["items"]
+    options = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
+    cli = json.loads(web.cli("exposure", "--json", *options).stdout)
+    assert api and sorted((e["asset"], e["kind"]) for e in cli) == sorted((e["asset"], e["kind"]) for e in api)

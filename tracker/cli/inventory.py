@@ -1,7 +1,6 @@
 """The inventory and what the catalog means for it: inventory import | sync-vcenter | list, exposure."""
 
 import sys
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated
 
@@ -113,23 +112,45 @@ def exposure(
             "end_of_support, end_of_support_soon, behind, unknown_build, ok.",
         ),
     ] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="Only assets of exactly this severity: none, low ... critical.")
+    ] = None,
+    min_severity: Annotated[
+        str | None, typer.Option("--min-severity", help="Only assets of at least this severity.")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind of asset: esxi, vcenter or vm.")] = None,
     cluster: Annotated[
         str | None, typer.Option("--cluster", metavar="GLOB", help="Only clusters matching this glob.")
     ] = None,
+    vcenter: Annotated[
+        str | None, typer.Option("--vcenter", metavar="GLOB", help="Only vCenters matching this glob.")
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", metavar="GLOB", help="Only assets with a tag matching this.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """What the catalog means for each asset, worst first: statuses, severity, reasons and the safe target."""
+    """What the catalog means for each asset, worst first: statuses, severity, reasons and the safe target. The
+    filters are the exposure page's and the API's, with the same meanings."""
     # lazy: the domain and the ORM, which --help must not load
     from tracker.cli.views_inventory import exposure_view
     from tracker.domain.exposure import Status
+    from tracker.domain.exposure_filter import ExposureFilter
     from tracker.filters import EXPOSURE
     from tracker.jobs.inventory import assess_exposure
 
     config = get_config()
-    wanted = {Status(s) for s in checked_filters(EXPOSURE, {"status": status or []}, config)["status"]}
-    results = assess_exposure(config, open_engine(config), get_now())
-    if wanted:
-        results = [r for r in results if wanted & set(r.statuses)]
-    if cluster:
-        results = [r for r in results if fnmatchcase(r.asset.cluster.casefold(), cluster.casefold())]
+    given = {"status": status or [], "severity": severity, "min_severity": min_severity, "kind": kind}
+    statuses = {Status(s) for s in checked_filters(EXPOSURE, given, config)["status"]}
+    rest = ExposureFilter(
+        severity=severity or "",
+        min_severity=min_severity or "",
+        kind=kind or "",
+        cluster=cluster or "",
+        vcenter=vcenter or "",
+        tag=tag or "",
+    )
+    results = rest.select(assess_exposure(config, open_engine(config), get_now()))
+    if statuses:  # repeatable here: an asset with any of them
+        results = [r for r in results if statuses & set(r.statuses)]
     exposure_view(results, as_json)
