@@ -186,19 +186,29 @@ class _Cycle:
 
     # --- decide -------------------------------------------------------------------------------------------------
     def _read_catalog(self, results: Iterable[PageResult]) -> None:
-        """The sightings these pages' decisions look at: those of each page's source when it was read, or when it
-        misses a row it listed (a 304 still counts that miss), and every sighting of the builds it lists."""
+        """What these pages' decisions look at: the sightings of each page's source when it was read, or when it
+        misses a row it listed (a 304 still counts that miss), and the builds it lists or names, with every
+        sighting of them; every build when a notice names a release without its build number."""
         catalog, pending = self.known.catalog, self.snapshot.pending
         sources: set[str] = set()
         keys: set[BuildKey] = set()
         for result in results:
-            sid = result.page.id
+            sid, parsed = result.page.id, result.parsed
             if isinstance(result.seen, Failed) or (isinstance(result.seen, Unchanged) and sid not in pending):
                 continue  # an error, or a 304 with nothing pending, changes no sighting
             sources.add(sid)
-            for record in result.parsed.records if result.parsed else ():
-                entry = catalog.find(record.product, record.build)  # a second build names its entry
-                keys.add(entry.key if entry else (record.product, record.build))
+            if parsed is None:
+                continue
+            named = [(r.product, r.build) for r in parsed.records]
+            for notice in parsed.notices:
+                for subject in (*notice.subjects, *((notice.replacement,) if notice.replacement else ())):
+                    if subject.number is None:
+                        self.catalog.whole()
+                    else:
+                        named.append((subject.product, subject.number))
+            for product, build in named:
+                entry = catalog.find(product, build)  # a second build number names its entry
+                keys.add(entry.key if entry else (product, build))
         self.catalog.read(sources, keys)
 
     def _decide(self, result: PageResult) -> ParseResult | None:

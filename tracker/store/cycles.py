@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, func
+from sqlalchemy import Engine, String, Table, func, or_
+from sqlalchemy import cast as sa_cast
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from tracker.domain.catalog import BuildKey, Catalog
+from tracker.domain.catalog import BuildKey, BuildStatus, Catalog
 from tracker.domain.decide import FetchOutcome, Knowledge
 from tracker.domain.events import Change
 from tracker.domain.roles import SourceRole
@@ -29,6 +30,15 @@ from tracker.store.vcf_releases import save_vcf_releases
 SOURCES = cast(Table, SourceRow.__table__)  # type: ignore[attr-defined]
 FETCHES = cast(Table, FetchRow.__table__)  # type: ignore[attr-defined]
 CHUNK = 500  # values per IN (...): under SQLite's parameter limit
+# Builds a diff may reach without a page naming them: pulled (a reissue is inferred for them), replaced (a later
+# notice may name the replacement), held by a notice (lifted when the notice goes), or known by a second build number
+# (a page may list that one). The JSON columns are compared as text: a spelling other than '[]' only reads more.
+INVOLVED = or_(
+    repo.BUILDS.c.status != BuildStatus.AVAILABLE.value,
+    repo.BUILDS.c.replaced_by.is_not(None),
+    sa_cast(repo.BUILDS.c.pull_notices, String) != "[]",
+    sa_cast(repo.BUILDS.c.alt_builds, String) != "[]",
+)
 
 
 def generation(session: Session) -> int | None:
@@ -39,17 +49,22 @@ def generation(session: Session) -> int | None:
 
 @dataclass
 class CatalogReader:
-    """The catalog a cycle decides over. Every build, product baseline and source but the followed release notes
-    is read at once (plain rows, no ORM objects); a followed page's state when the cycle decides it; sightings, the
-    bulk of the catalog, only for the sources the cycle decides from a page (or that miss a row) and for the builds
-    those list, every source's sighting of such a build with them. That is all the diff and corroboration look at:
-    a source's own state and sightings, the availability sources, and every sighting of a build it lists or
-    missed (a KB table listing 150 builds links to 150 notes pages: fifty such tables, 7,500 pages never read)."""
+    """The catalog a cycle decides over, read as its decisions need it (plain rows, no ORM objects):
+    - at once: the product baselines, every source but the followed release notes (a followed page's state is read
+      when the cycle decides it), and the builds a diff may reach without naming them: pulled, replaced, held by a
+      notice, or known by a second build number (`INVOLVED`);
+    - for each source the cycle decides from a page (or that misses a row): its sightings, and for every build it
+      lists or sighted, the build and every source's sighting of it;
+    - every build, when a page names a release without a build number (a notice: `whole`).
+    That is all the diff and corroboration look at. A KB table listing 150 builds links to 150 notes pages: with
+    fifty such tables, a cycle where one changed reads 150 builds and their sightings, not 7,500 of each."""
 
     engine: Engine
     catalog: Catalog
     sources_read: set[str] = field(default_factory=set)
-    keys_read: set[BuildKey] = field(default_factory=set)
+    keys_read: set[BuildKey] = field(default_factory=set)  # their sightings are all in
+    entries_read: set[BuildKey] = field(default_factory=set)  # their entry is in, or there is none
+    everything: bool = False  # every entry is in
 
     @classmethod
     def open(cls, engine: Engine) -> "CatalogReader":
@@ -57,11 +72,28 @@ class CatalogReader:
         with session_scope(engine) as session:
             for row in session.execute(core_select(SOURCES).where(SOURCES.c.parent_id.is_(None))):
                 catalog.sources[row.id] = repo.source_state(cast(SourceRow, row))
-            for build in session.execute(core_select(repo.BUILDS)):
+            for build in session.execute(core_select(repo.BUILDS).where(INVOLVED).order_by(repo.BUILDS.c.id)):
                 catalog.add_entry(repo._entry(build))
             for state in session.exec(select(ProductStateRow)):
                 catalog.baselines[Product(state.product)] = repo.utc(state.baselined_at)
-        return cls(engine, catalog)
+        return cls(engine, catalog, entries_read=set(catalog.entries))
+
+    def whole(self) -> None:
+        """Every entry, in the stored order (a notice naming a release is matched against them all); those the
+        cycle holds are kept as they are (it may have changed them)."""
+        if self.everything:
+            return
+        held, ordered = self.catalog.entries, {}
+        with session_scope(self.engine) as session:
+            for build in session.execute(core_select(repo.BUILDS).order_by(repo.BUILDS.c.id)):
+                entry = repo._entry(build)
+                ordered[entry.key] = held.get(entry.key, entry)
+        ordered |= {key: entry for key, entry in held.items() if key not in ordered}  # new in this cycle
+        self.catalog.entries = ordered
+        for entry in ordered.values():
+            self.catalog.index_alt_builds(entry)
+        self.entries_read |= set(ordered)
+        self.everything = True
 
     def read(self, source_ids: Iterable[str] = (), keys: Iterable[BuildKey] = ()) -> None:
         """Make sure the catalog holds the state and every sighting of these sources (those stored), and every
@@ -85,6 +117,17 @@ class CatalogReader:
                 if (Product(row.product), row.build) in wanted:
                     self._add(row)
             self.keys_read |= wanted
+            self._entries(session, wanted)
+
+    def _entries(self, session: Session, keys: set[BuildKey]) -> None:
+        missing = keys - self.entries_read
+        if not missing or self.everything:
+            return
+        for row in _rows(session, repo.BUILDS.c.build, {build for _, build in missing}, repo.BUILDS):
+            key = (Product(row.product), row.build)
+            if key in missing and key not in self.catalog.entries:
+                self.catalog.add_entry(repo._entry(row))
+        self.entries_read |= missing
 
     def states(self, source_ids: Iterable[str]) -> None:
         """Make sure the catalog holds the stored state of these sources (a followed page's is read only now)."""
@@ -107,11 +150,11 @@ class CatalogReader:
             self.catalog.add_sighting(repo._sighting(row, self.catalog.sources.get(row.source_id)))
 
 
-def _rows(session: Session, column: Any, values: Collection[object]) -> list[Any]:
+def _rows(session: Session, column: Any, values: Collection[object], table: Table = repo.SIGHTINGS) -> list[Any]:
     ordered = sorted(values)  # type: ignore[type-var]
     rows: list[Any] = []
     for start in range(0, len(ordered), CHUNK):
-        query = core_select(repo.SIGHTINGS).where(column.in_(ordered[start : start + CHUNK]))
+        query = core_select(table).where(column.in_(ordered[start : start + CHUNK]))
         rows += session.execute(query).all()
     return sorted(rows, key=lambda row: row.id)  # the stored order, as the whole catalog loads (repo.load_catalog)
 
