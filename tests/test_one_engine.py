@@ -9,6 +9,7 @@ cycle fetches the product's other availability source on demand, with a conditio
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import pytest
 
 from tests.support.cli import Cli
 from tests.support.configs import kb_config
+from tests.support.queued import opened, outbox_config, queue
+from tests.support.receivers import WebhookReceiver
 from tests.support.site import FixtureSite
 from tests.support.waiting import wait_until
 from tests.test_all_sources_story import SOURCES, write_config
@@ -31,6 +34,7 @@ from tracker.jobs.inventory import import_inventory
 from tracker.notify.outbox import Stop
 from tracker.scheduler import poll_tick
 from tracker.store.db import make_engine, migrate
+from tracker.store.leases import try_acquire
 from tracker.web.server import WebThread
 
 U3, U3A, U3B = 18644231, 18825058, 18905247
@@ -397,3 +401,24 @@ def _web_poll(path: Path) -> Iterator[Poller]:
             yield poll_at
     finally:
         web.stop(10)
+
+
+def test_tracker_poll_beside_another_cycle_gives_up_and_still_delivers_what_is_due(tmp_path: Path) -> None:
+    """The poll's rules, the same for every caller (tracker/jobs/poll.py): beside another process's cycle it waits
+    its `--wait`, polls nothing and names who holds the lease (exit 1); the outbox it was asked for is worked all
+    the same, as deliveries need no poll lease."""
+    with WebhookReceiver() as hook:
+        path = outbox_config(tmp_path, {"ops": f"json://127.0.0.1:{hook.port}/ops"})
+        source = "  - {id: esxi-kb, kind: kb_build_table, url: 'http://127.0.0.1:9/kb.html', product: esxi}\n"
+        path.write_text(path.read_text(encoding="utf-8") + f"sources:\n{source}", encoding="utf-8")
+        engine = opened(path)[1]
+        queue(engine, "ops", 2, clock("2021-11-19T08:00:00Z"))
+        assert try_acquire(engine, "poll", "vc-admin-01:4242:0badc0de", timedelta(minutes=15)) is None
+        cli = Cli(path)
+        cli("poll", "--wait", "0", now="2021-11-19T08:00:00Z", code=1)
+        assert "another poll cycle is still running (held by vc-admin-01:4242:0badc0de" in cli.outputs[-1]
+        assert "nothing was polled" in cli.outputs[-1]
+        assert len(hook.wait_for(2)) == 2
+    with sqlite3.connect(f"file:{tmp_path / 'tracker.db'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall() == [("sent", 2)]
+        assert db.execute("SELECT count(*) FROM source WHERE last_fetch_at IS NOT NULL").fetchone() == (0,)
