@@ -38,12 +38,15 @@ POLL_WAIT = 60.0  # seconds the service's (and the web's) cycle waits for anothe
 
 
 class Outbox(StrEnum):
-    """Whether the outbox is worked once the cycle is over."""
+    """Whether the outbox is worked once the cycle is over:
+    - NO: each tick of the service, whose channels' senders deliver, woken after the cycle;
+    - IF_DUE: `tracker poll`, only when a channel is configured and a message is due, so that a quiet cycle loads
+      neither the ORM nor apprise;
+    - YES: `tracker run --once`, the web, the demo: reopened snoozes and health notices queued, then one pass."""
 
-    NO = "no"  # each tick of the service: every channel's sender delivers, woken after the cycle
-    IF_DUE = "if due"  # `tracker poll`: only when a channel is configured and a message is due, so that a quiet
-    # cycle loads neither the ORM nor apprise
-    YES = "yes"  # `--once`, the web, the demo: reopened snoozes and health notices queued, then one pass
+    NO = "no"
+    IF_DUE = "if due"
+    YES = "yes"
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,14 @@ class AfterPoll:
 
 @dataclass(frozen=True)
 class Listeners:
-    """What a caller hears while its poll runs (none of it changes what the poll does)."""
+    """What a caller hears while its poll runs: how far the cycle's fetches are (a terminal's progress line), that
+    the cycle starts waiting for another process's, and that the outbox is about to load apprise (`tracker poll`
+    checks the channels' URLs then: only when there is something to send, as apprise costs a quiet cycle 0.2 s).
+    None of it changes what the poll does."""
 
-    progress: "Watch | None" = None  # how far the cycle's fetches are (a terminal's progress line)
-    on_wait: "Callable[[Held], None] | None" = None  # the cycle starts waiting for another process's
-    before_sending: Callable[[], None] | None = None  # the outbox is about to load apprise (`tracker poll` checks
-    # the channels' URLs here: only when there is something to send, as apprise costs a quiet cycle 0.2 s)
+    progress: "Watch | None" = None
+    on_wait: "Callable[[Held], None] | None" = None
+    before_sending: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
