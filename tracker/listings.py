@@ -302,10 +302,16 @@ class ExposureRows:
     @staticmethod
     def join(asset: Asset, release: str, tail: str) -> str:
         """A row's JSON text from the asset's own fields and its shared parts."""
+        return ExposureRows.head(asset, release) + tail
+
+    @staticmethod
+    def head(asset: Asset, release: str) -> str:
+        """The row's JSON text up to its shared findings (`head + tail` is the row: a listing joins the pieces
+        once, without making each row's text first)."""
         text, build = encode_basestring_ascii, "null" if asset.build is None else str(asset.build)
         return (
             f'{{"asset":{text(asset.name)},"kind":"{asset.kind.value}","build":{build},"release":{release},'
-            f'"vcenter":{text(asset.vcenter)},"cluster":{text(asset.cluster)},{tail}'
+            f'"vcenter":{text(asset.vcenter)},"cluster":{text(asset.cluster)},'
         )
 
     def _tail(self, e: Exposure) -> str:

@@ -32,6 +32,8 @@ from tracker.web.exposure_store import StoredRow, load, path_of, save
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
+QUIET = 0.5  # seconds without a read before a background assessment starts (at most QUIET_MAX after it was due)
+QUIET_MAX = 30.0
 log = logging.getLogger(__name__)
 
 SortKey = tuple[Any, ...]
@@ -110,10 +112,14 @@ class Assessed:
     def rows_json(self, rows: list[Listed]) -> str:
         """The rows as a JSON array of the listings' dicts (`exposure_item`), encoded when asked: what rows share
         (their build's findings) is encoded once per assessment, so nothing is kept per row."""
+        pieces = ["["]
         with self._lock:
-            encode = self._encoder.encode
-            texts = [row.json() if isinstance(row, StoredRow) else encode(cast(Exposure, row)) for row in rows]
-            return "[" + ",".join(texts) + "]"
+            parts, head = self._encoder.parts, ExposureRows.head
+            for row in rows:
+                release, tail = (row.release, row.tail) if isinstance(row, StoredRow) else parts(cast(Exposure, row))
+                pieces += (head(row.asset, release), tail, ",")
+        pieces[-1] = "]"  # the last comma, or "[" itself when no row
+        return "".join(pieces) if rows else "[]"
 
     @cached_property
     def by_name(self) -> dict[str, list[Exposure]]:
@@ -156,8 +162,9 @@ def severity_cards(assessed: Assessed) -> list[dict[str, Any]]:
 class ExposureCache:
     """The current assessment, served stale while the next is made (stale-while-revalidate): when the data changed
     or the assessment grew old, the pages keep showing the one held, saying when it was made, and a new one is made
-    on a thread of its own. Only the first read (nothing held yet) and the read after a write through this process
-    (its writer expects to see it) wait for an assessment. One assessment at a time."""
+    on a thread of its own, once no page was read for a moment (the pages of a listing are not slowed by it). Only
+    the first read (nothing held yet) and the read after a write through this process (its writer expects to see
+    it) wait for an assessment. One assessment at a time."""
 
     def __init__(self, config: Config, engine: Engine, clock: Callable[[], datetime]) -> None:
         self.config, self.engine, self.clock = config, engine, clock
@@ -166,6 +173,7 @@ class ExposureCache:
         self._wait = False  # a write through this process: the next read waits for a fresh assessment
         self._lock = threading.Lock()  # guards the fields above
         self._assessing = threading.Lock()  # held while an assessment is made
+        self._read = threading.Event()  # set by every read: a background assessment waits for a quiet moment
         self.refreshing = False  # a newer assessment is being made on a background thread
         self._stored = path_of(engine)  # where each background assessment's listing is kept for the next start
 
@@ -187,6 +195,7 @@ class ExposureCache:
     def current(self, full: bool = False) -> Assessed:
         """The assessment to show: the one held unless nothing is held, this process just wrote, or `full` (every
         finding, not only the listing) is asked of a stored listing; a stale one starts the next in the background."""
+        self._read.set()
         with self._lock:
             held, wait = self._current, self._wait or (full and self._current is not None and self._current.stored)
             look = held is None or wait or time.monotonic() - self._checked >= RECHECK
@@ -232,12 +241,23 @@ class ExposureCache:
                 self._current = made
             return made
 
+    def _quiet(self) -> None:
+        """Wait until no page was read for QUIET seconds (at most QUIET_MAX): the pages of a listing being read go
+        on from the assessment held without sharing the interpreter with the one that will replace it."""
+        deadline = time.monotonic() + QUIET_MAX
+        while time.monotonic() < deadline:
+            self._read.clear()
+            if not self._read.wait(QUIET):
+                return
+
     def _refresh(self) -> None:
         """The background assessment (the warm-up, or a stale one's successor), then memory back to the system."""
         # lazy: give_memory_back lives with the poll use case, which the app does not otherwise load
         from tracker.jobs.poll import give_memory_back
 
         try:
+            if self._current is not None:
+                self._quiet()
             made = self._assess(self._version())
             if self._stored is not None:
                 save(self._stored, made.version, made.at, made.exposures)
