@@ -20,7 +20,19 @@ from pydantic import BaseModel
 
 from tracker.domain.alerts import SnoozeKind
 from tracker.domain.exposure_filter import ExposureFilter
-from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
+from tracker.filters import (
+    ASSET_KIND,
+    BUILD_STATUS,
+    BUILDS,
+    DELIVERIES,
+    DELIVERY_STATUS,
+    EVENT_KIND,
+    EVENTS,
+    EXPOSURE,
+    EXPOSURE_STATUS,
+    PRODUCT,
+    SEVERITY,
+)
 from tracker.web import reads
 from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, matches
 from tracker.web.context import Ctx, WebContext
@@ -223,9 +235,7 @@ def deliveries(request: Request, ctx: Ctx, status: str = "") -> HTMLResponse:
 
 
 def _deliveries_page(request: Request, ctx: WebContext, status: str, filled: Filled) -> HTMLResponse:
-    from tracker.store import OutboxStatus
-
-    statuses = [s.value for s in OutboxStatus]
+    statuses = list(DELIVERY_STATUS.values)
     reads.checked(ctx, DELIVERIES, status=status)
     rows = reads.deliveries(ctx, status or None)
     shown = {"rows": rows, "status": status, "statuses": statuses, "problems": filled.problems}
@@ -259,21 +269,15 @@ def _snoozes_page(request: Request, ctx: WebContext, filled: Filled) -> HTMLResp
 
 
 def _vocabulary() -> dict[str, Any]:
-    """The choices of the filters, from the enums the storage uses."""
-    from tracker.domain.catalog import BuildStatus
-    from tracker.domain.events import EventKind
-    from tracker.domain.exposure import Status
-    from tracker.domain.fixes import Severity
-    from tracker.domain.inventory import AssetKind
-    from tracker.domain.versions import Product
-
+    """The choices of the filters' menus, from each filter's one definition (tracker/filters.py), so a menu offers
+    exactly what the filter accepts."""
     return {
-        "products": [p.value for p in Product],
-        "build_statuses": [s.value for s in BuildStatus],
-        "event_kinds": [k.value for k in EventKind],
-        "exposure_statuses": [s.value for s in Status],
-        "severities": [s.value for s in Severity],
-        "asset_kinds": [k.value for k in AssetKind],
+        "products": list(PRODUCT.values),
+        "build_statuses": list(BUILD_STATUS.values),
+        "event_kinds": list(EVENT_KIND.values),
+        "exposure_statuses": list(EXPOSURE_STATUS.values),
+        "severities": list(SEVERITY.values),
+        "asset_kinds": list(ASSET_KIND.values),
     }
 
 
