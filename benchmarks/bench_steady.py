@@ -263,7 +263,7 @@ def write_config(folder: Path, politeness: float) -> Path:
     """The example config: its database in `folder`, its sources on http://, the politeness gap as asked."""
     text = EXAMPLE.read_text(encoding="utf-8")
     replaced = {
-        "database: sqlite:///data/tracker.db": f"database: sqlite:///{folder / 'tracker.db'}",
+        "database: sqlite:///../data/tracker.db": f"database: sqlite:///{folder / 'tracker.db'}",
         f"https://{KB_HOST}/": f"http://{KB_HOST}/",
         "politeness_delay: 1.0": f"politeness_delay: {politeness}",
     }

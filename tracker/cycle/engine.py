@@ -44,7 +44,7 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
     """One cycle. `open_db` gives the database, migrated; it is called only when the fast path cannot record."""
     deadline = Deadline(config.service.cycle_deadline_seconds)  # the cycle's fetches end by then, in or not
     path = fastpath.sqlite_path(config.database)
-    snapshot = _fast_snapshot(path, tiers=config.http.follow_limit > 0)
+    snapshot = _fast_snapshot(path, follows=config.http.follow_limit > 0)
     engine = None
     if snapshot is None:
         engine = open_db()
@@ -70,14 +70,14 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
             return run_locked(config, engine, Inputs(stage, request, snapshot, pages, answers, reader), hooks)
 
 
-def _fast_snapshot(path: Path | None, tiers: bool) -> Snapshot | None:
+def _fast_snapshot(path: Path | None, follows: bool) -> Snapshot | None:
     """The snapshot of a SQLite file read without the ORM; None when the ORM must read it (another database, or a
     file at an older schema, which the ORM migrates)."""
     if path is None:
         return None
     if not path.is_file():
         return Snapshot()  # a first poll: nothing stored yet; the pages are fetched before the database is made
-    return fastpath.snapshot(path, tiers)
+    return fastpath.snapshot(path, follows)
 
 
 def _recorded_unchanged(

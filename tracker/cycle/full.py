@@ -271,9 +271,10 @@ class _Cycle:
                 self._fetch_and_decide([page])
                 continue
             self._decide(result)
-        if self.inputs.stage.deadline.passed:
+        limit = self.config.http.follow_limit
+        if self.inputs.stage.deadline.passed or limit <= 0:
             return  # pages never fetched wait for the next cycle, rather than each failing this one
-        self._fetch_and_decide(self._new_children(parent, links)[: self.config.http.follow_limit])
+        self._fetch_and_decide(self._new_children(parent, links)[:limit])
 
     def _new_children(self, parent: Planned, links: dict[str, Link] | None) -> list[Planned]:
         stored = {c.id: c for c in self.snapshot.children(parent.id)}

@@ -33,23 +33,25 @@ _SOURCES = (
     "SELECT id, kind, url, product, configured, active, health, last_fetch_at, etag, last_modified, parent_id"
     " FROM source"
 )
+_TOP_SOURCES = _SOURCES + " WHERE parent_id IS NULL"
 _BUILDS = 'SELECT product, build, line, "update", release_date, status, replaced_by, pull_notices FROM build'
 _PENDING = "SELECT DISTINCT source_id FROM sighting WHERE misses > 0 AND gone = 0"
 _GENERATION = "SELECT max(id) FROM fetch"  # as tracker/store/cycles.py `generation`
 
 
-def snapshot(path: Path, tiers: bool = True) -> Snapshot | None:
+def snapshot(path: Path, follows: bool = True) -> Snapshot | None:
     """What the cycle plans with; None when the file is not at the newest schema (the ORM path migrates it).
-    `tiers`: read the build facts that tier followed release notes (a config that follows none skips them)."""
+    `follows`: the cycle follows release notes; a config that follows none (`follow_limit: 0`) reads neither the
+    followed pages nor the build facts that tier them (50 KB tables link to 7,500 pages)."""
     try:
         with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
             if db.execute("SELECT version_num FROM alembic_version").fetchone() != (SCHEMA_HEAD,):
                 return None
             generation = db.execute(_GENERATION).fetchone()[0]  # first: a cycle recorded meanwhile moves it
-            sources = {row[0]: _source(row) for row in db.execute(_SOURCES)}
+            sources = {row[0]: _source(row) for row in db.execute(_SOURCES if follows else _TOP_SOURCES)}
             pending = frozenset(r[0] for r in db.execute(_PENDING))
-            follows = tiers and any(s.parent_id is not None for s in sources.values())
-            builds = tuple((*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)) if follows else ()
+            tiers = follows and any(s.parent_id is not None for s in sources.values())
+            builds = tuple((*r[:7], r[7] not in (None, "[]")) for r in db.execute(_BUILDS)) if tiers else ()
     except sqlite3.Error:
         return None
     return Snapshot(sources, pending, builds, generation)
