@@ -62,19 +62,20 @@ def path_of(engine: Engine) -> Path | None:
 
 
 def save(path: Path, version: object, at: datetime, rows: list[Exposure]) -> None:
-    """Keep this assessment's listing (replacing the last one whole)."""
+    """Keep this assessment's listing (replacing the last one whole), written a row at a time: a service idles
+    for most of its life, and a whole document made in memory first would stay in its footprint."""
     encoder, releases, tails = ExposureRows(), _Index(), _Index()
-    stored = []
-    for e in rows:
-        a, (release, tail) = e.asset, encoder.parts(e)
-        stored.append(
-            [a.name, a.kind.value, a.build, a.version_text, a.vcenter, a.datacenter, a.cluster, list(a.tags), a.owner,
-             a.origin, e.severity.value, [s.value for s in e.statuses], releases.of(release), tails.of(tail)]
-        )  # fmt: skip
-    document = {"format": FORMAT, "tracker": __version__, "version": repr(version), "at": at.isoformat()}
-    document |= {"releases": releases.values, "tails": tails.values, "rows": stored}
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # a server and a service may share the database
-    temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+    with temporary.open("w", encoding="utf-8") as out:
+        out.write('{"rows":[')
+        for n, e in enumerate(rows):
+            a, (release, tail) = e.asset, encoder.parts(e)
+            row = [a.name, a.kind.value, a.build, a.version_text, a.vcenter, a.datacenter, a.cluster, list(a.tags),
+                   a.owner, a.origin, e.severity.value, [s.value for s in e.statuses], releases.of(release),
+                   tails.of(tail)]  # fmt: skip
+            out.write(("," if n else "") + json.dumps(row, separators=(",", ":")))
+        about = {"format": FORMAT, "tracker": __version__, "version": repr(version), "at": at.isoformat()}
+        out.write("]," + json.dumps({**about, "releases": releases.values, "tails": tails.values})[1:])
     os.replace(temporary, path)
 
 
