@@ -123,7 +123,7 @@ class Preparsed:
         future = self.futures.pop(source_id, None)
         if future is None:
             return None
-        from concurrent.futures.process import BrokenProcessPool  # loaded with the pool only (start-up time)
+        from concurrent.futures.process import BrokenProcessPool  # lazy: loaded with the pool only (start-up time)
 
         try:
             return future.result()
@@ -148,8 +148,8 @@ class Preparsed:
 def _orphan_guard(parent: int) -> None:
     """In each worker: exit as soon as the process that started it is gone (killed, or stopped without closing its
     pool), so no worker, nor the resource tracker waiting on them, outlives the tracker."""
-    import threading
-    import time
+    import threading  # lazy: in the worker only
+    import time  # lazy: in the worker only
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -163,8 +163,8 @@ def _stop_resource_tracker() -> None:
     """The spawned pool's semaphores went with it, so the resource tracker process that watched them (a whole
     interpreter, ~13 MiB of a long-running service's memory) need not outlive it; the next pool starts another.
     The semaphores are collected first: one finalized after the stop would start a new tracker to unregister it."""
-    import gc
-    from multiprocessing import resource_tracker
+    import gc  # lazy: only once a pool ran
+    from multiprocessing import resource_tracker  # lazy: only once a pool ran
 
     gc.collect()
     stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # CPython's, since 3.8; absent: keep it
@@ -207,9 +207,9 @@ def start(pages: Iterable[Planned], answers: Mapping[str, object]) -> Preparsed:
     count = workers()
     if count == 0 or not jobs or sum(len(doc.content) for _, doc in jobs) < MIN_BYTES:
         return Preparsed()
-    import multiprocessing  # these three load only when a pool is worth starting (start-up time)
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    import multiprocessing  # lazy: these three load only when a pool is worth starting (start-up time)
+    from concurrent.futures import ProcessPoolExecutor  # lazy: see above
+    from concurrent.futures.process import BrokenProcessPool  # lazy: see above
 
     executor = None
     futures = {}
