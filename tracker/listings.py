@@ -8,13 +8,14 @@ them so)."""
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.catalog import Catalog
+from tracker.domain.clock import machine
 from tracker.domain.exposure import Exposure
 from tracker.domain.inventory import Asset, ImportPlan, ImportResult
 from tracker.domain.version_grammar import parse_release
@@ -38,9 +39,8 @@ if TYPE_CHECKING:  # records are only read here
 
 
 def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat().replace("+00:00", "Z")
+    """A time for scripts: ISO 8601 in UTC with a `Z` (tracker/domain/clock.py's machine(), the one formatter)."""
+    return machine(value)
 
 
 # --- events ----------------------------------------------------------------------------------------------------

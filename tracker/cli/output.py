@@ -1,4 +1,5 @@
-"""How the views print: JSON with stable keys for scripts, rich tables for people, times as both read them.
+"""How the views print: JSON with stable keys for scripts, rich tables for people (times as people read them come
+from tracker/domain/clock.py, the one clock of every face).
 rich is imported inside each helper: a quiet poll prints plain text and never loads it.
 
 Every value from a page, the inventory or the user goes through `esc()` (rich markup) or `visible()` (plain
@@ -8,23 +9,9 @@ print; tracker/escape.py): control characters, ANSI escape sequences and bidi ov
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from tracker.escape import visible
-
-
-def utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat().replace("+00:00", "Z") if value else None
-
-
-def short(value: str | None) -> str:
-    """An ISO time as people read it in a table: 2021-11-19 08:00Z."""
-    return value[:16].replace("T", " ") + "Z" if value else ""
 
 
 def echo_json(data: Any) -> None:

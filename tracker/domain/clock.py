@@ -1,9 +1,8 @@
 """One clock for people: every time a person reads (CLI text, pages, alerts, digests, notices) is formatted here, in
 the configured `timezone`, with the zone's name, so one event reads the same on every face:
 
-    human(moment, "Europe/Berlin")      "2021-11-19 09:00 CET"   (a time: minutes and the zone's abbreviation)
-    human_day(moment, "Europe/Berlin")  "2021-11-19"             (a day, as that zone's calendar has it)
-    machine(moment)                     "2021-11-19T08:00:00Z"   (`--json`, the API, feeds: ISO 8601 with an offset)
+    human(moment, "Europe/Berlin")   "2021-11-19 09:00 CET"   (minutes and the zone's abbreviation)
+    machine(moment)                  "2021-11-19T08:00:00Z"   (`--json`, the API, feeds: ISO 8601 with an offset)
 
 A moment is an aware datetime, a naive one (the store keeps UTC without a zone: read as UTC), or the ISO 8601
 text `machine()` writes (the listings' dicts carry that, and the pages render from them). None and "" read as
@@ -17,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 Moment = datetime | str | None
 HUMAN = "%Y-%m-%d %H:%M %Z"
-DAY = "%Y-%m-%d"
 
 
 def instant(moment: datetime | str) -> datetime:
@@ -31,12 +29,6 @@ def human(moment: Moment, zone: str = "UTC") -> str:
     note such as "never") is returned as it is."""
     local = _local(moment, zone)
     return local.strftime(HUMAN) if isinstance(local, datetime) else local
-
-
-def human_day(moment: Moment, zone: str = "UTC") -> str:
-    """`2021-11-19`: the day the moment falls on in `zone` (a snooze's end, a digest's expiring snoozes)."""
-    local = _local(moment, zone)
-    return local.strftime(DAY) if isinstance(local, datetime) else local
 
 
 def machine(moment: Moment) -> str | None:
