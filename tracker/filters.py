@@ -40,7 +40,7 @@ class FilterError(ValueError):
 
 
 class FilterRefused(ValueError):
-    """Every refused value of one request (the API's 422 lists them all; the CLI names the first)."""
+    """Every refused value of one request (the API's 422 and the CLI list them all; `str()` is the first)."""
 
     def __init__(self, problems: Iterable[FilterError]) -> None:
         self.problems = tuple(problems)
@@ -118,7 +118,8 @@ DELIVERY_STATUS = Choice("delivery status", tuple(s.value for s in OutboxStatus)
 SINCE = When()
 UNTIL = When(end=True)
 
-# Each listing's filters, by the name its CLI option (`--kind`), API parameter and page parameter share.
+# Each listing's filters, by the name its API parameter and page parameter share; the CLI's option is the same name
+# with hyphens (`min_severity`: `--min-severity`).
 BUILDS: Mapping[str, Filter] = {"product": PRODUCT, "line": LINE, "status": BUILD_STATUS}
 EVENTS: Mapping[str, Filter] = {"kind": EVENT_KIND, "product": PRODUCT, "line": LINE, "since": SINCE, "until": UNTIL}
 EXPOSURE: Mapping[str, Filter] = {

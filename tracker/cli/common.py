@@ -85,7 +85,7 @@ def checked_filters(listing: "Mapping[str, Filter]", given: dict[str, Any], conf
     try:
         return check(listing, given, config.timezone)
     except FilterRefused as refused:
-        fail("\n".join(f"--{p.field}: {p.message}" for p in refused.problems), 2)
+        fail("\n".join(f"--{p.field.replace('_', '-')}: {p.message}" for p in refused.problems), 2)
 
 
 def get_now() -> datetime:
