@@ -56,7 +56,7 @@ def _words(print_: str) -> str:
     """`pulled,behind|19193900` -> `pulled, behind; target 19193900`."""
     statuses, _, target = print_.partition("|")
     advice = f"target {target}" if target and target != "-" else "no safe target"
-    return f"{statuses.replace(',', ', ') or 'ok'}; {advice}"
+    return f"{statuses.replace(',', ', ') or Status.OK}; {advice}"
 
 
 def advisory_base(label: str) -> str:

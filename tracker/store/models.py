@@ -1,7 +1,8 @@
 """SQLModel tables: sources and their fetches, builds and their sightings (evidence), events and their evidence.
 
 No `from __future__ import annotations` here: SQLModel needs real annotations (STACK.md).
-Times are stored as naive UTC.
+Times are stored as naive UTC. Kinds and states are stored as their enums' values in plain text columns; the store
+reads them back as the enums, into the records it hands out (tracker/store/records.py): no row leaves tracker/store/.
 """
 
 from datetime import datetime
@@ -9,6 +10,9 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from tracker.domain.catalog import BuildStatus, Health
+from tracker.store import OutboxStatus
 
 
 class SourceRow(SQLModel, table=True):
@@ -24,7 +28,7 @@ class SourceRow(SQLModel, table=True):
     active: bool = True  # discovered release notes are followed while their KB row is listed
     created_at: datetime
     baselined: bool = False
-    health: str = "ok"
+    health: str = Health.OK.value  # the store reads it back as a Health (tracker/store/records.py SourceStatus)
     failures: int = 0
     last_success_at: datetime | None = None
     last_error: str | None = None
@@ -64,7 +68,7 @@ class BuildRow(SQLModel, table=True):
     release_date: str | None = None
     alt_builds: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notes_url: str | None = None
-    status: str = "available"
+    status: str = BuildStatus.AVAILABLE.value
     pull_confidence: str | None = None
     pull_notices: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     replaced_by: int | None = None
@@ -93,7 +97,7 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "event"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(index=True)
+    kind: str = Field(index=True)  # a tracker.domain.events EventKind
     product: str | None = None
     build: int | None = None
     release: str = ""
@@ -165,12 +169,12 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("dedup_key", "channel"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str  # tracker/store/outbox.py MessageKind
+    kind: str  # a tracker.store MessageKind
     dedup_key: str  # "event:17" or "digest:2021-11-20T07:00:00+00:00": one message per key and channel
     channel: str
     event_id: int | None = Field(default=None, index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", index=True)  # tracker/store OutboxStatus
+    status: str = Field(default=OutboxStatus.PENDING.value, index=True)
     attempts: int = 0
     created_at: datetime
     next_attempt_at: datetime = Field(index=True)
@@ -209,7 +213,7 @@ class SnoozeRow(SQLModel, table=True):
     __tablename__ = "snooze"
 
     id: int | None = Field(default=None, primary_key=True)
-    target_kind: str  # asset | build | advisory
+    target_kind: str  # a tracker.domain.alerts SnoozeKind
     target: str
     until: datetime
     reason: str
