@@ -319,7 +319,7 @@ def cycle(label: str, now: datetime, config: Path, env: dict[str, str], folder: 
 
 def tiers_line(config: Path, env: dict[str, str], folder: Path, now: datetime) -> str:
     _, output = tracker(["--config", str(config), "--now", now.isoformat(), "sources"], env, folder)
-    return next((line.strip() for line in output.splitlines() if "release-notes page(s) followed" in line), "?")
+    return next((line.strip() for line in output.splitlines() if "followed from KB rows" in line), "?")
 
 
 # --- the run --------------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from tracker.domain.decide import Decision, Failed, FetchOutcome, Knowledge, Unc
 from tracker.domain.events import Event
 from tracker.domain.observations import ParseResult
 from tracker.domain.versions import Product
-from tracker.notify.pipeline import queue_alerts
 from tracker.sources import REGISTRY
 from tracker.store import POLL_LEASE, leases
 from tracker.store.advisories import load_advisories
@@ -303,7 +302,10 @@ class _Cycle:
         with session_scope(self.engine) as session:
             created = record_cycle(session, self.record)
             self.report.event_ids = [row.id for row in created if row.id is not None]
-            self.report.queued = queue_alerts(self.config, session, created, self.now) if created else 0
+            if created:
+                from tracker.notify.pipeline import queue_alerts  # lazy: notify loads only for a cycle with events
+
+                self.report.queued = queue_alerts(self.config, session, created, self.now)
 
 
 def _outcome(decision: Decision, result: PageResult) -> SourceOutcome:
