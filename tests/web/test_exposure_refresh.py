@@ -3,6 +3,7 @@ so) while the next one is made on a thread of its own; a write through this proc
 server started again lists what it showed before (kept beside the database) while it assesses again. Over a copy
 of the replayed story's SQLite file, with the assessment held back until the test lets it finish."""
 
+import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from tracker.domain.exposure_filter import ExposureFilter
 from tracker.domain.inventory import Asset, AssetKind, ImportResult
 from tracker.jobs import inventory
 from tracker.jobs.inventory import import_inventory
+from tracker.listings import exposure_item
 from tracker.store.db import make_engine
 from tracker.web import exposure
 from tracker.web.exposure import ExposureCache
@@ -75,6 +77,8 @@ def test_a_server_started_again_lists_what_it_showed_before_while_it_assesses_ag
     first.warm()
     wait_until(lambda: not first.refreshing, 60, "the first start's assessment, kept beside the database")
     shown = first.current()
+    whole = [json.dumps(exposure_item(e), separators=(",", ":")) for e in shown.exposures]
+    assert shown.rows_json(list(shown.rows)) == "[" + ",".join(whole) + "]"  # the listings' dicts, as JSON text
 
     let_go = _hold_back(monkeypatch)
     again = ExposureCache(config, make_engine(config.database), lambda: NOW + timedelta(hours=1))
