@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tracker.domain.catalog import Health
 from tracker.domain.decide import FetchOutcome
+from tracker.domain.versions import Product
 from tracker.store import POLL_LEASE, SCHEMA_HEAD, OutboxStatus
 from tracker.store.holders import gone
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
@@ -62,10 +63,10 @@ def _source(row: tuple) -> StoredSource:  # type: ignore[type-arg]
         id=row[0],
         kind=row[1],
         url=row[2],
-        product=row[3],
+        product=Product(row[3]),
         configured=bool(row[4]),
         active=bool(row[5]),
-        health=row[6],
+        health=Health(row[6]),
         last_fetch_at=_moment(row[7]),
         etag=row[8],
         last_modified=row[9],

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from tracker.domain.catalog import BuildStatus, Health
 from tracker.domain.tiers import NotesFacts
 from tracker.domain.versions import Product
 
@@ -19,10 +20,10 @@ class StoredSource:
     id: str
     kind: str
     url: str  # as stored: a secret from ${VAR} is masked
-    product: str
+    product: Product
     configured: bool
     active: bool
-    health: str
+    health: Health
     last_fetch_at: datetime | None
     etag: str | None
     last_modified: str | None
@@ -61,7 +62,7 @@ def notes_facts(rows: tuple[BuildFacts, ...]) -> tuple[NotesFacts, ...]:
             build=build,
             update_line=(line, update) if line is not None and update is not None else None,
             released=released,
-            involved=status != "available" or replaced_by is not None or build in replacements or notices,
+            involved=status != BuildStatus.AVAILABLE or replaced_by is not None or build in replacements or notices,
         )
         for product, build, line, update, released, status, replaced_by, notices in rows
     )
