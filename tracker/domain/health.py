@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tracker.domain.catalog import Health
 from tracker.domain.words import count
 
 
@@ -58,7 +59,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class SourceFacts:
     id: str
-    health: str  # tracker.domain.catalog.Health as stored
+    health: Health  # as the last poll left it
     interval: timedelta
     configured_at: datetime
     last_fetch_at: datetime | None = None
@@ -224,7 +225,7 @@ def judge(source: SourceFacts, now: datetime, warnings: tuple[str, ...] = (), fo
             return SourceVerdict(source, SourceState.NEVER_POLLED, (reason,))
         reason = f"never polled, although its interval is {_span(source.interval)}"
         return SourceVerdict(source, SourceState.NEVER_POLLED, (reason,), counts)
-    if source.health != SourceState.OK:  # anomaly, failing: the stored catalog.Health
+    if source.health != Health.OK:  # anomaly, failing: as the last poll left it
         reason = f"{source.health}: {source.last_error or 'no error recorded'}"
         since = _trouble_began(source)
         return SourceVerdict(source, SourceState(source.health), (reason, *warnings), counts, since, warnings)

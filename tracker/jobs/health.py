@@ -85,7 +85,7 @@ def _followed(config: Config, stored: "Sequence[SourceStatus]") -> tuple[SourceF
 def _facts(row: "SourceStatus", interval: timedelta) -> SourceFacts:
     when = repo.opt_utc
     seen = (when(row.last_fetch_at), when(row.last_success_at), row.last_error, when(row.last_error_at))
-    return SourceFacts(row.id, str(row.health), interval, repo.utc(row.created_at), *seen)
+    return SourceFacts(row.id, row.health, interval, repo.utc(row.created_at), *seen)
 
 
 def _failure(row: "OutboxMessage", attempts: "list[DeliveryAttempt]") -> FailedDelivery:
