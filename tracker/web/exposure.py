@@ -32,7 +32,7 @@ from tracker.web.exposure_store import StoredRow, load, path_of, save
 
 MAX_AGE = timedelta(minutes=5)
 RECHECK = 2.0  # seconds an assessment is served without looking at the data version again
-QUIET = 0.5  # seconds without a read before a background assessment starts (at most QUIET_MAX after it was due)
+QUIET = 2.0  # seconds without a read before a background assessment starts (at most QUIET_MAX after it was due)
 QUIET_MAX = 30.0
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,7 @@ class ExposureCache:
                 self._quiet()
             made = self._assess(self._version())
             if self._stored is not None:
+                self._quiet()  # a first listing may be under way: keep the next start's copy once it is read
                 save(self._stored, made.version, made.at, made.exposures)
             give_memory_back()  # the rows read to assess them: a server idles for most of its life
         except Exception:
