@@ -141,8 +141,8 @@ def test_a_cycle_begun_elsewhere_while_the_quiet_path_fetched_keeps_it_from_reco
     engine = make_engine(config.database)
     fetch = FetchStage.fetch
 
-    def fetch_while_another_cycle_starts(stage: FetchStage, pages: Any) -> Any:
-        answers = fetch(stage, pages)
+    def fetch_while_another_cycle_starts(stage: FetchStage, pages: Any, **hooks: Any) -> Any:
+        answers = fetch(stage, pages, **hooks)
         assert leases.try_acquire(engine, "poll", OTHER, timedelta(minutes=15)) is None
         return answers
 

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.config import Config
-from tracker.cycle.fetch import Answer, Deadline, FetchStage
+from tracker.cycle.fetch import Answer, Collected, Deadline, FetchStage
 from tracker.cycle.options import Hooks, allowed_hosts, http_settings
 from tracker.cycle.parse import parsing
 from tracker.cycle.plan import Planned, Request, plan, quiet_possible
 from tracker.cycle.report import PollReport, unchanged_report
-from tracker.http import Fetcher, NotModified, build_client
+from tracker.http import Document, Fetcher, NotModified, build_client
 from tracker.store import fastpath
 from tracker.store.snapshot import Snapshot
 
@@ -59,7 +59,8 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
         parallel = config.http.politeness_delay <= 0
         stage = FetchStage(fetcher, parallel, deadline, allowed_hosts(config), watch=hooks.progress)
         another = path is not None and path.is_file() and fastpath.lease_held(path)
-        answers = {} if another else stage.fetch(pages)  # another cycle runs: fetch after it, not before
+        # another cycle runs: fetch after it, not before
+        answers = {} if another else stage.fetch(pages, heard=_ready_when_changed)
         if not another and _recorded_unchanged(config, snapshot, pages, answers, request.now):
             return unchanged_report([p.id for p in pages])
         # Many changed pages: parsed on the other cores while the database opens.
@@ -68,6 +69,13 @@ def run_cycle(config: Config, open_db: "Callable[[], Engine]", request: Request,
             from tracker.cycle.full import Inputs, run_locked  # lazy: the ORM path (see above)
 
             return run_locked(config, engine, Inputs(stage, request, snapshot, pages, answers, reader), hooks)
+
+
+def _ready_when_changed(answer: Answer) -> None:
+    """A page that changed needs the full path: load it (SQLAlchemy, the ORM) now, while the other pages are still
+    fetched on their threads, rather than after them. A cycle where every page answers 304 never loads it."""
+    if isinstance(answer, Document | Collected):
+        import tracker.cycle.full  # noqa: F401  # lazy: the ORM path, only once a page has changed
 
 
 def _fast_snapshot(path: Path | None, follows: bool) -> Snapshot | None:

@@ -54,6 +54,7 @@ class Fetching:
 
 Answer = Document | NotModified | FetchError | Collected
 Between = Callable[[], None]
+Heard = Callable[[Answer], None]
 Watch = Callable[[Fetching], None]
 PARALLEL_REQUESTS = 4  # small listen backlogs drop more than this at once
 WAKE_EVERY = 1.0  # seconds: how often the caller's `between` runs while it waits for a slow page
@@ -104,15 +105,19 @@ class FetchStage:
     watch: Watch | None = None
     tally: _Tally = field(default_factory=_Tally, compare=False)
 
-    def fetch(self, pages: Iterable[Planned], between: Between = lambda: None) -> dict[str, Answer]:
-        """Every page's answer, in the plan's order; those not in by the deadline are `MissedDeadline`."""
+    def fetch(
+        self, pages: Iterable[Planned], between: Between = lambda: None, heard: "Heard | None" = None
+    ) -> dict[str, Answer]:
+        """Every page's answer, in the plan's order; those not in by the deadline are `MissedDeadline`. `heard`,
+        when given, is called with each answer as it comes in, in the caller's thread, while the other pages are
+        still fetched (the engine readies the full path there as soon as a page has changed)."""
         planned = list(pages)
         answers: dict[str, Answer] = {}
         if planned and not self.deadline.passed:
             self.tally.planned += len(planned)
             batch = _Batch(self, planned, PARALLEL_REQUESTS if self.parallel else 1)
             try:
-                batch.collect(answers, between)
+                batch.collect(answers, between, heard)
             finally:
                 batch.abandon()
         return {p.id: answers[p.id] if p.id in answers else self.deadline.missed(p.url) for p in planned}
@@ -176,7 +181,7 @@ class _Batch:
                 answer = _Raised(error)
             self.done.put((page.id, answer))
 
-    def collect(self, answers: dict[str, Answer], between: Between) -> None:
+    def collect(self, answers: dict[str, Answer], between: Between, heard: "Heard | None" = None) -> None:
         """Wait for the answers until all are in or the deadline passes, calling `between` as they come."""
         while len(answers) < self.expected:
             wait = min(WAKE_EVERY, self.stage.deadline.remaining())
@@ -191,6 +196,8 @@ class _Batch:
             if isinstance(answer, _Raised):
                 raise answer.error
             answers[page_id] = answer
+            if heard is not None:
+                heard(answer)
             self.stage.tally.fetched += 1
             self._tell(under_way=len(answers) < self.expected)
             between()
