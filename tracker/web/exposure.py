@@ -101,6 +101,7 @@ class Assessed:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _counts: dict[str, int] | None = None
     _encoder: ExposureRows = field(default_factory=ExposureRows)
+    _pieces: dict[int, tuple[str, str]] = field(default_factory=dict)  # id(row) -> its head and shared findings
 
     @property
     def exposures(self) -> list[Exposure]:
@@ -114,12 +115,20 @@ class Assessed:
         (their build's findings) is encoded once per assessment, so nothing is kept per row."""
         pieces = ["["]
         with self._lock:
-            parts, head = self._encoder.parts, ExposureRows.head
+            known = self._pieces
             for row in rows:
-                release, tail = (row.release, row.tail) if isinstance(row, StoredRow) else parts(cast(Exposure, row))
-                pieces += (head(row.asset, release), tail, ",")
+                found = known.get(id(row))
+                if found is None:
+                    found = known[id(row)] = self._encode(row)
+                pieces += (*found, ",")
         pieces[-1] = "]"  # the last comma, or "[" itself when no row
         return "".join(pieces) if rows else "[]"
+
+    def _encode(self, row: Listed) -> tuple[str, str]:
+        """A row's JSON as its own head and its shared findings (kept per row once listed: the head is small, the
+        findings shared, so listing the estate again costs a join; ids are stable while this assessment lives)."""
+        release, tail = row.parts() if isinstance(row, StoredRow) else self._encoder.parts(cast(Exposure, row))
+        return ExposureRows.head(row.asset, release), tail
 
     @cached_property
     def by_name(self) -> dict[str, list[Exposure]]:

@@ -45,6 +45,10 @@ class StoredRow:
     def json(self) -> str:
         return ExposureRows.join(self.asset, self.release, self.tail)
 
+    def parts(self) -> tuple[str, str]:
+        """As `ExposureRows.parts` gives them for an assessed row: its release and its findings, encoded."""
+        return self.release, self.tail
+
 
 @dataclass(frozen=True)
 class StoredListing:
