@@ -203,7 +203,7 @@ def listings(tmp: Path, size: int) -> list[tuple[str, str, str, str]]:
         cold = timed(client, server.pid)
         warm = timed(client, server.pid)
         while client.get("/exposure?limit=1").text.count("a newer assessment is being made"):
-            time.sleep(0.2)  # the listing it keeps for the next start is written after its warm-up
+            time.sleep(3)  # the listing kept for the next start is written once no page was read for 2 s
     with running(big_config, "serve") as (url, server), httpx.Client(base_url=url, timeout=120) as client:
         restart = timed(client, server.pid)
     with running(big_config, "serve") as (url, server), httpx.Client(base_url=url, timeout=120) as client:
