@@ -137,6 +137,8 @@ class _Cycle:
     catalog: CatalogReader
     record: CycleRecord
     report: PollReport = field(default_factory=PollReport)
+    answers: dict[str, Answer] = field(default_factory=dict)  # every planned page's
+    ready: dict[str, PageResult] = field(default_factory=dict)  # planned pages read before their turn
 
     @classmethod
     def begin(cls, config: Config, engine: Engine, inputs: Inputs, hooks: Hooks, lease: _Lease) -> "_Cycle":
@@ -167,23 +169,32 @@ class _Cycle:
         unanswered = [p for p in pages if p.id not in answers]  # another cycle was under way as we would fetch
         if unanswered:
             answers |= self.inputs.stage.fetch(unanswered, between=self.lease.keep)
-        results = {p.id: self.inputs.reader.read(p, answers[p.id]) for p in pages}
-        self.catalog.states(results)
-        self._read_catalog(results.values())  # in one go, for every page the plan fetched
+        self.answers = answers
+        # Read now, with what their decisions look at in one go: every page but those parsed on the other cores,
+        # each read as its turn comes (the main process decides one page while the workers parse the next).
+        parsing = self.inputs.reader.pool.futures
+        self.ready = {p.id: self.inputs.reader.read(p, answers[p.id]) for p in pages if p.id not in parsing}
+        self.catalog.states(p.id for p in pages)
+        self._read_catalog(self.ready.values())
         by_parent: dict[str, list[Planned]] = {}
         for page in pages:
             if page.parent_id is not None:
                 by_parent.setdefault(page.parent_id, []).append(page)
         for page in pages:
             if page.parent_id is None:
-                parsed = self._decide(results[page.id])
-                self._follow(page, parsed, [results[p.id] for p in by_parent.get(page.id, [])])
+                parsed = self._decide(self._result(page))
+                self._follow(page, parsed, by_parent.get(page.id, []))
         self._corroborate()
         self.record.changes += settle(self.known.catalog, self.now)
         self._store()
         return self.report
 
     # --- decide -------------------------------------------------------------------------------------------------
+    def _result(self, page: Planned) -> PageResult:
+        """A planned page, read: at the start of the cycle, or now (a worker's parse)."""
+        ready = self.ready.pop(page.id, None)
+        return ready or self.inputs.reader.read(page, self.answers[page.id])
+
     def _read_catalog(self, results: Iterable[PageResult]) -> None:
         """What these pages' decisions look at: the sightings of each page's source when it was read, or when it
         misses a row it listed (a 304 still counts that miss), and the builds it lists or names, with every
@@ -246,7 +257,7 @@ class _Cycle:
             self._decide(self.inputs.reader.read(page, answers[page.id]))
 
     # --- follow and corroborate ---------------------------------------------------------------------------------
-    def _follow(self, parent: Planned, parsed: ParseResult | None, known: list[PageResult]) -> None:
+    def _follow(self, parent: Planned, parsed: ParseResult | None, known: list[Planned]) -> None:
         """The release notes the parent's listed rows link to: the known ones due by their tier, then new ones up
         to the follow limit."""
         source = self.config.source(parent.id)
@@ -260,8 +271,7 @@ class _Cycle:
                 if r.notes_url
             }
             self.record.links[parent.id] = links
-        for result in known:
-            page = result.page
+        for page in known:
             if links is not None and page.id not in links:
                 continue  # its row is no longer listed: no longer followed
             if links is not None and links[page.id].url != page.url:
@@ -269,7 +279,7 @@ class _Cycle:
                 self.inputs.reader.discard(page.id)  # its row links elsewhere now: fetched again, whole
                 self._fetch_and_decide([page])
                 continue
-            self._decide(result)
+            self._decide(self._result(page))
         limit = self.config.http.follow_limit
         if self.inputs.stage.deadline.passed or limit <= 0:
             return  # pages never fetched wait for the next cycle, rather than each failing this one
