@@ -236,10 +236,11 @@ class DigestMessage:
     period_end: datetime
     timezone: str
     events: tuple[AlertMessage, ...] = ()
-    exposure_counts: dict[str, int] = field(default_factory=dict)
+    exposure_counts: dict[str, int] = field(default_factory=dict)  # assets with each status (an asset may have several)
     worst: tuple[AffectedAsset, ...] = ()
     snoozes_expiring: tuple[str, ...] = ()
     source_health: tuple[SourceLine, ...] = ()  # the health verdict on each source when the digest was made
+    severity_counts: dict[str, int] = field(default_factory=dict)  # assets of each severity, exactly, worst first
 
     @property
     def empty(self) -> bool:

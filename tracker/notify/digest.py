@@ -18,7 +18,7 @@ from sqlmodel import Session
 from tracker.config import Config
 from tracker.domain.alerts import AffectedAsset, AlertMessage, DigestMessage, Watchlist, concerns
 from tracker.domain.clock import human
-from tracker.domain.exposure_filter import status_counts
+from tracker.domain.exposure_filter import severity_counts, status_counts
 from tracker.domain.health import SourceLine, SourceState, assess
 from tracker.jobs.health import gather
 from tracker.notify.pipeline import AlertContext, affected_asset, alert_from_payload, alert_payload, watchlists
@@ -87,10 +87,13 @@ def compose(config: Config, session: Session, context: AlertContext, period: Per
             messages.append(_brief(event, found))
     exposures = [context.assessor.assess(a) for a in context.assets if any(w.selects_asset(a) for w in mine)]
     counts = {status.value: n for status, n in status_counts(exposures).items() if n}  # as /exposure?status=...
+    severities = {severity.value: n for severity, n in severity_counts(exposures).items()}  # the overview's cards
     exposures.sort(key=lambda e: (-e.severity.rank, e.asset.name))
     worst = tuple(affected_asset(e) for e in exposures[:WORST_SHOWN] if e.severity.rank > 0)
     expiring_soon, health = _expiring(session, end, config.timezone), _health(config, session, end)
-    return DigestMessage(channel, start, end, config.timezone, tuple(messages), counts, worst, expiring_soon, health)
+    return DigestMessage(
+        channel, start, end, config.timezone, tuple(messages), counts, worst, expiring_soon, health, severities
+    )
 
 
 def _brief(event: EventRecord, found: list[Any]) -> AlertMessage:
@@ -168,6 +171,7 @@ def digest_from_payload(data: dict[str, Any]) -> DigestMessage:
         worst=tuple(AffectedAsset(**{**a, "statuses": tuple(a["statuses"])}) for a in data["worst"]),
         snoozes_expiring=tuple(data["snoozes_expiring"]),
         source_health=tuple(_source_line(h) for h in data["source_health"]),
+        severity_counts=dict(data.get("severity_counts", {})),  # a digest queued before it was carried: none
     )
 
 
