@@ -259,7 +259,7 @@ def test_post_poll_runs_a_whole_cycle_as_tracker_poll_does(story: Path, tmp_path
         last = wait_until(ended, 60, "GET /api/v1/poll to tell how the cycle ended")
     assert {s["id"] for s in changed} == set(before)
     assert all("onnect" in (s["last_error"] or "") for s in changed)
-    assert last["asked_at"] == "2022-02-16T08:00:00+00:00"  # the server's --now
+    assert last["asked_at"] == "2022-02-16T08:00:00Z"  # the server's --now, as every API time is written
     assert last["sources"] >= len(before)  # the configured sources and the release notes they link to
     assert last["summary"].startswith(f"poll: {last['sources']} pages: {last['sources']} errors; ")
     assert last["lease_lost"] is None and last["blocked_by"] is None

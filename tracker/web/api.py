@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from tracker.domain.alerts import SnoozeKind
+from tracker.domain.clock import machine
 from tracker.domain.exposure_filter import ExposureFilter
 from tracker.filters import BUILDS, DELIVERIES, EVENTS, EXPOSURE
 from tracker.web import reads, writes
@@ -276,7 +277,7 @@ def last_poll(ctx: Ctx) -> Response:
 
     report = last.report
     done = {
-        "asked_at": last.request.now.isoformat(),
+        "asked_at": machine(last.request.now),
         "summary": poll_line(last),
         "sources": len(report.outcomes) if report else 0,
         "events": len(report.events) if report else 0,

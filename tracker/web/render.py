@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from tracker.domain.clock import human
+from tracker.domain.clock import human, machine
 from tracker.domain.words import count
 from tracker.escape import Verbatim, href, visible
 from tracker.web.auth import TOKEN_COOKIE, csrf_token, matches, may_write, sign_in_offered, writes_enabled
@@ -98,7 +98,7 @@ def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLRe
     shown = template.render(
         request_path=request.url.path,
         nav=NAV,
-        now=web.now.isoformat(),
+        now=machine(web.now),
         signed_in=_signed_in(web, request),
         may_write=may_write(web.config, request),
         writes_on=writes_enabled(web.config),  # no write token configured: no write form, no "Sign in" for one
