@@ -315,10 +315,10 @@ def test_a_snooze_that_runs_out_is_told_once(world, site: FixtureSite):
     poll_until_the_pull(cli, site)
     cli("snooze", "add", "--asset", "esx-u3.example.com", "--until", "2021-11-20", "--reason", "waiting for U3c",
         now="2021-11-19T09:00:00Z")  # fmt: skip
-    cli("run", "--once", now="2021-11-19T23:00:00Z")
+    cli("run", "--once", now="2021-11-19T22:59:00Z")
     assert not [p for p in hook.posts if "REOPENED" in p.json["title"]]  # still snoozed
-    cli("run", "--once", now="2021-11-20T00:01:00Z")
-    cli("run", "--once", now="2021-11-20T00:02:00Z")
+    cli("run", "--once", now="2021-11-19T23:01:00Z")  # midnight in Berlin, the config's zone, where the day is read
+    cli("run", "--once", now="2021-11-19T23:02:00Z")
     reminders = [p for p in hook.posts if "REOPENED" in p.json["title"]]
     assert len(reminders) == 1
     assert "ran out on 2021-11-20" in reminders[0].json["message"] and "waiting for U3c" in reminders[0].json["message"]

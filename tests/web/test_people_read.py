@@ -29,7 +29,7 @@ def test_one_event_reads_the_same_time_on_the_pages_in_the_cli_and_as_iso_in_the
     assert "UTC" not in _rows_text(page) and "UTC" not in table
     assert {e["observed_at"] for e in api} == {"2021-11-19T08:00:00Z"}
     footer = web.client().get("/").text
-    assert 'As of <time datetime="2022-02-16T08:00:00+00:00">2022-02-16 09:00 CET</time>' in footer
+    assert 'As of <time datetime="2022-02-16T08:00:00Z">2022-02-16 09:00 CET</time>' in footer
 
 
 def _rows_text(page: str) -> str:
@@ -194,3 +194,17 @@ def test_the_cli_and_the_api_list_the_same_assets_for_the_same_exposure_filters(
     options = [f"--{name.replace('_', '-')}={value}" for name, value in params.items()]
     cli = json.loads(web.cli("exposure", "--json", *options).stdout)
     assert api and sorted((e["asset"], e["kind"]) for e in cli) == sorted((e["asset"], e["kind"]) for e in api)
+
+
+def test_a_snoozes_day_is_the_configured_zones_day_on_every_face(web: WebServer):
+    """`--until 2022-03-01` in Berlin ends the snooze at that day's midnight there, and the CLI's answer, its list and
+    the API say so: the day given, never the UTC day before."""
+    added = web.cli("snooze", "add", "--asset", "esx-dr-02.corp.example", "--until", "2022-03-01", "--reason", "window")
+    assert added.returncode == 0, added.stderr
+    assert "until 2022-03-01 00:00 CET" in added.stdout
+    listed = web.cli("snooze", "list").stdout
+    assert "2022-03-01 00:00 CET" in listed
+    stored = [s for s in json.loads(web.cli("snooze", "list", "--json").stdout) if s["target"].startswith("esx-dr-02")]
+    assert [s["until"] for s in stored] == ["2022-02-28T23:00:00Z"]  # machines: the same moment, in UTC
+    empty = web.cli("snooze", "add", "--asset", "esx-dr-02.corp.example", "--until", "", "--reason", "window")
+    assert empty.returncode == 2 and "--until: give the day the snooze ends" in empty.stderr

@@ -161,6 +161,7 @@ def snooze_add(
     from tracker.jobs.alerts import Refused, plan_snooze, snooze
 
     now = get_now()
+    config = get_config()
     try:
         number = None if build is None else str(build)
         targets: dict[str, str | None] = {
@@ -168,12 +169,11 @@ def snooze_add(
             SnoozeKind.BUILD: number,
             SnoozeKind.ADVISORY: advisory,
         }
-        wanted = plan_snooze(targets, until, reason, now)
+        wanted = plan_snooze(targets, until, reason, now, config.timezone)
     except Refused as error:
         fail(_snooze_problem(*error.problems[0]), 2)
-    config = get_config()
     snooze_id = snooze(config, open_engine(config), wanted, now)
-    shown = f"{wanted.kind} {visible(wanted.target)} until {wanted.until.date().isoformat()}"
+    shown = f"{wanted.kind} {visible(wanted.target)} until {human(wanted.until, config.timezone)}"
     shown += f" ({visible(wanted.reason)})"
     typer.echo(f"snooze {snooze_id}: {shown}")
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.domain.alerts import SnoozeKind
 from tracker.domain.words import noun
+from tracker.filters import SINCE, FilterError
 from tracker.jobs.inventory import assess_exposure
 from tracker.store.db import session_scope
 
@@ -26,21 +27,24 @@ class Refused(ValueError):
         self.problems = problems
 
 
-def plan_snooze(targets: dict[str, str | None], until: str, reason: str, now: datetime) -> "NewSnooze":
+def plan_snooze(
+    targets: dict[str, str | None], until: str, reason: str, now: datetime, zone: str = "UTC"
+) -> "NewSnooze":
     """`tracker snooze add` and the web's: exactly one target (asset, build or advisory), `until` a date in the
     future, a reason. Refused naming each field wrong."""
-    from tracker.config import ConfigError, clock
     from tracker.store.snoozes import NewSnooze
 
     given = [(k, v) for k, v in targets.items() if v not in (None, "")]
     problems: list[tuple[str, str]] = []
     if len(given) != 1:
         problems.append(("target", f"give exactly one of {', '.join(targets)}"))
-    try:
-        until_at: datetime | None = clock(until)
-    except ConfigError:
+    try:  # a day or a time without an offset is in the configured zone, as every filter's (tracker/filters.py)
+        until_at: datetime | None = SINCE.parse("until", until, zone)
+    except FilterError as error:
         until_at = None
-        problems.append(("until", f"expected a date such as 2021-12-01 or 2021-12-01T08:00:00Z, got {until!r}"))
+        problems.append(("until", error.message))
+    if until_at is None and not str(until or "").strip():
+        problems.append(("until", "give the day the snooze ends, such as 2021-12-01"))
     if until_at is not None and until_at <= now:
         problems.append(("until", f"{until} is not in the future"))
     if not reason.strip():

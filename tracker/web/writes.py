@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from tracker.domain.alerts import SnoozeKind
+from tracker.inventory.files import FORMAT_CHOICES, read_inventory
+from tracker.jobs.alerts import Refused, plan_snooze, snooze
+from tracker.jobs.alerts import add_watchlist as add
+from tracker.jobs.inventory import ImportMode
+from tracker.jobs.inventory import import_inventory as apply_import
 from tracker.listings import delivery_item, import_item, snooze_item, watchlist_item
+from tracker.notify.pipeline import to_watchlist
+from tracker.store import snoozes as stored_snoozes
+from tracker.store import watchlists as stored_watchlists
+from tracker.store.db import session_scope
+from tracker.store.outbox import deliveries, retry
 from tracker.web.context import WebContext
 
 
@@ -26,9 +36,6 @@ def _refused(status: int, field: str, message: str) -> WriteRefused:
 
 def add_snooze(ctx: WebContext, kind: str, target: str, until: str, reason: str) -> dict[str, Any]:
     """A snooze of an asset, a build or an advisory until a date in the future, with a reason."""
-    from tracker.jobs.alerts import Refused, plan_snooze, snooze
-    from tracker.store import snoozes as stored
-    from tracker.store.db import session_scope
 
     targets: dict[str, str | None] = {k: None for k in SnoozeKind}
     if kind not in targets:
@@ -38,31 +45,25 @@ def add_snooze(ctx: WebContext, kind: str, target: str, until: str, reason: str)
     targets[kind] = target.strip()
     now = ctx.now
     try:
-        wanted = plan_snooze(targets, until, reason, now)
+        wanted = plan_snooze(targets, until, reason, now, ctx.config.timezone)
     except Refused as error:
         raise WriteRefused(422, [{"field": f, "message": m} for f, m in error.problems]) from None
     snooze_id = snooze(ctx.config, ctx.engine, wanted, now)
     ctx.exposure.changed()
     with session_scope(ctx.engine) as session:
-        row = next(r for r in stored.every(session) if r.id == snooze_id)
+        row = next(r for r in stored_snoozes.every(session) if r.id == snooze_id)
         return snooze_item(row, now)
 
 
 def remove_snooze(ctx: WebContext, snooze_id: int) -> None:
-    from tracker.store import snoozes as stored
-    from tracker.store.db import session_scope
-
     with session_scope(ctx.engine) as session:
-        if not stored.end(session, snooze_id, "removed", ctx.now):
+        if not stored_snoozes.end(session, snooze_id, "removed", ctx.now):
             raise _refused(404, "id", f"no standing snooze {snooze_id}")
     ctx.exposure.changed()
 
 
 def add_watchlist(ctx: WebContext, spec: dict[str, Any]) -> dict[str, Any]:
     """A watchlist stored beside the config's, checked as `tracker watch add` checks it."""
-    from tracker.jobs.alerts import Refused
-    from tracker.jobs.alerts import add_watchlist as add
-    from tracker.notify.pipeline import to_watchlist
 
     try:
         checked = add(ctx.config, ctx.engine, spec, ctx.now)
@@ -73,20 +74,15 @@ def add_watchlist(ctx: WebContext, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def remove_watchlist(ctx: WebContext, name: str) -> None:
-    from tracker.store import watchlists as stored
-    from tracker.store.db import session_scope
-
     if any(w.name == name for w in ctx.config.watchlists):
         raise _refused(409, "name", f"{name!r} is defined in the config: remove it there")
     with session_scope(ctx.engine) as session:
-        if not stored.remove(session, name):
+        if not stored_watchlists.remove(session, name):
             raise _refused(404, "name", f"no watchlist named {name!r}")
 
 
 def retry_delivery(ctx: WebContext, outbox_id: int) -> dict[str, Any]:
     """Queue a waiting or failed delivery again now; the senders (of `tracker run`) send it on their next look."""
-    from tracker.store.db import session_scope
-    from tracker.store.outbox import deliveries, retry
 
     if not retry(ctx.engine, outbox_id, ctx.now):
         raise _refused(404, "id", f"no delivery {outbox_id} waiting or failed")
@@ -99,9 +95,6 @@ def import_inventory(
     ctx: WebContext, data: bytes, filename: str, fmt: str, replace: bool, dry_run: bool
 ) -> dict[str, Any]:
     """The same import as `tracker inventory import --json`: all or nothing, every problem located."""
-    from tracker.inventory.files import FORMAT_CHOICES, read_inventory
-    from tracker.jobs.inventory import ImportMode
-    from tracker.jobs.inventory import import_inventory as apply_import
 
     if fmt not in FORMAT_CHOICES:
         raise _refused(422, "format", f"expected one of {', '.join(FORMAT_CHOICES)}, got {fmt!r}")
