@@ -155,7 +155,7 @@ def _web(config: Config, engine: Engine, clock: Callable[[], datetime], log: Log
     """The web face on its own thread when the config has `web:` (lazy: FastAPI and uvicorn otherwise unloaded)."""
     if config.web is None:
         return None
-    from tracker.web.server import WebThread
+    from tracker.web.server import WebThread  # lazy: FastAPI, uvicorn and jinja2, only for a config with `web:`
 
     return WebThread(config, engine, clock, log)
 

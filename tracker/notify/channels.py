@@ -172,7 +172,7 @@ def _send_one(url: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutc
 
 
 def _notify(url: str, target: str, message: Outgoing, secrets: Sequence[str]) -> TargetOutcome:
-    import apprise
+    import apprise  # lazy: apprise takes 0.5 s to import; only a send loads it, never an idle `tracker run`
 
     # The send runs on this (daemon) thread: no async mode, no `service_timeout` (apprise 2.3 enforces that one by
     # sending on its shared pool, whose non-daemon workers the interpreter joins at exit: a hung receiver would
@@ -213,7 +213,7 @@ def _reason(messages: Sequence[str], fallback: str) -> str:
 
 
 def _load(url: str) -> "NotifyBase | None":
-    import apprise
+    import apprise  # lazy: apprise takes 0.5 s to import; only reading a channel URL (check, mask) loads it
 
     try:
         plugin = apprise.Apprise.instantiate(url)

@@ -25,17 +25,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.notify.channels import Outgoing, TargetOutcome, body_kind, start, too_late
+from tracker.notify.digest import digest_from_payload
+from tracker.notify.pipeline import alert_from_payload, reminder_from_payload
+from tracker.notify.render import render_alert, render_digest, render_notice, render_reminder
 from tracker.store import MessageKind, outbox
+from tracker.store.db import unreachable
 from tracker.store.outbox import Attempt, ClaimTerms, Cursor, Delivery, Result
 from tracker.store.records import OutboxMessage
-
-if TYPE_CHECKING:
-    from tracker.notify.channels import TargetOutcome
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,6 @@ def _deliver(sender: Sender, row: OutboxMessage, now: datetime) -> tuple[Result,
 def _written(sender: Sender, write: Callable[[], Result]) -> Result:
     """Record what was sent, trying again while the database is away: the message went out, and only its record
     stops a second send once the database is back (the claim is still this sender's for `claim_timeout`)."""
-    from tracker.store.db import unreachable
 
     delay = 0.5
     while True:
@@ -207,9 +207,8 @@ def _written(sender: Sender, write: Callable[[], Result]) -> Result:
             delay = min(delay * 2, 5.0)
 
 
-def _attempt(sender: Sender, row: OutboxMessage, url: str) -> "TargetOutcome | None":
+def _attempt(sender: Sender, row: OutboxMessage, url: str) -> TargetOutcome | None:
     """One target's outcome within the deadline; None when the sender was told to stop before it came."""
-    from tracker.notify.channels import Outgoing, body_kind, start, too_late  # lazy: apprise, only when sending
 
     title, body, body_format = render(row, body_kind(url), sender.config.timezone)
     sending = start(url, Outgoing(title, body, body_format, idempotency_key(row)), sender.config.secrets)
@@ -252,25 +251,16 @@ def idempotency_key(row: OutboxMessage) -> str:
 def render(row: OutboxMessage, kind: str, zone: str = "UTC") -> tuple[str, str, str]:
     """The row's message for one kind of channel, its times in `zone` (the config's `timezone`; a digest carries
     the zone it was made for)."""
-    from tracker.notify.render import render_alert, render_digest
 
     if row.kind is MessageKind.DIGEST:
-        from tracker.notify.digest import digest_from_payload
-
         rendered: tuple[str, str, str] = render_digest(digest_from_payload(row.payload), kind)
         return rendered
     if row.kind is MessageKind.NOTICE:
-        from tracker.notify.render import render_notice
-
         noticed: tuple[str, str, str] = render_notice(row.payload, kind, zone)
         return noticed
     if row.kind is MessageKind.REMINDER:
-        from tracker.notify.pipeline import reminder_from_payload
-        from tracker.notify.render import render_reminder
-
         reminded: tuple[str, str, str] = render_reminder(reminder_from_payload(row.payload), kind, zone)
         return reminded
-    from tracker.notify.pipeline import alert_from_payload
 
     alert: tuple[str, str, str] = render_alert(alert_from_payload(row.payload), kind, zone)
     return alert

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session
 
 from tracker.config import Config, WatchlistConfig
+from tracker.domain.advisories import for_exposure
 from tracker.domain.alerts import (
     AffectedAsset,
     AlertMessage,
@@ -37,13 +38,16 @@ from tracker.domain.inventory import Asset, AssetKind
 from tracker.domain.versions import Product
 from tracker.notify.naming import source_names
 from tracker.notify.snoozes import Snooze, Snoozes, standing
+from tracker.reference import lifecycles
 from tracker.store import MessageKind, repo
 from tracker.store import watchlists as stored_watchlists
+from tracker.store.advisories import load_advisories
 from tracker.store.assets import load_assets
 from tracker.store.outbox import Message, enqueue
 from tracker.store.records import EventRecord, EvidenceRecord
 from tracker.store.snoozes import end as end_snooze
 from tracker.store.vcf_releases import load_vcf_releases
+from tracker.upgrade_order import vcenter_first
 
 MAX_ASSETS_IN_PAYLOAD = 200  # a message lists at most 20; the payload keeps some more for the digest
 
@@ -77,16 +81,11 @@ class AlertContext:
     """What queueing needs, loaded once per batch of events: catalog, assets, exposure, snoozes, watchlists."""
 
     def __init__(self, config: Config, session: Session, now: datetime, known: Knowledge | None = None) -> None:
-        from tracker.reference import lifecycles
-        from tracker.upgrade_order import vcenter_first
-
         self.now = now
         self.configured = {s.id: s for s in config.sources}  # to name sources as people know them
         # A poll cycle hands over the catalog and advisories it holds; other callers load them.
         self.catalog: Catalog = known.catalog if known else repo.load_catalog(session)
         self.assets = load_assets(session)
-        from tracker.domain.advisories import for_exposure
-        from tracker.store.advisories import load_advisories
 
         stored = known.advisories if known else load_advisories(session)
         advisories = for_exposure(stored.values(), self.catalog)

@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 
 from tracker.config import Config
 from tracker.filters import FilterRefused
+from tracker.web import api, feeds, ops, pages
 from tracker.web.context import PollQueue, WebContext
 from tracker.web.exposure import BadCursor, ExposureCache
-from tracker.web.render import mount_static
+from tracker.web.render import error_page, mount_static
 
 if TYPE_CHECKING:
     from tracker.jobs.poll import PollResult
@@ -37,7 +38,6 @@ _JSON_PREFIXES = ("/api/", "/feeds/", "/healthz", "/readyz", "/metrics")
 
 def create_app(config: Config, engine: Engine, clock: Callable[[], datetime], mode: str = "serve") -> FastAPI:
     """The app over one database; `mode` is "service" inside `tracker run`, "serve" for `tracker serve`."""
-    from tracker.web import api, feeds, ops, pages
 
     app = FastAPI(
         title="Release Tracker",
@@ -96,7 +96,6 @@ def wants_json(request: Request) -> bool:
 async def _http_error(request: Request, error: HTTPException) -> Response:
     if wants_json(request):
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
-    from tracker.web.render import error_page
 
     return error_page(request, error.status_code, str(error.detail), error.headers)
 
@@ -105,7 +104,6 @@ async def _invalid(request: Request, error: RequestValidationError) -> Response:
     problems = [_problem(e) for e in error.errors()]
     if wants_json(request):
         return JSONResponse({"detail": problems}, 422)
-    from tracker.web.render import error_page
 
     return error_page(request, 422, "; ".join(f"{p['field']}: {p['message']}" for p in problems), None)
 
@@ -119,7 +117,6 @@ async def _refused_filter(request: Request, error: FilterRefused) -> Response:
     """A bad filter value (tracker/filters.py): every problem, in the words the CLI uses too."""
     if wants_json(request):
         return JSONResponse({"detail": error.detail()}, 422)
-    from tracker.web.render import error_page
 
     return error_page(request, 422, "; ".join(str(p) for p in error.problems), None)
 
@@ -129,6 +126,5 @@ async def _bad_value(request: Request, error: ValueError) -> Response:
     problem = {"field": field, "message": message or str(error)}
     if wants_json(request):
         return JSONResponse({"detail": [problem]}, 422)
-    from tracker.web.render import error_page
 
     return error_page(request, 422, str(error), None)

@@ -9,7 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from tracker.domain.events import EventKind
 from tracker.listings import iso
+from tracker.notify.pipeline import watchlists
+from tracker.reference import lifecycles, product_info
+from tracker.store.db import session_scope
+from tracker.store.repo import list_builds
+from tracker.web import reads
 from tracker.web.auth import Need, check
 from tracker.web.context import Ctx, WebContext
 from tracker.web.reads import EventFilter
@@ -33,7 +39,6 @@ def events_atom(
     limit: Annotated[int, Query(ge=1, le=1000)] = FEED_SIZE,
 ) -> Response:
     """The newest events, newest first, each linking to its build's page."""
-    from tracker.web import reads
 
     chosen = _watchlist(ctx, watchlist) if watchlist else None
     page = reads.events(ctx, EventFilter(kinds=tuple(kind or ()), product=product), None, 1000 if chosen else limit)
@@ -47,9 +52,6 @@ def events_atom(
 
 
 def _watchlist(ctx: WebContext, name: str) -> Any:
-    from tracker.notify.pipeline import watchlists
-    from tracker.store.db import session_scope
-
     with session_scope(ctx.engine) as session:
         found = [w for w in watchlists(ctx.config, session) if w.name == name]
     if not found:
@@ -58,16 +60,11 @@ def _watchlist(ctx: WebContext, name: str) -> Any:
 
 
 def _lines(ctx: WebContext) -> dict[tuple[str, int], str | None]:
-    from tracker.store.db import session_scope
-    from tracker.store.repo import list_builds
-
     with session_scope(ctx.engine) as session:
         return {(b.product, b.build): b.line for b in list_builds(session)}
 
 
 def _selects(watchlist: Any, event: dict[str, Any], lines: dict[tuple[str, int], str | None]) -> bool:
-    from tracker.domain.events import EventKind
-
     line = lines.get((event["product"] or "", event["build"] or 0))
     return bool(watchlist.selects_event(EventKind(event["kind"]), event["product"], line))
 
@@ -102,8 +99,6 @@ def _moment(text: str) -> datetime:
 @router.get("/calendar.ics")
 def calendar_ics(ctx: Ctx) -> Response:
     """Lifecycle dates of every line, and snooze expiries: all-day events with stable UIDs."""
-    from tracker.reference import lifecycles, product_info
-    from tracker.web import reads
 
     events: list[tuple[str, date, str, str]] = []
     for life in lifecycles():

@@ -33,11 +33,12 @@ from tracker.filters import (
     PRODUCT,
     SEVERITY,
 )
-from tracker.web import reads
+from tracker.web import reads, writes
 from tracker.web.auth import TOKEN_COOKIE, Need, check, check_csrf, matches
 from tracker.web.context import Ctx, WebContext
 from tracker.web.exposure import SORTS
 from tracker.web.render import page
+from tracker.web.writes import WriteRefused
 
 HERE = Path(__file__).parent
 PAGE_ROWS = 100  # rows per page of the exposure and events listings
@@ -325,7 +326,6 @@ class WatchlistForm(Signed):
 
 def _attempt(write: Callable[[], object], listing: str, again: Callable[[Filled], Response], values: Any) -> Response:
     """Do the write and go to the listing (303), or show the form again with what writes.py refused."""
-    from tracker.web.writes import WriteRefused
 
     try:
         write()
@@ -336,8 +336,6 @@ def _attempt(write: Callable[[], object], listing: str, again: Callable[[Filled]
 
 @router.post("/snoozes")
 def snooze_add(request: Request, ctx: Ctx, form: Annotated[SnoozeForm, Form()]) -> Response:
-    from tracker.web import writes
-
     _writer(ctx, request, form.csrf, form.token)
     kind, target, until, reason = form.kind, form.target.strip(), form.until, form.reason.strip()
     return _attempt(
@@ -350,8 +348,6 @@ def snooze_add(request: Request, ctx: Ctx, form: Annotated[SnoozeForm, Form()]) 
 
 @router.post("/snoozes/{snooze_id}/remove")
 def snooze_remove(request: Request, ctx: Ctx, snooze_id: int, form: Annotated[Signed, Form()]) -> Response:
-    from tracker.web import writes
-
     _writer(ctx, request, form.csrf, form.token)
     again = partial(_snoozes_page, request, ctx)
     return _attempt(lambda: writes.remove_snooze(ctx, snooze_id), "/snoozes", again, {})
@@ -359,8 +355,6 @@ def snooze_remove(request: Request, ctx: Ctx, snooze_id: int, form: Annotated[Si
 
 @router.post("/watchlists")
 def watchlist_add(request: Request, ctx: Ctx, form: Annotated[WatchlistForm, Form()]) -> Response:
-    from tracker.web import writes
-
     _writer(ctx, request, form.csrf, form.token)
     spec = form.spec()
     again = partial(_watchlists_page, request, ctx)
@@ -369,8 +363,6 @@ def watchlist_add(request: Request, ctx: Ctx, form: Annotated[WatchlistForm, For
 
 @router.post("/watchlists/{name:path}/remove")
 def watchlist_remove(request: Request, ctx: Ctx, name: str, form: Annotated[Signed, Form()]) -> Response:
-    from tracker.web import writes
-
     _writer(ctx, request, form.csrf, form.token)
     again = partial(_watchlists_page, request, ctx)
     return _attempt(lambda: writes.remove_watchlist(ctx, name), "/watchlists", again, {})
@@ -378,8 +370,6 @@ def watchlist_remove(request: Request, ctx: Ctx, name: str, form: Annotated[Sign
 
 @router.post("/deliveries/{outbox_id}/retry")
 def delivery_retry(request: Request, ctx: Ctx, outbox_id: int, form: Annotated[Signed, Form()]) -> Response:
-    from tracker.web import writes
-
     _writer(ctx, request, form.csrf, form.token)
     again = partial(_deliveries_page, request, ctx, "")
     return _attempt(lambda: writes.retry_delivery(ctx, outbox_id), "/deliveries", again, {})

@@ -29,9 +29,15 @@ from tracker.listings import (
     source_items,
     watchlist_item,
 )
-from tracker.store.reads import EventFilter
+from tracker.notify.pipeline import watchlists as every_watchlist
+from tracker.store import OutboxStatus
+from tracker.store import snoozes as stored_snoozes
+from tracker.store.db import session_scope
+from tracker.store.outbox import deliveries as outbox_rows
+from tracker.store.reads import EventFilter, build_row, events_page, replaced, sightings_of
+from tracker.store.repo import list_builds, load_catalog
 from tracker.web.context import WebContext
-from tracker.web.exposure import severity_cards
+from tracker.web.exposure import BadCursor, severity_cards
 
 MAX_LIMIT = 1000  # rows per page of any listing
 DEFAULT_LIMIT = 100
@@ -57,8 +63,6 @@ def page_of(items: list[dict[str, Any]], key: str, cursor: str | None, limit: in
     if cursor:
         keys = [str(item[key]) if key != "build" else f"{item['product']}/{item['build']}" for item in items]
         if cursor not in keys:
-            from tracker.web.exposure import BadCursor
-
             raise BadCursor(f"cursor: the item it names is gone (or it is not this listing's): {cursor[:40]!r}")
         start = keys.index(cursor) + 1
     shown = items[start : start + limit]
@@ -73,8 +77,6 @@ def page_of(items: list[dict[str, Any]], key: str, cursor: str | None, limit: in
 # --- builds ------------------------------------------------------------------------------------------------------
 def builds(ctx: WebContext, product: str | None, line: str | None, status: str | None) -> list[dict[str, Any]]:
     """The catalog newest first, as `tracker builds --json`."""
-    from tracker.store.db import session_scope
-    from tracker.store.repo import list_builds, load_catalog
 
     with session_scope(ctx.engine) as session:
         rows, catalog = list_builds(session), load_catalog(session)
@@ -85,9 +87,6 @@ def builds(ctx: WebContext, product: str | None, line: str | None, status: str |
 def build(ctx: WebContext, product: str, number: int) -> dict[str, Any] | None:
     """One build with its timeline: each source's evidence (listed or gone, with excerpt and URL), its events with
     their evidence, the builds it replaces and the one that replaces it."""
-    from tracker.store.db import session_scope
-    from tracker.store.reads import build_row, events_page, replaced, sightings_of
-    from tracker.store.repo import load_catalog
 
     with session_scope(ctx.engine) as session:
         row = build_row(session, product, number)
@@ -119,9 +118,6 @@ def build(ctx: WebContext, product: str, number: int) -> dict[str, Any] | None:
 # --- events ------------------------------------------------------------------------------------------------------
 def events(ctx: WebContext, wanted: EventFilter, cursor: str | None, limit: int) -> Page:
     """Newest first; the cursor is the id of the last event shown (ids only grow: new events never shift a page)."""
-    from tracker.store.db import session_scope
-    from tracker.store.reads import events_page
-    from tracker.store.repo import list_builds
 
     before = _int_cursor(cursor)
     with session_scope(ctx.engine) as session:
@@ -137,8 +133,6 @@ def _int_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     if not cursor.isdigit():
-        from tracker.web.exposure import BadCursor
-
         raise BadCursor(f"cursor: not a cursor this listing handed out: {cursor[:40]!r}")
     return int(cursor)
 
@@ -180,8 +174,6 @@ def assets(ctx: WebContext, wanted: ExposureFilter, cursor: str | None, limit: i
 def asset(ctx: WebContext, name: str) -> dict[str, Any] | None:
     """One asset (a host and a VM may share a name: each is listed): what it runs, its findings, the target and
     why, and the snoozes that name it or its build."""
-    from tracker.store import snoozes as stored_snoozes
-    from tracker.store.db import session_scope
 
     found = ctx.exposure.current(full=True).by_name.get(name.casefold())
     if not found:
@@ -215,9 +207,6 @@ def health(ctx: WebContext) -> dict[str, Any]:
 
 def deliveries(ctx: WebContext, status: str | None) -> list[dict[str, Any]]:
     """The outbox newest first, each row with its targets' outcomes (targets in apprise's privacy form)."""
-    from tracker.store import OutboxStatus
-    from tracker.store.db import session_scope
-    from tracker.store.outbox import deliveries as outbox_rows
 
     with session_scope(ctx.engine) as session:
         rows = outbox_rows(session, OutboxStatus(status) if status else None)
@@ -225,9 +214,6 @@ def deliveries(ctx: WebContext, status: str | None) -> list[dict[str, Any]]:
 
 
 def watchlists(ctx: WebContext) -> list[dict[str, Any]]:
-    from tracker.notify.pipeline import watchlists as every_watchlist
-    from tracker.store.db import session_scope
-
     with session_scope(ctx.engine) as session:
         found = every_watchlist(ctx.config, session)
     configured = {w.name for w in ctx.config.watchlists}
@@ -235,9 +221,6 @@ def watchlists(ctx: WebContext) -> list[dict[str, Any]]:
 
 
 def snoozes(ctx: WebContext) -> list[dict[str, Any]]:
-    from tracker.store import snoozes as stored_snoozes
-    from tracker.store.db import session_scope
-
     with session_scope(ctx.engine) as session:
         rows = stored_snoozes.every(session)
     return [snooze_item(r, ctx.now) for r in reversed(rows)]

@@ -6,18 +6,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+import uvicorn
 from sqlalchemy import Engine
 
 from tracker.config import Config, WebConfig
+from tracker.web.app import create_app
 
 Log = Callable[[str], None]
 
 
 def _server(config: Config, engine: Engine, clock: Callable[[], datetime], mode: str) -> "Server":
-    import uvicorn
-
-    from tracker.web.app import create_app
-
     web = config.web or WebConfig()
     app = create_app(config, engine, clock, mode)
     app.state.ctx.exposure.warm()
@@ -47,8 +45,6 @@ class Server:
     """uvicorn's server, saying its real address once listening (port 0 picks a free one)."""
 
     def __init__(self, settings: object) -> None:
-        import uvicorn
-
         class _Announcing(uvicorn.Server):
             async def startup(inner, sockets: object = None) -> None:
                 await super().startup(sockets)  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """Alembic environment: runs migrations on the connection tracker.store.db hands over."""
 
 from alembic import context
+from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 from tracker.store import models  # noqa: F401  (registers the tables)
@@ -12,8 +13,6 @@ target_metadata = SQLModel.metadata
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from sqlalchemy import create_engine
-
         engine = create_engine(config.get_main_option("sqlalchemy.url"))
         with engine.begin() as conn:
             _migrate(conn)
