@@ -265,7 +265,7 @@ def test_a_refused_snooze_shows_the_form_again_with_the_problems_and_the_values_
         form = _snooze_form(csrf, until="next tuesday", reason="kept <b>as typed</b>")
         refused = client.post("/snoozes", data={**form, "token": WRITE_TOKEN})
     assert refused.status_code == 422
-    assert "<li><strong>until</strong>: expected a date" in refused.text
+    assert "<li><strong>until</strong>: expected an ISO-8601 date" in refused.text
     assert 'value="kept &lt;b&gt;as typed&lt;/b&gt;"' in refused.text and WRITE_TOKEN not in refused.text
 
 

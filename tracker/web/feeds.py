@@ -5,6 +5,7 @@ reader sends the Authorization header, or reads are open)."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -109,7 +110,7 @@ def calendar_ics(ctx: Ctx) -> Response:
                        f"{label}: end of technical guidance", "The vendor's technical guidance ends."))  # fmt: skip
     for snooze in reads.snoozes(ctx):
         if snooze["state"] == "standing":
-            until = _moment(snooze["until"]).date()
+            until = _moment(snooze["until"]).astimezone(ZoneInfo(ctx.config.timezone)).date()  # the day people gave
             what = f"{snooze['kind']} {snooze['target']}"
             events.append((f"snooze-{snooze['id']}", until, f"Snooze ends: {what}", snooze["reason"]))
     return Response(_ics(events, ctx.now), media_type="text/calendar")
