@@ -25,6 +25,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperArgument, TyperOption
 
+from tracker import build_info
 from tracker.cli import alerts, config_cmd, health, inventory, poll, service
 from tracker.cli.common import STATE, check_now
 
@@ -72,8 +73,6 @@ app.add_typer(config_cmd.config_app, name="config")
 
 def _version(wanted: bool) -> None:
     if wanted:
-        from tracker import build_info
-
         info = build_info()
         typer.echo(f"release-tracker {info['version']} (database schema {info['schema']})")
         raise typer.Exit()

@@ -55,8 +55,9 @@ def check_channels(config: "Config", only: tuple[str, ...] = ()) -> None:
     is unset is not checked here: its deliveries fail with that reason, and the others go on."""
     if not config.channels:
         return
+    # lazy: the config's models (pydantic) and notify (apprise), which --help and a quiet poll must not load
     from tracker.config import config_path
-    from tracker.notify.channels import privacy, validate  # lazy: apprise, which a quiet poll must not load
+    from tracker.notify.channels import privacy, validate
 
     problems = []
     for name, channel in config.channels.items():

@@ -56,7 +56,7 @@ def config_schema() -> dict[str, Any]:
 
 def _generator() -> type:
     """pydantic's schema generator, also told what a before-validator reveals: a duration field takes `15m`."""
-    from pydantic.json_schema import GenerateJsonSchema
+    from pydantic.json_schema import GenerateJsonSchema  # lazy: 0.1 s, only `tracker config schema` needs it
 
     class EditorSchema(GenerateJsonSchema):
         def function_before_schema(self, schema: "core_schema.BeforeValidatorFunctionSchema") -> "JsonSchemaValue":
@@ -86,7 +86,7 @@ def check(
 ) -> None:
     """Validate a config file without opening the database: every problem with its line and key. Exit 0 valid,
     2 not. An unset ${VAR} that only some commands need is a note, not a problem (as for those commands)."""
-    from tracker.config import config_path
+    from tracker.config import config_path  # lazy: the config's models (pydantic), which --help must not load
 
     file = config_path(path or STATE.config_path)
     report = _check(file)

@@ -21,7 +21,7 @@ def echo_json(data: Any) -> None:
 
 
 def rich_console() -> Any:
-    from rich.console import Console
+    from rich.console import Console  # lazy: rich (0.1 s), which --help and --json output never load
 
     # Piped output (a file, `less`) gets a wide table rather than rich's 80-column default.
     return Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 140)
@@ -30,13 +30,13 @@ def rich_console() -> Any:
 def esc(text: object) -> str:
     """Data shown through rich: brackets in an error message ("[Errno 111]") are text, not markup, and control
     and bidi characters are written out."""
-    from rich.markup import escape
+    from rich.markup import escape  # lazy: rich (0.1 s), which --help and --json output never load
 
     return escape(visible(text))
 
 
 def rich_table(title: str, columns: Sequence[str]) -> Any:
-    from rich.table import Table
+    from rich.table import Table  # lazy: rich (0.1 s), which --help and --json output never load
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:

@@ -56,6 +56,7 @@ class CycleProgress:
         if self._live is not None:
             self._spinner.update(text=line)
             return
+        # lazy: rich, only for a cycle that runs long on a terminal
         from rich.console import Console
         from rich.live import Live
         from rich.spinner import Spinner

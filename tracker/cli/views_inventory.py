@@ -24,6 +24,7 @@ class _RowProgress:
 
     def __enter__(self) -> _RowProgress:
         if self.enabled:
+            # lazy: rich, only for an import that shows a bar on a terminal
             from rich.console import Console
             from rich.progress import Progress as Bar
 

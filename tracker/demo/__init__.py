@@ -21,8 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracker.config import WebConfig, clock, load_config
+from tracker.cycle import Request
 from tracker.domain.words import count
 from tracker.escape import visible
+from tracker.inventory.files import read_inventory
+from tracker.jobs import poll as use_case
+from tracker.jobs.delivery import digest_now
+from tracker.jobs.inventory import assess_exposure, import_inventory
+from tracker.store.db import make_engine, migrate
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -177,8 +184,7 @@ def run_demo(show: Callable[[str], None], serve: str | None = None) -> None:
         if serve is None:
             show("\nSee it in a browser: tracker demo --serve (the dashboard over this story, until Ctrl-C).")
             return
-        from tracker.config import WebConfig, clock
-        from tracker.web.server import serve as serve_web
+        from tracker.web.server import serve as serve_web  # lazy: FastAPI, uvicorn and jinja2, only for --serve
 
         config = config.model_copy(update={"web": WebConfig(listen=serve)})
         show("")
@@ -188,13 +194,6 @@ def run_demo(show: Callable[[str], None], serve: str | None = None) -> None:
 def replay_story(folder: Path, stage: Callable[[str], str], show: Callable[[str], None]) -> tuple["Config", "Engine"]:
     """Replay every stage into a database in `folder`, the alerts reaching a console channel that `show`s them;
     the config and the database, as of the story's end."""
-    from tracker.config import clock, load_config
-    from tracker.cycle import Request
-    from tracker.inventory.files import read_inventory
-    from tracker.jobs import poll as use_case
-    from tracker.jobs.delivery import digest_now
-    from tracker.jobs.inventory import import_inventory
-    from tracker.store.db import make_engine, migrate
 
     with console_channel(show) as console:
         base = stage(STAGES[0][0])
@@ -233,8 +232,6 @@ def _poll_line(result: "PollResult") -> str:
 
 
 def _show_exposure(config: object, engine: object, now: datetime, show: Callable[[str], None]) -> None:
-    from tracker.jobs.inventory import assess_exposure
-
     show(f"\n=== {now.date().isoformat()}: what it means for the hosts (tracker exposure)")
     for item in assess_exposure(config, engine, now):  # type: ignore[arg-type]
         target = (

@@ -2,21 +2,23 @@
 forms."""
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from tracker.config import Config
+from tracker.config import Config, WatchlistConfig
 from tracker.domain.alerts import SnoozeKind
 from tracker.domain.words import noun
 from tracker.filters import SINCE, FilterError
 from tracker.jobs.inventory import assess_exposure
+from tracker.notify.snoozes import advisory_base, fingerprint
+from tracker.store import snoozes
+from tracker.store import watchlists as stored_watchlists
+from tracker.store.advisories import load_advisories
 from tracker.store.db import session_scope
-
-if TYPE_CHECKING:
-    from tracker.config import WatchlistConfig
-    from tracker.store.snoozes import NewSnooze
+from tracker.store.snoozes import NewSnooze
 
 
 class Refused(ValueError):
@@ -27,12 +29,9 @@ class Refused(ValueError):
         self.problems = problems
 
 
-def plan_snooze(
-    targets: dict[str, str | None], until: str, reason: str, now: datetime, zone: str = "UTC"
-) -> "NewSnooze":
+def plan_snooze(targets: dict[str, str | None], until: str, reason: str, now: datetime, zone: str = "UTC") -> NewSnooze:
     """`tracker snooze add` and the web's: exactly one target (asset, build or advisory), `until` a date in the
     future, a reason. Refused naming each field wrong."""
-    from tracker.store.snoozes import NewSnooze
 
     given = [(k, v) for k, v in targets.items() if v not in (None, "")]
     problems: list[tuple[str, str]] = []
@@ -55,12 +54,8 @@ def plan_snooze(
     return NewSnooze(SnoozeKind(kind), str(value), until_at, reason.strip())
 
 
-def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], now: datetime) -> "WatchlistConfig":
+def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], now: datetime) -> WatchlistConfig:
     """`tracker watch add` and the web's: checked as the config's watchlists are, its channels known, its name new."""
-    from pydantic import ValidationError
-
-    from tracker.config import WatchlistConfig
-    from tracker.store import watchlists as stored_watchlists
 
     try:
         checked = WatchlistConfig.model_validate(spec)
@@ -80,12 +75,8 @@ def add_watchlist(config: Config, engine: Engine, spec: Mapping[str, object], no
     return checked
 
 
-def snooze(config: Config, engine: Engine, wanted: "NewSnooze", now: datetime) -> int:
+def snooze(config: Config, engine: Engine, wanted: NewSnooze, now: datetime) -> int:
     """Store a snooze with the finding's fingerprint as it is now, so a material change reopens it."""
-    from dataclasses import replace
-
-    from tracker.notify.snoozes import fingerprint
-    from tracker.store import snoozes
 
     kind, target = wanted.kind, wanted.target
     exposures = {(e.asset.name.casefold(), str(e.asset.build)): e for e in assess_exposure(config, engine, now)}
@@ -103,8 +94,6 @@ def snooze(config: Config, engine: Engine, wanted: "NewSnooze", now: datetime) -
 
 def _advisory_label(engine: Engine, advisory_id: str) -> str:
     """The advisory's label at its current revision (VMSA-2021-0028.1), or "" when it is not known yet."""
-    from tracker.notify.snoozes import advisory_base
-    from tracker.store.advisories import load_advisories
 
     with session_scope(engine) as session:
         stored = load_advisories(session).get(advisory_base(advisory_id))

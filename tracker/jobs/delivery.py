@@ -9,7 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from tracker.config import Config
 from tracker.domain.words import count
 from tracker.jobs.health import queue_health_notices
+from tracker.notify import digest as digests
+from tracker.notify.digest import queue_due_digests
 from tracker.notify.outbox import Sender, Stop, WorkReport, work_channel, work_outbox
+from tracker.notify.pipeline import queue_reminders
+from tracker.notify.render import render_digest
 from tracker.store import fastpath
 from tracker.store.db import session_scope
 from tracker.store.outbox import due_channels
@@ -20,8 +24,6 @@ if TYPE_CHECKING:
 
 def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:
     """`tracker digest --preview` (the text of each channel's digest) or `--send` (queue and deliver them now)."""
-    from tracker.notify import digest as digests
-    from tracker.notify.render import render_digest
 
     with session_scope(engine) as session:
         if not send:
@@ -75,7 +77,6 @@ def outbox_chores(config: Config, engine: Engine, now: datetime, stop: Stop) -> 
 
 def _queue_tellings(config: Config, engine: Engine, now: datetime) -> tuple[int, int]:
     """What each outbox pass queues first: reminders of snoozes that reopened, and the operators' health notices."""
-    from tracker.notify.pipeline import queue_reminders
 
     with session_scope(engine) as session:
         reminded = queue_reminders(config, session, now)
@@ -96,7 +97,6 @@ def digest_tick(config: Config, engine: Engine, now: datetime, send: bool = True
     channel senders do it) deliver them. Of two replicas queueing the same period at once, one commits and the
     other's insert breaks the outbox's unique (dedup_key, channel): its transaction is rolled back whole, and the
     winner's digest goes out."""
-    from tracker.notify.digest import queue_due_digests
 
     try:
         with session_scope(engine) as session:
