@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
-from tracker.cycle.report import PollReport, outcome_tally
 from tracker.domain.catalog import BuildStatus, Catalog
 from tracker.domain.clock import human
 from tracker.domain.events import Event
@@ -17,12 +16,16 @@ from tracker.listings import build_items, event_item, source_items
 
 if TYPE_CHECKING:  # rows are only read here: the poll summary of a quiet cycle must not load the ORM
     from tracker.cycle.plan import Schedule
+    from tracker.cycle.report import PollReport
     from tracker.jobs.sources import SourceListing
     from tracker.store.records import BuildRecord, EventRecord, EvidenceRecord, SourceStatus
 
 
 # --- poll ------------------------------------------------------------------------------------------------------
 def poll_summary(report: PollReport, as_json: bool) -> None:
+    # lazy: the poll cycle's package (0.1 s), loaded by the poll that made `report`; builds and events never need it
+    from tracker.cycle.report import outcome_tally
+
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
