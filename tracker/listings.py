@@ -95,9 +95,8 @@ def listed_by(catalog: Catalog) -> dict[tuple[str, int], list[str]]:
     return listing
 
 
-def build_items(rows: Sequence["BuildRecord"], catalog: Catalog) -> list[dict[str, Any]]:
-    """The builds newest first, each with the sources listing it."""
-    listing = listed_by(catalog)
+def build_items(rows: Sequence["BuildRecord"], listing: dict[tuple[str, int], list[str]]) -> list[dict[str, Any]]:
+    """The builds newest first, each with the sources listing it (`listed_by`)."""
     return [build_item(r, listing) for r in sorted(rows, key=build_order, reverse=True)]
 
 

@@ -172,16 +172,17 @@ def builds(
         return
     # lazy: the ORM (and rich, in the views), which --help must not load
     from tracker.cli.views import builds_view
+    from tracker.listings import listed_by
     from tracker.store.db import session_scope
     from tracker.store.repo import list_builds, load_catalog
 
     engine = open_engine(config)
     with session_scope(engine) as session:
         rows = list_builds(session)
-        catalog = load_catalog(session)
+        listing = listed_by(load_catalog(session))
     rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
     rows = [r for r in rows if status is None or r.status == status]
-    builds_view(rows, catalog, as_json)
+    builds_view(rows, listing, as_json)
 
 
 def _vcf_builds(line: str | None, as_json: bool) -> None:

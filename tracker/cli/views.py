@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import echo_json, esc, rich_console, rich_table
-from tracker.domain.catalog import BuildStatus, Catalog
+from tracker.domain.catalog import BuildStatus
 from tracker.domain.clock import human
 from tracker.domain.events import Event
 from tracker.domain.health import SourceState
@@ -108,8 +108,9 @@ def events_view(
 
 
 # --- builds ----------------------------------------------------------------------------------------------------
-def builds_view(rows: Sequence[BuildRecord], catalog: Catalog, as_json: bool) -> None:
-    data = build_items(rows, catalog)
+def builds_view(rows: Sequence[BuildRecord], listing: dict[tuple[str, int], list[str]], as_json: bool) -> None:
+    """The builds, each with how many sources list it now (`listing`: tracker/listings.py `listed_by`)."""
+    data = build_items(rows, listing)
     if as_json:
         echo_json(data)
         return

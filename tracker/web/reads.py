@@ -81,7 +81,7 @@ def builds(ctx: WebContext, product: str | None, line: str | None, status: str |
     with session_scope(ctx.engine) as session:
         rows, catalog = list_builds(session), load_catalog(session)
     rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
-    return build_items([r for r in rows if status is None or r.status == status], catalog)
+    return build_items([r for r in rows if status is None or r.status == status], listed_by(catalog))
 
 
 def build(ctx: WebContext, product: str, number: int) -> dict[str, Any] | None:
