@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_poll.py [--repeat 5]     (or: make bench)
 
 Measures, each as a whole process (median and min of --repeat runs):
-  a. `tracker --help`;
+  a. `tracker --help`, and `tracker builds` on an empty catalog (a database just made by `tracker init`);
   b. the first poll of 50 new pages (a fresh database each run), and the parse time of one page in-process;
   c. the second poll of the same 50 unchanged pages (the server must see 50 conditional requests, all 304);
   d. urlwatch's unchanged run over the same 50 pages (installed into the venv when missing), as the reference;
@@ -35,6 +35,7 @@ PROCESS_TIMEOUT = 120.0  # seconds; a run that takes longer is killed and the be
 SERVER_LIFETIME = 600.0  # seconds; the local server stops by itself after this
 CHANGEDETECTION_FIRST_POLL = 12.7  # s: changedetection.io's published first poll of 50 such pages, same machine kind
 HELP_BUDGET = 0.5  # s
+BUILDS_BUDGET = 0.6  # s: `tracker builds` on an empty catalog, the first listing a new user asks for
 PARSE_BUDGET = 100.0  # ms per page
 # Seconds a measurement may use before it stops repeating: the benchmark stays under ~3 minutes on 2 cores.
 FIRST_POLL_BUDGET, UNCHANGED_POLL_BUDGET, CHANGED_POLL_BUDGET = 90.0, 45.0, 60.0
@@ -120,6 +121,14 @@ def write_tracker_config(folder: Path, site: Site, pages: list[Page], links: boo
     ]
     config = folder / "tracker.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+def empty_catalog(folder: Path, site: Site, pages: list[Page], links: bool, env: dict[str, str]) -> Path:
+    """The same sources' config over its own database, made by `tracker init` and never polled: its config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = write_tracker_config(folder, site, pages, links)
+    run([BIN / "tracker", "-c", config, "init"], env, folder)
     return config
 
 
@@ -279,6 +288,7 @@ def print_table(rows: list[tuple[str, ...]]) -> None:
 class Results:
     page_kb: float
     help: Series
+    builds: Series  # tracker builds, empty catalog
     first: Series
     parse_ms: list[float]
     unchanged: Series
@@ -296,6 +306,14 @@ def table_rows(r: Results) -> list[tuple[str, ...]]:
     uw, ours = _least_conditional(r.urlwatch_counts), _least_conditional(r.ours_counts)
     return [
         ("(a) tracker --help", r.help.text(), "-", "-", f"< {HELP_BUDGET} s", verdict(r.help.median < HELP_BUDGET)),
+        (
+            "(a) tracker builds, empty catalog",
+            r.builds.text(),
+            "-",
+            "-",
+            f"< {BUILDS_BUDGET} s",
+            verdict(r.builds.median < BUILDS_BUDGET),
+        ),
         (
             f"(b) first poll, {PAGES} new pages",
             r.first.text(),
@@ -365,6 +383,7 @@ def print_report(r: Results, repeats: int) -> None:
     print("\npeak RSS (max over runs, each process alone):")
     for name, series in (
         ("tracker --help", r.help),
+        ("tracker builds, empty", r.builds),
         ("tracker poll, first", r.first),
         ("tracker poll, unchanged", r.unchanged),
         ("urlwatch, unchanged", r.urlwatch),
@@ -401,6 +420,9 @@ def measure(folder: Path, repeats: int, links: bool) -> Results:
         note(f"serving {PAGES} pages at {site.base_url}")
         note("(a) tracker --help")
         help_ = repeat(repeats, lambda: run([BIN / "tracker", "--help"], env, folder))
+        note("(a) tracker builds, empty catalog")
+        empty = empty_catalog(folder / "empty", site, pages, links, env)
+        builds = repeat(repeats, lambda: run([BIN / "tracker", "-c", empty, "builds"], env, folder))
         note("(b) first poll, fresh database each run")
         first = repeat(repeats, lambda: first_poll(config, folder, site, env), FIRST_POLL_BUDGET)
         parse_ms = parse_times_ms(site, pages)
@@ -420,6 +442,7 @@ def measure(folder: Path, repeats: int, links: bool) -> Results:
     return Results(
         page_kb,
         help_,
+        builds,
         first,
         parse_ms,
         unchanged,
