@@ -28,6 +28,7 @@ from tests.test_story import STAGES as KB_STAGES
 from tracker.config import WebConfig, clock, load_config
 from tracker.demo import DIGEST, FINAL, INVENTORY, config_text, console_channel, replay_story, story_site
 from tracker.demo import STAGES as DEMO_STAGES
+from tracker.domain.clock import machine
 from tracker.inventory.files import read_inventory
 from tracker.jobs.delivery import channel_tick, digest_now
 from tracker.jobs.inventory import import_inventory
@@ -394,7 +395,7 @@ def _web_poll(path: Path) -> Iterator[Poller]:
         def poll_at(now: str) -> None:
             moment[0] = clock(now)
             assert client.post("/api/v1/poll").json() == {"queued": True}
-            last = wait_until(lambda: ended(moment[0].isoformat()), 60, f"the cycle asked for at {now} to end")
+            last = wait_until(lambda: ended(machine(moment[0]) or ""), 60, f"the cycle asked for at {now} to end")
             assert last["lease_lost"] is None and last["blocked_by"] is None, last
 
         with client:
