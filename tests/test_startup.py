@@ -54,7 +54,20 @@ def test_a_cycle_of_unchanged_pages_loads_neither_the_orm_nor_a_parser(site: Fix
             [sys.executable, "-m", "tracker.cli", "--config", str(config), "--now", now, "poll"], check=True, timeout=60
         )
     assert loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "poll") == []
-    assert "sqlalchemy" in loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "builds")  # the probe sees
+    assert "sqlalchemy" in loaded("--config", str(config), "--now", "2021-10-06T09:00:00Z", "events")  # the probe sees
+
+
+def test_listing_the_builds_of_a_sqlite_file_loads_no_orm(site: FixtureSite, tmp_path: Path):
+    config = kb_config(site, tmp_path)
+    subprocess.run([sys.executable, "-m", "tracker.cli", "--config", str(config), "init"], check=True, timeout=60)
+    assert loaded("--config", str(config), "builds") == []  # an empty catalog: the first listing a new user asks for
+    site.stage(STAGES[0][0])
+    subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "--config", str(config), "--now", STAGES[0][1], "poll"],
+        check=True,
+        timeout=60,
+    )
+    assert loaded("--config", str(config), "builds", "--status", "available") == []
 
 
 def test_the_command_runs_as_the_console_script_and_as_python_dash_m():

@@ -13,6 +13,7 @@ from tests.support.site import FixtureSite
 from tracker.cli import app
 from tracker.config import clock, load_config
 from tracker.cycle import Request, run_cycle
+from tracker.listings import listed_by
 from tracker.store import fastpath, repo
 from tracker.store.db import make_engine, session_scope
 from tracker.store.sources import snapshot
@@ -78,6 +79,20 @@ def test_the_fast_snapshot_equals_the_orms(site: FixtureSite, tmp_path: Path):
     with session_scope(make_engine(config.database)) as session:
         assert fastpath.snapshot(path) == snapshot(session)
     assert len(snapshot(session).sources) > 2 and snapshot(session).notes  # KB sources, their notes, the builds
+
+
+def test_the_builds_listed_without_sqlalchemy_equal_the_orms(site: FixtureSite, tmp_path: Path):
+    config = load_config(str(setup(site, tmp_path)))
+    path = fastpath.sqlite_path(config.database)
+    assert path is not None
+    with session_scope(make_engine(config.database)) as session:
+        builds, listing = repo.list_builds(session), listed_by(repo.load_catalog(session))
+    read = fastpath.listed_builds(path)
+    assert read is not None
+    assert read[0] == builds
+    assert {k: sorted(v) for k, v in read[1].items()} == {k: sorted(v) for k, v in listing.items()}  # shown sorted
+    assert builds and listing  # builds, and the sources listing them
+    assert fastpath.listed_builds(tmp_path / "missing.db") is None  # the ORM path creates it
 
 
 def test_a_changed_page_goes_to_the_full_path_without_being_fetched_twice(site: FixtureSite, tmp_path: Path):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tracker.config import Config
     from tracker.domain.catalog import Catalog
     from tracker.store.leases import Held
+    from tracker.store.records import BuildRecord
 
 commands = typer.Typer()  # added to the app without a name: its commands are top-level
 EVERY = 2**62  # `tracker events` lists every event the filters select, not a page
@@ -170,19 +171,27 @@ def builds(
     if product == "vcf":
         _vcf_builds(line, as_json)
         return
-    # lazy: the ORM (and rich, in the views), which --help must not load
+    # lazy: the views (rich) and the store's standard-library path, which --help must not load
     from tracker.cli.views import builds_view
+    from tracker.store.fastpath import listed_builds, sqlite_path
+
+    path = sqlite_path(config.database)
+    read = listed_builds(path) if path is not None else None  # a SQLite file at the newest schema: no SQLAlchemy
+    rows, listing = read if read is not None else _stored_builds(config)
+    rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
+    rows = [r for r in rows if status is None or r.status == status]
+    builds_view(rows, listing, as_json)
+
+
+def _stored_builds(config: "Config") -> tuple[list["BuildRecord"], dict[tuple[str, int], list[str]]]:
+    """The builds through the ORM: another database than a SQLite file, or one to create or migrate first."""
+    # lazy: the ORM, which --help and a listing of a SQLite file at the newest schema never load
     from tracker.listings import listed_by
     from tracker.store.db import session_scope
     from tracker.store.repo import list_builds, load_catalog
 
-    engine = open_engine(config)
-    with session_scope(engine) as session:
-        rows = list_builds(session)
-        listing = listed_by(load_catalog(session))
-    rows = [r for r in rows if (product is None or r.product == product) and (line is None or r.line == line)]
-    rows = [r for r in rows if status is None or r.status == status]
-    builds_view(rows, listing, as_json)
+    with session_scope(open_engine(config)) as session:
+        return list_builds(session), listed_by(load_catalog(session))
 
 
 def _vcf_builds(line: str | None, as_json: bool) -> None:

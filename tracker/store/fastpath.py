@@ -1,5 +1,6 @@
 """The store's standard-library path for SQLite files: read what a cycle plans with, and record a cycle where
-every page answered 304, without importing SQLAlchemy (which alone costs more than such a whole cycle).
+every page answered 304, and list the builds (`tracker builds`), without importing SQLAlchemy (which alone costs
+more than such a whole cycle, or such a listing).
 
 Most polls find nothing new. Such a cycle needs no parser, no diff and no ORM: for each source it records a
 `not_modified` fetch and marks the source healthy and seen. It rewrites no sighting: a present row's `last_seen`
@@ -12,13 +13,18 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tracker.domain.catalog import Health
+from tracker.domain.catalog import BuildStatus, Health
 from tracker.domain.decide import FetchOutcome
+from tracker.domain.events import Confidence
 from tracker.domain.versions import Product
 from tracker.store import POLL_LEASE, SCHEMA_HEAD, OutboxStatus
 from tracker.store.holders import gone
 from tracker.store.snapshot import SQLITE_TIME, Snapshot, StoredSource
+
+if TYPE_CHECKING:
+    from tracker.store.records import BuildRecord
 
 LOCK_TIMEOUT = 10  # seconds to wait for another writer
 
@@ -152,3 +158,53 @@ def _write_not_modified(db: sqlite3.Connection, elapsed_ms: dict[str, int], stam
             " failures = 0 WHERE id = ?",
             (stamp, stamp, Health.OK.value, source_id),
         )
+
+
+# `tracker builds` reads these two tables only: the builds, and which sources list each now (misses == 0, as
+# tracker/domain/catalog.py `Sighting.present`; tracker/listings.py `listed_by` reads the same from a catalog).
+_LISTED = (
+    'SELECT product, build, release_name, first_seen, line, "update", letter, release_date, alt_builds, notes_url,'
+    " status, pull_confidence, pull_notices, replaced_by FROM build"
+)
+_LISTING = "SELECT product, build, source_id FROM sighting WHERE misses = 0"
+
+
+def listed_builds(path: Path) -> tuple[list["BuildRecord"], dict[tuple[str, int], list[str]]] | None:
+    """The stored builds and the sources listing each now, as the ORM path reads them (tests/store/test_fastpath.py
+    compares them); None when the file is missing or not at the newest schema (the ORM path creates or migrates
+    it). Listing the catalog is the first thing a new user runs: without SQLAlchemy it takes a third of the time."""
+    if not path.is_file():
+        return None
+    try:
+        with sqlite3.connect(path, timeout=LOCK_TIMEOUT) as db:
+            if db.execute("SELECT version_num FROM alembic_version").fetchone() != (SCHEMA_HEAD,):
+                return None
+            rows = [_build(row) for row in db.execute(_LISTED)]
+            listing: dict[tuple[str, int], list[str]] = {}
+            for product, build, source_id in db.execute(_LISTING):
+                listing.setdefault((product, build), []).append(source_id)
+    except sqlite3.Error:
+        return None
+    return rows, listing
+
+
+def _build(row: tuple) -> "BuildRecord":  # type: ignore[type-arg]
+    from tracker.store.records import BuildRecord  # lazy: records load domain.alerts, which a quiet cycle never needs
+
+    product, build, name, first_seen, line, update, letter, released, alt, notes, status, confidence, notices, by = row
+    return BuildRecord(
+        product=Product(product),
+        build=build,
+        release_name=name,
+        first_seen=datetime.strptime(first_seen, SQLITE_TIME).replace(tzinfo=UTC),
+        line=line,
+        update=update,
+        letter=letter,
+        release_date=released,
+        alt_builds=tuple(json.loads(alt)),
+        notes_url=notes,
+        status=BuildStatus(status),
+        pull_confidence=Confidence(confidence) if confidence else None,
+        pull_notices=tuple(json.loads(notices)),
+        replaced_by=by,
+    )
