@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from tracker.config import Config
+from tracker.domain.advisories import for_exposure
 from tracker.domain.exposure import Assessor, Exposure
 from tracker.domain.exposure import Policy as ExposurePolicy
 from tracker.domain.inventory import ImportPlan, ImportResult, plan_import
+from tracker.reference import lifecycles
 from tracker.store import repo
+from tracker.store.advisories import load_advisories
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
+from tracker.upgrade_order import vcenter_first
 
 if TYPE_CHECKING:
     pass
@@ -38,10 +42,6 @@ def import_inventory(
 
 def assess_exposure(config: Config, engine: Engine, now: datetime) -> list[Exposure]:
     """Every asset against the catalog, worst first."""
-    from tracker.domain.advisories import for_exposure
-    from tracker.reference import lifecycles
-    from tracker.store.advisories import load_advisories
-    from tracker.upgrade_order import vcenter_first
 
     with session_scope(engine) as session:
         catalog = repo.load_catalog(session)
