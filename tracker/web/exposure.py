@@ -27,7 +27,10 @@ from sqlalchemy import Engine
 from tracker.config import Config
 from tracker.domain.exposure import Exposure
 from tracker.domain.exposure_filter import ExposureFilter, Listed, severity_counts
+from tracker.jobs.inventory import assess_exposure
 from tracker.listings import ExposureRows
+from tracker.store.db import session_scope
+from tracker.store.reads import data_version
 from tracker.web.exposure_store import StoredRow, load, path_of, save
 
 MAX_AGE = timedelta(minutes=5)
@@ -227,17 +230,11 @@ class ExposureCache:
         return held.at <= self.clock() < held.at + MAX_AGE
 
     def _version(self) -> tuple[object, ...]:
-        # lazy: the ORM's reads load with the first page, not with the app
-        from tracker.store.db import session_scope
-        from tracker.store.reads import data_version
-
         with session_scope(self.engine) as session:
             return data_version(session)
 
     def _assess(self, version: tuple[object, ...]) -> Assessed:
         """A new assessment of the data at `version` (or later), unless one at that version was made meanwhile."""
-        # lazy: the use case loads the domain's engine and the ORM, which the app's import need not load
-        from tracker.jobs.inventory import assess_exposure
 
         with self._assessing:
             with self._lock:
