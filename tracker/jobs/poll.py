@@ -122,7 +122,7 @@ def _outbox(
         return None  # the outbox claims each message itself: nothing is lost by leaving it to the next pass
     if before is not None:
         before()
-    from tracker.jobs.delivery import outbox_tick  # lazy: the ORM and apprise, which a quiet `tracker poll` never loads
+    from tracker.jobs.delivery import outbox_tick  # lazy: the ORM and notify, which a quiet `tracker poll` never loads
 
     return outbox_tick(config, open_db(), now)
 
