@@ -115,7 +115,7 @@ QUIET_CYCLE: tuple[str, ...] = (
     "tracker.cycle.engine",
     "tracker.cycle.fetch",
     "tracker.cycle.options",
-    "tracker.cycle.parse",  # the stage's module, which imports domain/decide.py at the top
+    "tracker.cycle.parse",  # the stage's module (its pool starts only when a page changed)
     "tracker.cycle.plan",
     "tracker.cycle.report",
     "tracker.http",
@@ -123,25 +123,20 @@ QUIET_CYCLE: tuple[str, ...] = (
     "tracker.store.fastpath",
     "tracker.store.holders",
     "tracker.store.snapshot",
-    # the domain: values, the clock and words, and what the modules above import at their top. Of these, the
-    # catalog and the decision (decide, diff, diff_rules, corroboration, advisories) are not a quiet cycle's: they
-    # load because cycle/parse.py and store/fastpath.py import domain/decide.py, and the CLI's health command
-    # domain/health.py, at their top. Taking them out is the cycle's to decide; this list then shrinks.
+    # the domain: values, the clock and words, and what the modules above import at their top. Not the decision
+    # (decide, diff, corroboration, advisories): its outcomes live in domain/outcomes.py. The catalog module loads for
+    # its enums (domain/health.py, the fast path), and the exposure module for `Lifecycle` (tracker/reference.py).
     "tracker.domain",
-    "tracker.domain.advisories",
     "tracker.domain.bom",
     "tracker.domain.catalog",
     "tracker.domain.clock",
-    "tracker.domain.corroboration",
-    "tracker.domain.decide",
-    "tracker.domain.diff",
-    "tracker.domain.diff_rules",
     "tracker.domain.events",
     "tracker.domain.exposure",
     "tracker.domain.fixes",
     "tracker.domain.health",
     "tracker.domain.inventory",
     "tracker.domain.observations",
+    "tracker.domain.outcomes",  # what a fetch gave and became: the values the quiet path names, without decide
     "tracker.domain.roles",
     "tracker.domain.tiers",
     "tracker.domain.tools",

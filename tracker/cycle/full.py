@@ -26,9 +26,10 @@ from tracker.cycle.plan import Planned, Request, child_build, child_id, follows,
 from tracker.cycle.report import PollReport, SourceOutcome
 from tracker.domain.catalog import BuildKey, SourceState
 from tracker.domain.corroboration import settle, siblings_to_ask
-from tracker.domain.decide import Decision, Failed, FetchOutcome, Knowledge, Unchanged, decide
+from tracker.domain.decide import Decision, Knowledge, decide
 from tracker.domain.events import Event
 from tracker.domain.observations import ParseResult
+from tracker.domain.outcomes import Failed, FetchOutcome, Unchanged
 from tracker.domain.versions import Product
 from tracker.sources import REGISTRY
 from tracker.store import POLL_LEASE, leases

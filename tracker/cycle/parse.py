@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 from tracker.cycle.fetch import Answer, Collected
 from tracker.cycle.plan import Planned
-from tracker.domain.decide import Failed, Observation, Unchanged
 from tracker.domain.observations import ParseResult
+from tracker.domain.outcomes import Failed, Observation, Unchanged
 from tracker.domain.versions import Product
 from tracker.http import Document, FetchError, NotModified, Validators, without_credentials
 from tracker.sources import REGISTRY

@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tracker.domain.decide import FetchOutcome
 from tracker.domain.events import Event
+from tracker.domain.outcomes import FetchOutcome
 from tracker.domain.words import count
 
 if TYPE_CHECKING:

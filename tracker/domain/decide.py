@@ -5,7 +5,6 @@ its fetch outcome, its events, and whether the page may serve as the reference f
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from tracker.domain.advisories import StoredAdvisory, observe_advisories
 from tracker.domain.bom import VcfRelease
@@ -13,28 +12,7 @@ from tracker.domain.catalog import Catalog, Policy
 from tracker.domain.diff import observe, observe_unchanged, record_failure
 from tracker.domain.events import Change
 from tracker.domain.observations import ParseResult
-
-
-class FetchOutcome(StrEnum):
-    PARSED = "parsed"
-    NOT_MODIFIED = "not_modified"
-    ERROR = "error"
-    ANOMALY = "anomaly"  # the page came, but the guard did not trust it
-
-
-@dataclass(frozen=True)
-class Failed:
-    """The source could not be read (network, HTTP status, size cap, a broken part of a multi-document kind)."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """The page answered 304: it is the page of the last good poll."""
-
-
-Observation = Failed | Unchanged | ParseResult
+from tracker.domain.outcomes import Failed, FetchOutcome, Observation, Unchanged
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """Use cases of the outbox and the digests: one pass over the outbox, a channel's sender, the digest's minute."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +16,6 @@ from tracker.notify.render import render_digest
 from tracker.store import fastpath
 from tracker.store.db import session_scope
 from tracker.store.outbox import due_channels
-
-if TYPE_CHECKING:
-    pass
 
 
 def digest_now(config: Config, engine: Engine, now: datetime, send: bool) -> str:

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -17,9 +16,6 @@ from tracker.store.advisories import load_advisories
 from tracker.store.assets import apply_plan, load_assets
 from tracker.store.db import session_scope
 from tracker.upgrade_order import vcenter_first
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)

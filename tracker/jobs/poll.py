@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from tracker.config import Config
 from tracker.cycle import Hooks, PollReport, Request, run_cycle
 from tracker.cycle.report import outcome_tally
-from tracker.domain.decide import FetchOutcome
+from tracker.domain.outcomes import FetchOutcome
 from tracker.domain.words import count
 from tracker.store import LeaseLost
 from tracker.store.fastpath import outbox_idle

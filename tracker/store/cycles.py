@@ -16,8 +16,9 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from tracker.domain.catalog import BuildKey, BuildStatus, Catalog
-from tracker.domain.decide import FetchOutcome, Knowledge
+from tracker.domain.decide import Knowledge
 from tracker.domain.events import Change
+from tracker.domain.outcomes import FetchOutcome
 from tracker.domain.roles import SourceRole
 from tracker.domain.versions import Product
 from tracker.store import repo

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tracker.domain.catalog import BuildStatus, Health
-from tracker.domain.decide import FetchOutcome
 from tracker.domain.events import Confidence
+from tracker.domain.outcomes import FetchOutcome
 from tracker.domain.versions import Product
 from tracker.store import POLL_LEASE, SCHEMA_HEAD, OutboxStatus
 from tracker.store.holders import gone
