@@ -82,7 +82,7 @@ print("LOADED=" + json.dumps(ours), file=sys.stderr)
 """
 
 # What a cycle of unchanged pages (every page answered 304) may load of the tracker: the CLI, the config, the plan,
-# the conditional fetch and the standard-library fast path of the store. Not the ORM, a parser, the domain's catalog
+# the conditional fetch and the standard-library fast path of the store. Not the ORM, a parser, the decide stage
 # or notify: a module added here is a cost every quiet cycle of every service pays, so it is a decision, not a drift.
 QUIET_CYCLE: tuple[str, ...] = (
     # the CLI: tracker.cli imports every command's module, each light (their heavy parts load inside the commands)
