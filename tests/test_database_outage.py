@@ -30,6 +30,8 @@ def test_two_replicas_outlive_a_database_outage_and_deliver_every_alert_once_aft
         queue(engine, "ops", 3, datetime.fromisoformat(NOW))
         with Tracker(config_file, "run", now=NOW) as one, Tracker(config_file, "run", now=NOW) as two:
             receiver.wait_for(3, timeout=60)
+            for replica in (one, two):  # both running (one may have sent all 3 while the other was still starting)
+                replica.wait_for_line(lambda line: "stop with Ctrl-C or SIGTERM" in line, timeout=60)
             queue(engine, "ops", 3, datetime.fromisoformat(NOW), first=4)  # as the outage begins
             engine.dispose()
             server.stop()
