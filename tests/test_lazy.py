@@ -165,3 +165,13 @@ def test_a_quiet_cycle_loads_only_the_listed_modules(site: FixtureSite, tmp_path
     assert "tracker.cycle.fetch" in loaded  # the probe saw a cycle run
     assert sorted(set(loaded) - set(QUIET_CYCLE)) == [], "a quiet cycle loads modules not in QUIET_CYCLE"
     assert sorted(set(QUIET_CYCLE) - set(loaded)) == [], "QUIET_CYCLE lists modules a quiet cycle no longer loads"
+
+
+def test_the_web_face_loads_no_importer_or_sender_library_until_used():
+    """`tracker run` with `web:` idles at most 120 MiB: the web's modules load as a whole, but the RVTools reader's
+    openpyxl (10 MiB), vCenter's pyVmomi and apprise load only when an import or a send needs them."""
+    probe = "import sys, tracker.web.app, tracker.scheduler; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    loaded = set(ast.literal_eval(done.stdout.strip()))
+    assert "fastapi" in loaded  # the probe saw the web load
+    assert loaded & {"openpyxl", "pyVmomi", "apprise"} == set()

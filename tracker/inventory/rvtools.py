@@ -20,9 +20,8 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
-
-import openpyxl
 
 from tracker.domain.inventory import Asset, AssetKind, ImportProblem, ImportResult
 from tracker.domain.tools import parse_tools_build
@@ -44,6 +43,9 @@ from tracker.inventory.table import (
     result,
     version_message,
 )
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 VHOST = {
     "host": ("Host",),
@@ -153,6 +155,8 @@ def _not_a_tab(file: str, header: Sequence[str]) -> ImportResult:
 # --- XLSX --------------------------------------------------------------------------------------------------------
 def read_workbook(path: Path, progress: Progress | None = None) -> ImportResult:
     # openpyxl refuses a path whose extension is not .xlsx; an open file it takes whatever its name.
+    import openpyxl  # lazy: 10 MiB of a service's idle memory (the web's import form), loaded only for an .xlsx
+
     with path.open("rb") as handle:
         try:
             workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
@@ -166,7 +170,7 @@ def read_workbook(path: Path, progress: Progress | None = None) -> ImportResult:
             workbook.close()
 
 
-def _read_workbook(path: Path, workbook: openpyxl.Workbook, counter: RowCounter) -> ImportResult:
+def _read_workbook(path: Path, workbook: "Workbook", counter: RowCounter) -> ImportResult:
     sheets = {name.casefold(): name for name in workbook.sheetnames}
     present = [sheets[tab.casefold()] for tab in SHEETS if tab.casefold() in sheets]
     if not present:
