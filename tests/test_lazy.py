@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.configs import kb_config
 from tests.support.site import FixtureSite
-from tests.test_story import STAGES
+from tests.test_startup import QUIET_NOW, quiet_config
 
 TRACKER = Path(__file__).resolve().parents[1] / "tracker"
 
@@ -148,17 +147,8 @@ QUIET_CYCLE: tuple[str, ...] = (
 
 
 def test_a_quiet_cycle_loads_only_the_listed_modules(site: FixtureSite, tmp_path: Path):
-    config = kb_config(site, tmp_path)
-    text = config.read_text(encoding="utf-8")  # a channel and a watchlist, as every real config has
-    text += "channels:\n  ops: {urls: ['json://127.0.0.1:9/hook']}\n"
-    text += "watchlists:\n  - {name: all, products: [esxi], immediate: [ops]}\n"
-    config.write_text(text, encoding="utf-8")
-    for stage, now in STAGES[:2]:
-        site.stage(stage)
-        subprocess.run(
-            [sys.executable, "-m", "tracker.cli", "--config", str(config), "--now", now, "poll"], check=True, timeout=60
-        )
-    args = ["--config", str(config), "--now", "2021-10-06T09:00:00Z", "poll"]
+    config = quiet_config(site, tmp_path)
+    args = ["--config", str(config), "--now", QUIET_NOW, "poll"]
     done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], capture_output=True, text=True, timeout=60)
     line = next(line for line in done.stderr.splitlines() if line.startswith("LOADED="))
     loaded = json.loads(line.removeprefix("LOADED="))
